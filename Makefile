@@ -1,0 +1,47 @@
+# The front door. `make run` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export HUB_DATA_DIR ?= $(CURDIR)/var
+export HUB_CONFIG ?= $(CURDIR)/config/local.toml
+
+.PHONY: help venv kafka-jars run test test-unit lint fmt bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(BIN)/.installed: requirements-dev.txt shared/pyproject.toml tools/pyproject.toml services/*/pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed  ## create .venv with the packages and dev tools
+
+kafka-jars: venv  ## fetch Apache Kafka 4.3.1 from Maven Central into the cache
+	$(BIN)/hub kafka fetch
+
+run: venv kafka-jars  ## start a local broker (unless HUB_KAFKA_BOOTSTRAP is set) and the four services
+	$(BIN)/hub run
+
+test: venv kafka-jars  ## the whole suite: unit, integration (SQLite and PostgreSQL), end to end, faults
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test-unit: venv  ## unit tests only (no broker)
+	$(BIN)/pytest -q tests/unit
+
+lint: venv  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared/hub_shared services/*/*/ tools/hubtools
+
+fmt: venv  ## format and fix what ruff can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv kafka-jars  ## benchmarks (numbers reported, not asserted)
+	$(BIN)/python -m hubtools.bench
+
+clean:  ## remove local state (var/) but keep the venv and jar cache
+	rm -rf var
