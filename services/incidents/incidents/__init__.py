@@ -1,0 +1,1 @@
+"""Incidents service: accident and occupational-disease intake, key-industry statistics."""

@@ -1,0 +1,57 @@
+"""enrollment: the coverage registry and the matcher that raises and resolves alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import FastAPI
+from sqlalchemy import Table
+
+from enrollment import alerts, matcher
+from enrollment.api import router
+from enrollment.consumers import make_handler
+from enrollment.models import TABLES
+from hub_shared.config import ServiceSettings
+from hub_shared.runtime import ServiceRuntime, Worker
+from hub_shared.service_app import build_app
+from hub_shared.topics import ACCIDENTS, DISEASES, ENROLLMENTS, FINDINGS, PERMITS
+
+log = logging.getLogger(__name__)
+
+
+def _due_permit_scanner(runtime: ServiceRuntime) -> Worker:
+    """The durable schedule: permits whose grace period passed are judged, even after a
+    restart, because the due time is a column and not a timer in memory."""
+    grace = runtime.settings.hub.matching.grace_seconds
+    interval = runtime.settings.hub.matching.scan_interval_seconds
+
+    async def scan() -> None:
+        while True:
+            async with runtime.sessions() as session, session.begin():
+                await alerts.lock_matcher(session)
+                checked = await matcher.check_due_permits(session, grace, runtime.source)
+            if checked:
+                runtime.relay.notify()
+                log.info("matcher: judged %d due permit(s)", checked)
+                continue
+            await asyncio.sleep(interval)
+
+    return scan
+
+
+def create_app(settings: ServiceSettings) -> FastAPI:
+    tables: list[Table] = [model.__table__ for model in TABLES]  # type: ignore[attr-defined]
+    runtime = ServiceRuntime(settings, tables=tables)
+    runtime.add_consumer(
+        name="matcher",
+        topics=[t.name for t in (PERMITS, ENROLLMENTS, FINDINGS, ACCIDENTS, DISEASES)],
+        handler=make_handler(grace_seconds=settings.hub.matching.grace_seconds, source=runtime.source),
+    )
+    runtime.add_worker("due-permits", _due_permit_scanner(runtime))
+    return build_app(
+        title="enrollment",
+        description="Work-injury insurance coverage registry and matcher (CONTRACTS.md §5, §7).",
+        runtime=runtime,
+        routers=[router],
+    )

@@ -1,0 +1,205 @@
+"""Routes: translate HTTP to a service call and back (CONTRACTS.md §6)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+from hub_shared.auth import CurrentPrincipal, Principal
+from hub_shared.errors import Forbidden, NotFound
+from hub_shared.http import require_media_type
+from hub_shared.runtime import ServiceRuntime
+from pydantic import BaseModel
+
+from incidents import exports, report_data, service
+from incidents.pii import PiiKey
+from incidents.schemas import AccidentIn, AccidentOut, DiseaseIn, DiseaseOut, ReportQuery
+
+router = APIRouter(prefix="/v1")
+
+_PROBLEM: dict[str, Any] = {
+    "description": "problem+json (RFC 9457)",
+    "content": {"application/problem+json": {}},
+}
+_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the same id with the same content: the first answer"},
+    **{status: _PROBLEM for status in (400, 401, 403, 409, 413, 415, 422)},
+}
+_READ_RESPONSES: dict[int | str, dict[str, Any]] = {status: _PROBLEM for status in (401, 403, 404)}
+
+
+def _runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+def _pii(request: Request) -> PiiKey:
+    pii: PiiKey = request.app.state.pii
+    return pii
+
+
+RuntimeDep = Annotated[ServiceRuntime, Depends(_runtime)]
+PiiDep = Annotated[PiiKey, Depends(_pii)]
+
+
+def _require_any(principal: Principal, *scopes: str) -> None:
+    if "admin" in principal.scopes or principal.scopes.intersection(scopes):
+        return
+    raise Forbidden(f"this credential lacks the scope {' or '.join(scopes)}")
+
+
+def require_json(request: Request) -> None:
+    """415 unless the body is declared application/json."""
+    require_media_type(request, "application/json")
+
+
+def can_write_accidents(principal: CurrentPrincipal) -> None:
+    principal.require("accidents:write")
+
+
+def can_write_diseases(principal: CurrentPrincipal) -> None:
+    principal.require("diseases:write")
+
+
+def can_read_accidents(principal: CurrentPrincipal) -> None:
+    _require_any(principal, "accidents:write", "reports:read")
+
+
+def can_read_reports(principal: CurrentPrincipal) -> None:
+    principal.require("reports:read")
+
+
+def _answer(record: BaseModel, *, created: bool, location: str) -> JSONResponse:
+    return JSONResponse(
+        record.model_dump(mode="json"),
+        status_code=201 if created else 200,
+        headers={"Location": location},
+    )
+
+
+@router.post(
+    "/accidents",
+    status_code=201,
+    response_model=AccidentOut,
+    responses=_WRITE_RESPONSES,
+    dependencies=[Depends(can_write_accidents), Depends(require_json)],
+    tags=["accidents"],
+)
+async def post_accident(
+    report: AccidentIn, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> JSONResponse:
+    """Accept an accident report; publishes `accident.reported` on accidents.v1."""
+    principal.require_division(report.division_code)
+    result = await service.accept_accident(
+        sessions=runtime.sessions, report=report, reported_by=principal.id, source=runtime.source
+    )
+    if result.created:
+        runtime.relay.notify()
+    return _answer(
+        result.record, created=result.created, location=f"/v1/accidents/{report.report_id}"
+    )
+
+
+@router.get(
+    "/accidents/{report_id}",
+    response_model=AccidentOut,
+    responses=_READ_RESPONSES,
+    dependencies=[Depends(can_read_accidents)],
+    tags=["accidents"],
+)
+async def get_accident(
+    report_id: str, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> AccidentOut:
+    """One accident report (404 when unknown or outside the caller's divisions)."""
+    found = await service.get_accident(
+        sessions=runtime.sessions, report_id=report_id, divisions=principal.divisions
+    )
+    if found is None:
+        raise NotFound(f"no accident report {report_id}")
+    return found
+
+
+@router.post(
+    "/diseases",
+    status_code=201,
+    response_model=DiseaseOut,
+    responses=_WRITE_RESPONSES,
+    dependencies=[Depends(can_write_diseases), Depends(require_json)],
+    tags=["diseases"],
+)
+async def post_disease(
+    report: DiseaseIn, principal: CurrentPrincipal, runtime: RuntimeDep, pii: PiiDep
+) -> JSONResponse:
+    """Accept a diagnosis; stores and publishes the ID number only masked and digested."""
+    principal.require_division(report.division_code)
+    result = await service.accept_disease(
+        sessions=runtime.sessions,
+        report=report,
+        key=pii.key,
+        reported_by=principal.id,
+        source=runtime.source,
+        divisions=principal.divisions,
+    )
+    if result.created:
+        runtime.relay.notify()
+    return _answer(
+        result.record, created=result.created, location=f"/v1/diseases/{report.diagnosis_id}"
+    )
+
+
+@router.get(
+    "/diseases/{diagnosis_id}",
+    response_model=DiseaseOut,
+    responses=_READ_RESPONSES,
+    dependencies=[Depends(can_write_diseases)],
+    tags=["diseases"],
+)
+async def get_disease(
+    diagnosis_id: str, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> DiseaseOut:
+    """One diagnosis, with `repeat_of`: the same person's earlier diagnoses."""
+    found = await service.get_disease(
+        sessions=runtime.sessions, diagnosis_id=diagnosis_id, divisions=principal.divisions
+    )
+    if found is None:
+        raise NotFound(f"no diagnosis {diagnosis_id}")
+    return found
+
+
+@router.get(
+    "/reports/key-industries",
+    response_model=None,
+    responses={
+        200: {
+            "description": "the key-industry table (重点行业企业基本情况表)",
+            "content": {
+                "application/json": {},
+                "text/csv": {},
+                exports.XLSX_MEDIA_TYPE: {},
+            },
+        },
+        **{status: _PROBLEM for status in (401, 403, 422)},
+    },
+    dependencies=[Depends(can_read_reports)],
+    tags=["reports"],
+)
+async def get_key_industries(
+    query: Annotated[ReportQuery, Query()], principal: CurrentPrincipal, runtime: RuntimeDep
+) -> Response:
+    """The plan's attached table for a division and year, as JSON, CSV or XLSX."""
+    principal.require_division(query.division_code)
+    report = await report_data.key_industry_report(
+        sessions=runtime.sessions, division_code=query.division_code, year=query.year
+    )
+    filename = f"key-industries-{query.division_code}-{query.year}.{query.format}"
+    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if query.format == "csv":
+        return Response(
+            exports.to_csv(report), media_type="text/csv; charset=utf-8", headers=disposition
+        )
+    if query.format == "xlsx":
+        return Response(
+            exports.to_xlsx(report), media_type=exports.XLSX_MEDIA_TYPE, headers=disposition
+        )
+    return JSONResponse(report.as_dict())

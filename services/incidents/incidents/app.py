@@ -1,0 +1,41 @@
+"""The incidents service: accident and disease intake, key-industry statistics."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from hub_shared.config import ServiceSettings
+from hub_shared.runtime import ServiceRuntime
+from hub_shared.service_app import build_app
+from hub_shared.topics import ENROLLMENTS, ENTERPRISES
+
+from incidents import api, consumers
+from incidents.models import TABLES
+from incidents.pii import PiiKey
+
+DESCRIPTION = (
+    "Accident reports (emergency management) and occupational-disease diagnoses (health "
+    "commission) in, `accident.reported` and `disease.diagnosed` out; a projection of "
+    "enterprises and enrollments; the key-industry table of the plan (重点行业企业基本情况表)."
+)
+
+
+def create_app(settings: ServiceSettings) -> FastAPI:
+    pii = PiiKey(settings.pii_key)  # fails fast on a key that is too short
+    runtime = ServiceRuntime(settings, tables=TABLES)
+    runtime.add_consumer(
+        name="projection",
+        topics=[ENTERPRISES.name, ENROLLMENTS.name],
+        handler=consumers.apply_event,
+    )
+
+    async def load_pii_key() -> None:
+        await pii.load(runtime.sessions)
+
+    return build_app(
+        title="Work-injury hub: incidents",
+        description=DESCRIPTION,
+        runtime=runtime,
+        routers=[api.router],
+        state={"pii": pii},
+        on_start=[load_pii_key],
+    )

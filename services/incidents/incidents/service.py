@@ -1,0 +1,271 @@
+"""Accident and disease intake, record look-ups and the report's data, as plain functions.
+
+Intake is idempotent on `report_id` / `diagnosis_id`: the record and its event are written
+in one transaction; the same id again with the same (normalised) content gives the first
+answer, with other content a Conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from hub_shared.codelists import DISEASE_CATEGORIES, AccidentGrade
+from hub_shared.db import SessionFactory
+from hub_shared.divisions import covers_any
+from hub_shared.errors import Conflict
+from hub_shared.events import AccidentData, DiseaseData, Party
+from hub_shared.identifiers import mask_resident_id, resident_id_digest
+from hub_shared.industries import key_industries_of
+from hub_shared.outbox import add_event
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from incidents import clock
+from incidents.models import IncidentsAccident, IncidentsDisease
+from incidents.rules import fingerprint, mask_name, split_industry_code
+from incidents.schemas import AccidentIn, AccidentOut, DiseaseIn, DiseaseOut
+from incidents.schemas import Party as PartyOut
+
+T = TypeVar("T")
+Row = TypeVar("Row", IncidentsAccident, IncidentsDisease)
+
+
+@dataclass(frozen=True)
+class Accepted(Generic[T]):
+    record: T
+    created: bool
+
+
+# --- accidents ---
+
+
+def _accident_row(report: AccidentIn, *, event_id: str, fp: str, by: str) -> IncidentsAccident:
+    division, industry_class = split_industry_code(report.industry_code)
+    return IncidentsAccident(
+        report_id=report.report_id,
+        event_id=event_id,
+        fingerprint=fp,
+        occurred_at=clock.as_utc(report.occurred_at),
+        occurred_on=clock.local_date(report.occurred_at),
+        division_code=report.division_code,
+        employer_name=report.employer.name,
+        employer_uscc=report.employer.uscc,
+        permit_no=report.permit_no,
+        industry_code=division,
+        industry_class=industry_class,
+        grade=report.grade,
+        deaths=report.deaths,
+        serious_injuries=report.serious_injuries,
+        minor_injuries=report.minor_injuries,
+        summary=report.summary,
+        reported_by=by,
+    )
+
+
+def accident_out(row: IncidentsAccident) -> AccidentOut:
+    grade: AccidentGrade = row.grade  # type: ignore[assignment]  # validated on the way in
+    return AccidentOut(
+        report_id=row.report_id,
+        event_id=row.event_id,
+        occurred_at=clock.as_utc(row.occurred_at).astimezone(clock.BEIJING),
+        division_code=row.division_code,
+        employer=PartyOut(name=row.employer_name, uscc=row.employer_uscc),
+        permit_no=row.permit_no,
+        industry_code=row.industry_code,
+        industry_class=row.industry_class,
+        key_industries=list(key_industries_of(row.industry_class or row.industry_code)),
+        grade=grade,
+        deaths=row.deaths,
+        serious_injuries=row.serious_injuries,
+        minor_injuries=row.minor_injuries,
+        summary=row.summary,
+        received_at=clock.as_utc(row.received_at),
+    )
+
+
+def _accident_event(row: IncidentsAccident) -> AccidentData:
+    out = accident_out(row)
+    return AccidentData(
+        report_id=out.report_id,
+        occurred_at=out.occurred_at,
+        division_code=out.division_code,
+        employer=Party(name=out.employer.name, uscc=out.employer.uscc),
+        permit_no=out.permit_no,
+        industry_code=out.industry_code,
+        grade=out.grade,
+        deaths=out.deaths,
+        serious_injuries=out.serious_injuries,
+        minor_injuries=out.minor_injuries,
+        summary=out.summary,
+    )
+
+
+async def accept_accident(
+    *, sessions: SessionFactory, report: AccidentIn, reported_by: str, source: str
+) -> Accepted[AccidentOut]:
+    """Store the report and stage `accident.reported`, or answer a repeat."""
+    fp = fingerprint(report.model_dump(mode="json"))
+    try:
+        async with sessions() as session, session.begin():
+            existing = await session.get(IncidentsAccident, report.report_id)
+            if existing is not None:
+                return Accepted(accident_out(_same(existing, fp, "report_id")), created=False)
+            row = _accident_row(report, event_id="", fp=fp, by=reported_by)
+            row.event_id = add_event(
+                session,
+                "accident.reported",
+                source=source,
+                key=row.employer_uscc,
+                subject=row.report_id,
+                data=_accident_event(row).to_json(),
+            )
+            session.add(row)
+    except IntegrityError:  # the same id committed concurrently: answer as a repeat
+        async with sessions() as session:
+            existing = await session.get(IncidentsAccident, report.report_id)
+        if existing is None:
+            raise
+        return Accepted(accident_out(_same(existing, fp, "report_id")), created=False)
+    return Accepted(accident_out(row), created=True)
+
+
+def _same(row: Row, fp: str, id_field: str) -> Row:
+    if row.fingerprint != fp:
+        raise Conflict(
+            f"{id_field} {getattr(row, id_field)} already exists with different content",
+            [{"loc": ["body", id_field], "msg": "already used for a different record"}],
+        )
+    return row
+
+
+async def get_accident(
+    *, sessions: SessionFactory, report_id: str, divisions: Sequence[str]
+) -> AccidentOut | None:
+    async with sessions() as session:
+        row = await session.get(IncidentsAccident, report_id)
+    if row is None or not covers_any(divisions, row.division_code):
+        return None
+    return accident_out(row)
+
+
+# --- diseases ---
+
+
+def _disease_row(report: DiseaseIn, *, key: bytes, by: str) -> IncidentsDisease:
+    return IncidentsDisease(
+        diagnosis_id=report.diagnosis_id,
+        event_id="",
+        fingerprint=fingerprint(report.model_dump(mode="json"), key),
+        diagnosed_on=report.diagnosed_on,
+        patient_id_masked=mask_resident_id(report.patient_id_number),
+        patient_digest=resident_id_digest(report.patient_id_number, key),
+        patient_name_masked=mask_name(report.patient_name),
+        category=report.category,
+        disease=report.disease,
+        employer_name=report.employer.name,
+        employer_uscc=report.employer.uscc,
+        division_code=report.division_code,
+        institution=report.institution,
+        reported_by=by,
+    )
+
+
+def disease_out(row: IncidentsDisease, repeat_of: list[str]) -> DiseaseOut:
+    return DiseaseOut(
+        diagnosis_id=row.diagnosis_id,
+        event_id=row.event_id,
+        diagnosed_on=row.diagnosed_on,
+        patient_id_masked=row.patient_id_masked,
+        patient_digest=row.patient_digest,
+        patient_name_masked=row.patient_name_masked,
+        category=row.category,
+        category_zh=DISEASE_CATEGORIES[row.category].name_zh,
+        disease=row.disease,
+        employer=PartyOut(name=row.employer_name, uscc=row.employer_uscc),
+        division_code=row.division_code,
+        institution=row.institution,
+        received_at=clock.as_utc(row.received_at),
+        repeat_of=repeat_of,
+    )
+
+
+def _disease_event(row: IncidentsDisease) -> DiseaseData:
+    return DiseaseData(
+        diagnosis_id=row.diagnosis_id,
+        diagnosed_on=row.diagnosed_on,
+        patient_id_masked=row.patient_id_masked,
+        patient_digest=row.patient_digest,
+        category=row.category,
+        disease=row.disease,
+        employer=Party(name=row.employer_name, uscc=row.employer_uscc),
+        division_code=row.division_code,
+        institution=row.institution,
+    )
+
+
+async def _earlier_diagnoses(
+    sessions: SessionFactory, row: IncidentsDisease, divisions: Sequence[str]
+) -> list[str]:
+    """Ids of the same person's earlier diagnoses that the caller may see."""
+    async with sessions() as session:
+        query = select(IncidentsDisease).where(
+            col(IncidentsDisease.patient_digest) == row.patient_digest
+        )
+        others = (await session.exec(query)).all()
+    own = (row.diagnosed_on, row.diagnosis_id)
+    earlier = sorted(
+        (other.diagnosed_on, other.diagnosis_id)
+        for other in others
+        if (other.diagnosed_on, other.diagnosis_id) < own
+        and covers_any(divisions, other.division_code)
+    )
+    return [diagnosis_id for _, diagnosis_id in earlier]
+
+
+async def accept_disease(
+    *,
+    sessions: SessionFactory,
+    report: DiseaseIn,
+    key: bytes,
+    reported_by: str,
+    source: str,
+    divisions: Sequence[str],
+) -> Accepted[DiseaseOut]:
+    """Store the masked diagnosis and stage `disease.diagnosed`, or answer a repeat."""
+    row = _disease_row(report, key=key, by=reported_by)
+    created = True
+    try:
+        async with sessions() as session, session.begin():
+            existing = await session.get(IncidentsDisease, report.diagnosis_id)
+            if existing is not None:
+                row, created = _same(existing, row.fingerprint, "diagnosis_id"), False
+            else:
+                row.event_id = add_event(
+                    session,
+                    "disease.diagnosed",
+                    source=source,
+                    key=row.employer_uscc,
+                    subject=row.diagnosis_id,
+                    data=_disease_event(row).to_json(),
+                )
+                session.add(row)
+    except IntegrityError:  # the same id committed concurrently: answer as a repeat
+        async with sessions() as session:
+            existing = await session.get(IncidentsDisease, report.diagnosis_id)
+        if existing is None:
+            raise
+        row, created = _same(existing, row.fingerprint, "diagnosis_id"), False
+    repeat_of = await _earlier_diagnoses(sessions, row, divisions)
+    return Accepted(disease_out(row, repeat_of), created=created)
+
+
+async def get_disease(
+    *, sessions: SessionFactory, diagnosis_id: str, divisions: Sequence[str]
+) -> DiseaseOut | None:
+    async with sessions() as session:
+        row = await session.get(IncidentsDisease, diagnosis_id)
+    if row is None or not covers_any(divisions, row.division_code):
+        return None
+    return disease_out(row, await _earlier_diagnoses(sessions, row, divisions))

@@ -1,0 +1,94 @@
+"""HTTP edge of permit-ingest: verify the signature, then hand the body to service.py."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub_shared import webhooks
+from hub_shared.errors import Unauthorized, Unprocessable
+from hub_shared.http import parse_json, require_media_type
+from hub_shared.runtime import ServiceRuntime
+from permit_ingest import service
+from permit_ingest.service import Answer, Delivery
+
+router = APIRouter(prefix="/v1", tags=["permits"])
+
+_SIGNED = (
+    "Signed with Standard Webhooks: headers `X-Hub-Source`, `webhook-id`, `webhook-timestamp`, "
+    "`webhook-signature` (`v1,<base64 HMAC-SHA256 of '{id}.{timestamp}.{body}'>`)."
+)
+
+
+async def _verified(request: Request) -> tuple[bytes, Delivery]:
+    runtime: ServiceRuntime = request.app.state.runtime
+    source_id = request.headers.get("x-hub-source", "")
+    source = next((s for s in runtime.settings.hub.sources if s.id == source_id), None)
+    if source is None:
+        raise Unauthorized("X-Hub-Source is missing or names no configured source")
+    body = await request.body()
+    webhooks.verify(source.secret.get_secret_value(), body, request.headers)
+    delivery = Delivery(
+        source_id=source.id,
+        webhook_id=request.headers["webhook-id"],
+        event_source=runtime.source,
+        aliases=dict(source.division_aliases),
+    )
+    return body, delivery
+
+
+async def _once(
+    request: Request, delivery: Delivery, work: Callable[[AsyncSession], Awaitable[Answer]]
+) -> JSONResponse:
+    """Run `work` in one transaction, replaying the first answer to a repeated webhook-id."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    for attempt in (1, 2):
+        try:
+            async with runtime.sessions() as session, session.begin():
+                answer = await service.replayed(session, delivery)
+                if answer is None:
+                    answer = await work(session)
+                    service.remember(session, delivery, answer)
+            break
+        except IntegrityError:
+            # The same permit or webhook-id was committed concurrently: the retry sees it.
+            if attempt == 2:
+                raise
+    runtime.relay.notify()
+    return JSONResponse(answer.body, status_code=answer.status_code)
+
+
+@router.post("/permits", status_code=202, summary="Receive a construction permit", description=_SIGNED)
+async def post_permit(request: Request) -> JSONResponse:
+    body, delivery = await _verified(request)
+    require_media_type(request, "application/json")
+    permit = service.validate_permit(parse_json(body), delivery)
+    return await _once(request, delivery, lambda s: service.accept_permit(s, permit, delivery))
+
+
+@router.put("/permits/{permit_no}", status_code=202, summary="Amend a permit", description=_SIGNED)
+async def put_permit(permit_no: str, request: Request) -> JSONResponse:
+    body, delivery = await _verified(request)
+    require_media_type(request, "application/json")
+    permit = service.validate_permit(parse_json(body), delivery)
+    if permit.permit_no != permit_no.strip():
+        raise Unprocessable(
+            "the body's permit_no differs from the path",
+            [{"loc": ["body", "permit_no"], "msg": f"must equal {permit_no}"}],
+        )
+    return await _once(request, delivery, lambda s: service.amend_permit(s, permit, delivery))
+
+
+@router.post(
+    "/permits:batch",
+    summary="Receive permits as NDJSON, one a line, answered per line",
+    description=_SIGNED + " The signature covers the whole body.",
+)
+async def post_batch(request: Request) -> JSONResponse:
+    body, delivery = await _verified(request)
+    require_media_type(request, "application/x-ndjson")
+    return await _once(request, delivery, lambda s: service.accept_batch(s, body, delivery))

@@ -1,0 +1,35 @@
+"""permit-ingest's tables: accepted permits and the answers given per webhook-id."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, Text
+from sqlmodel import Field, SQLModel
+
+
+class PermitRecord(SQLModel, table=True):
+    __tablename__ = "ingest_permits"
+
+    permit_no: str = Field(primary_key=True, max_length=40)
+    first_event_id: str = Field(max_length=36)
+    last_event_id: str = Field(max_length=36)
+    revision: int = 1
+    content_hash: str = Field(max_length=64)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    source_id: str = Field(max_length=64)
+    division_code: str = Field(max_length=6, index=True)
+    received_at: datetime
+    updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class WebhookReceipt(SQLModel, table=True):
+    """The first answer to a (source, webhook-id), replayed when the same id comes again."""
+
+    __tablename__ = "ingest_webhook_receipts"
+
+    source_id: str = Field(primary_key=True, max_length=64)
+    webhook_id: str = Field(primary_key=True, max_length=128)
+    status_code: int
+    response: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))

@@ -1,0 +1,183 @@
+"""Accepting permits: idempotent on webhook-id and on content, 409 on conflicting content."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub_shared.errors import Conflict, HubError, NotFound, Unprocessable, from_validation
+from hub_shared.events import PermitData
+from hub_shared.http import parse_json
+from hub_shared.outbox import add_event
+from permit_ingest.models import PermitRecord, WebhookReceipt
+from permit_ingest.schemas import PermitIn, apply_source_aliases
+
+
+@dataclass(frozen=True)
+class Answer:
+    status_code: int
+    body: dict[str, Any]
+
+
+@dataclass
+class Delivery:
+    """Who sent a request: the source system, its webhook-id and its division aliases."""
+
+    source_id: str
+    webhook_id: str
+    event_source: str
+    aliases: dict[str, str] = field(default_factory=dict)
+
+
+async def replayed(session: AsyncSession, delivery: Delivery) -> Answer | None:
+    """The first answer given to this webhook-id, if it came before."""
+    receipt = await session.get(WebhookReceipt, (delivery.source_id, delivery.webhook_id))
+    if receipt is None:
+        return None
+    return Answer(receipt.status_code, json.loads(receipt.response))
+
+
+def remember(session: AsyncSession, delivery: Delivery, answer: Answer) -> None:
+    session.add(
+        WebhookReceipt(
+            source_id=delivery.source_id,
+            webhook_id=delivery.webhook_id,
+            status_code=answer.status_code,
+            response=json.dumps(answer.body, ensure_ascii=False),
+        )
+    )
+
+
+def validate_permit(raw: Any, delivery: Delivery, prefix: tuple[str, ...] = ("body",)) -> PermitIn:
+    try:
+        permit = PermitIn.model_validate(apply_source_aliases(raw, delivery.aliases))
+    except ValidationError as exc:
+        raise from_validation(exc, prefix) from exc
+    if permit.planned_end < permit.planned_start:
+        loc = [*prefix, "planned_end"]
+        raise Unprocessable("1 invalid field(s)", [{"loc": loc, "msg": "planned_end is before planned_start"}])
+    return permit
+
+
+def _event_data(permit: PermitIn, record: PermitRecord) -> dict[str, Any]:
+    return PermitData.model_validate(
+        {
+            **permit.model_dump(mode="json"),
+            "received_at": record.received_at.isoformat(),
+            "source_id": record.source_id,
+            "revision": record.revision,
+        }
+    ).to_json()
+
+
+def _new_record(permit: PermitIn, delivery: Delivery) -> PermitRecord:
+    return PermitRecord(
+        permit_no=permit.permit_no,
+        first_event_id="",
+        last_event_id="",
+        content_hash=permit.content_hash(),
+        payload=permit.model_dump_json(),
+        source_id=delivery.source_id,
+        division_code=permit.division_code,
+        received_at=datetime.now(UTC),
+    )
+
+
+async def accept_permit(
+    session: AsyncSession,
+    permit: PermitIn,
+    delivery: Delivery,
+    known: dict[str, PermitRecord] | None = None,
+) -> Answer:
+    """Store a new permit and stage `permit.issued`; an identical repeat answers 200."""
+    known = known if known is not None else {}
+    existing = known.get(permit.permit_no) or await session.get(PermitRecord, permit.permit_no)
+    if existing is not None:
+        if existing.revision == 1 and existing.content_hash == permit.content_hash():
+            return Answer(200, _accepted(existing.first_event_id, permit.permit_no, "duplicate"))
+        if existing.content_hash == permit.content_hash():
+            return Answer(200, _accepted(existing.last_event_id, permit.permit_no, "duplicate"))
+        raise Conflict(
+            f"permit {permit.permit_no} was already received with different content; "
+            "send amendments with PUT /v1/permits/{permit_no}"
+        )
+    record = _new_record(permit, delivery)
+    event_id = add_event(
+        session, "permit.issued", source=delivery.event_source, key=permit.permit_no,
+        subject=permit.permit_no, data=_event_data(permit, record),
+    )
+    record.first_event_id = record.last_event_id = event_id
+    session.add(record)
+    known[permit.permit_no] = record
+    return Answer(202, _accepted(event_id, permit.permit_no, "accepted"))
+
+
+async def amend_permit(session: AsyncSession, permit: PermitIn, delivery: Delivery) -> Answer:
+    """Replace a permit's content and stage `permit.amended`; unchanged content answers 200."""
+    record = await session.get(PermitRecord, permit.permit_no)
+    if record is None:
+        raise NotFound(f"permit {permit.permit_no} has not been received")
+    if record.content_hash == permit.content_hash():
+        return Answer(200, {**_accepted(record.last_event_id, permit.permit_no, "unchanged"),
+                            "revision": record.revision})
+    record.revision += 1
+    record.content_hash = permit.content_hash()
+    record.payload = permit.model_dump_json()
+    record.division_code = permit.division_code
+    record.updated_at = datetime.now(UTC)
+    event_id = add_event(
+        session, "permit.amended", source=delivery.event_source, key=permit.permit_no,
+        subject=permit.permit_no, data=_event_data(permit, record),
+    )
+    record.last_event_id = event_id
+    session.add(record)
+    return Answer(202, {**_accepted(event_id, permit.permit_no, "amended"),
+                        "revision": record.revision})
+
+
+async def accept_batch(session: AsyncSession, body: bytes, delivery: Delivery) -> Answer:
+    """One permit a line; each line answered on its own, valid lines stored together."""
+    lines = [(n, line) for n, line in enumerate(body.splitlines(), start=1) if line.strip()]
+    if not lines:
+        raise Unprocessable("the batch has no permits", [{"loc": ["body"], "msg": "empty batch"}])
+    permit_nos = _permit_numbers(line for _, line in lines)
+    rows = await session.exec(select(PermitRecord).where(col(PermitRecord.permit_no).in_(permit_nos)))
+    known = {r.permit_no: r for r in rows.all()}
+    results: list[dict[str, Any]] = []
+    for number, line in lines:
+        try:
+            permit = validate_permit(parse_json(line), delivery, prefix=("line", str(number)))
+            answer = await accept_permit(session, permit, delivery, known)
+            results.append({"line": number, "http_status": answer.status_code, **answer.body})
+        except HubError as exc:
+            results.append({"line": number, "http_status": exc.status, "status": "rejected",
+                            "detail": exc.detail, "errors": exc.errors})
+    counts = {s: sum(1 for r in results if r["http_status"] == s) for s in (202, 200)}
+    return Answer(200, {
+        "accepted": counts[202],
+        "duplicates": counts[200],
+        "rejected": len(results) - counts[202] - counts[200],
+        "results": results,
+    })
+
+
+def _permit_numbers(lines: Any) -> list[str]:
+    out = []
+    for line in lines:
+        try:
+            value = json.loads(line).get("permit_no")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(value, str):
+            out.append(value.strip())
+    return out
+
+
+def _accepted(event_id: str, permit_no: str, status: str) -> dict[str, Any]:
+    return {"event_id": event_id, "permit_no": permit_no, "status": status}

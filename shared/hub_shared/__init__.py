@@ -1,0 +1,1 @@
+"""Common package of the work-injury prevention data hub."""

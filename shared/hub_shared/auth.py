@@ -1,0 +1,86 @@
+"""Bearer tokens of clients and offices (CONTRACTS.md §2): scopes and divisions."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+
+from hub_shared.config import HubConfig
+from hub_shared.divisions import covers_any
+from hub_shared.errors import Forbidden, Unauthorized
+
+OFFICE_SCOPES = frozenset({"alerts:read", "alerts:ack"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a REST client or a county office."""
+
+    id: str
+    kind: Literal["client", "office"]
+    scopes: frozenset[str]
+    divisions: tuple[str, ...]
+
+    def covers(self, division_code: str) -> bool:
+        return covers_any(self.divisions, division_code)
+
+    def require(self, scope: str) -> None:
+        if scope not in self.scopes and "admin" not in self.scopes:
+            raise Forbidden(f"this credential lacks the scope {scope}")
+
+    def require_division(self, division_code: str) -> None:
+        if not self.covers(division_code):
+            raise Forbidden(f"division {division_code} is outside this credential's divisions")
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class TokenRegistry:
+    """Looks a bearer token up by its SHA-256, so comparisons are constant-time."""
+
+    def __init__(self, hub: HubConfig) -> None:
+        self._by_digest: dict[bytes, Principal] = {}
+        for c in hub.clients:
+            self._by_digest[_digest(c.token.get_secret_value())] = Principal(
+                c.id, "client", frozenset(c.scopes), c.divisions
+            )
+        for o in hub.offices:
+            self._by_digest[_digest(o.token.get_secret_value())] = Principal(
+                o.id, "office", OFFICE_SCOPES, o.divisions
+            )
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        if not authorization:
+            raise Unauthorized("an Authorization: Bearer <token> header is required")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("the Authorization header must be Bearer <token>")
+        wanted = _digest(token.strip())
+        for digest, principal in self._by_digest.items():
+            if hmac.compare_digest(digest, wanted):
+                return principal
+        raise Unauthorized("unknown token")
+
+
+def current_principal(request: Request) -> Principal:
+    registry: TokenRegistry = request.app.state.tokens
+    return registry.authenticate(request.headers.get("authorization"))
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def scoped(scope: str) -> object:
+    """A dependency that authenticates and requires one scope."""
+
+    def dependency(principal: CurrentPrincipal) -> Principal:
+        principal.require(scope)
+        return principal
+
+    return Depends(dependency)

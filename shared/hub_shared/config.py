@@ -1,0 +1,189 @@
+"""Configuration: the TOML file of CONTRACTS.md §2 plus `HUB_` environment overrides.
+
+Every service builds one `ServiceSettings` at start-up (never at import time) and passes
+it on. Nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import base64
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+ServiceName = Literal["permit-ingest", "enrollment", "incidents", "notifier"]
+DEFAULT_PORTS: dict[str, int] = {
+    "permit-ingest": 8001,
+    "enrollment": 8002,
+    "incidents": 8003,
+    "notifier": 8004,
+}
+
+
+def _check_webhook_secret(value: SecretStr) -> SecretStr:
+    raw = value.get_secret_value().removeprefix("whsec_")
+    try:
+        decoded = base64.b64decode(raw + "==", validate=False)
+    except ValueError as exc:
+        raise ValueError("webhook secret must be whsec_ followed by base64") from exc
+    if len(decoded) < 16:
+        raise ValueError("webhook secret must decode to at least 16 bytes")
+    return value
+
+
+WebhookSecret = Annotated[SecretStr, AfterValidator(_check_webhook_secret)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KafkaConfig(_Frozen):
+    bootstrap: str = "127.0.0.1:9092"
+    partitions: int = Field(default=6, ge=1, le=256)
+
+
+class MatchingConfig(_Frozen):
+    grace_seconds: float = Field(default=86400, ge=0)
+    scan_interval_seconds: float = Field(default=1.0, gt=0)
+
+
+class DeliveryConfig(_Frozen):
+    retry_schedule_seconds: tuple[float, ...] = (5, 30, 120, 600, 1800, 7200, 18000, 36000)
+    timeout_seconds: float = Field(default=15, gt=0)
+    jitter_ratio: float = Field(default=0.1, ge=0, le=1)
+
+
+class SourceConfig(_Frozen):
+    id: str
+    kind: Literal["permits"]
+    secret: WebhookSecret
+    division_aliases: dict[str, str] = Field(default_factory=dict)
+
+
+class ClientConfig(_Frozen):
+    id: str
+    token: SecretStr
+    scopes: tuple[str, ...]
+    divisions: tuple[str, ...]
+
+
+class OfficeConfig(_Frozen):
+    id: str
+    name: str = ""
+    divisions: tuple[str, ...]
+    webhook_url: str | None = None
+    webhook_secret: WebhookSecret | None = None
+    token: SecretStr
+
+    @model_validator(mode="after")
+    def _secret_with_url(self) -> OfficeConfig:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError(f"office {self.id}: webhook_url needs webhook_secret")
+        return self
+
+
+class HubConfig(_Frozen):
+    """The parsed TOML configuration file."""
+
+    kafka: KafkaConfig = KafkaConfig()
+    matching: MatchingConfig = MatchingConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    sources: tuple[SourceConfig, ...] = ()
+    clients: tuple[ClientConfig, ...] = ()
+    offices: tuple[OfficeConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_ids_and_tokens(self) -> HubConfig:
+        tokens = [c.token.get_secret_value() for c in self.clients] + [
+            o.token.get_secret_value() for o in self.offices
+        ]
+        if len(tokens) != len(set(tokens)):
+            raise ValueError("every client and office needs its own token")
+        for kind, ids in (
+            ("source", [s.id for s in self.sources]),
+            ("client", [c.id for c in self.clients]),
+            ("office", [o.id for o in self.offices]),
+        ):
+            if len(ids) != len(set(ids)):
+                raise ValueError(f"duplicate {kind} id")
+        return self
+
+
+def load_hub_config(path: Path) -> HubConfig:
+    """Read and validate the TOML file; raises ValueError with the file name on any fault."""
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"cannot read configuration {path}: {exc}") from exc
+    return HubConfig.model_validate(raw)
+
+
+class EnvSettings(BaseSettings):
+    """The `HUB_` environment variables of CONTRACTS.md §1."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    config: Path = REPO_ROOT / "config" / "local.toml"
+    data_dir: Path = Path("./var")
+    kafka_bootstrap: str | None = None
+    database_url: str | None = None
+    permit_ingest_port: int = DEFAULT_PORTS["permit-ingest"]
+    enrollment_port: int = DEFAULT_PORTS["enrollment"]
+    incidents_port: int = DEFAULT_PORTS["incidents"]
+    notifier_port: int = DEFAULT_PORTS["notifier"]
+    permit_ingest_database_url: str | None = None
+    enrollment_database_url: str | None = None
+    incidents_database_url: str | None = None
+    notifier_database_url: str | None = None
+    host: str = "127.0.0.1"
+    log_level: str = "INFO"
+    pii_key: SecretStr | None = None
+    consumer_group_prefix: str = "hub"
+
+
+class ServiceSettings(BaseModel):
+    """One service's resolved settings: environment first, then the TOML file."""
+
+    model_config = ConfigDict(frozen=True)
+
+    service: ServiceName
+    hub: HubConfig
+    data_dir: Path
+    kafka_bootstrap: str
+    database_url: str
+    host: str
+    port: int
+    log_level: str
+    pii_key: SecretStr | None
+    consumer_group_prefix: str = "hub"
+
+    @classmethod
+    def load(cls, service: ServiceName, env: EnvSettings | None = None) -> ServiceSettings:
+        env = env or EnvSettings()
+        hub = load_hub_config(env.config)
+        slug = service.replace("-", "_")
+        data_dir = env.data_dir.resolve()
+        database_url = (
+            getattr(env, f"{slug}_database_url")
+            or env.database_url
+            or f"sqlite+aiosqlite:///{data_dir / (slug + '.db')}"
+        )
+        return cls(
+            service=service,
+            hub=hub,
+            data_dir=data_dir,
+            kafka_bootstrap=env.kafka_bootstrap or hub.kafka.bootstrap,
+            database_url=database_url,
+            host=env.host,
+            port=getattr(env, f"{slug}_port"),
+            log_level=env.log_level,
+            pii_key=env.pii_key,
+            consumer_group_prefix=env.consumer_group_prefix,
+        )

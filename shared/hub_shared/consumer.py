@@ -1,0 +1,207 @@
+"""The consumer loop: apply each event in one transaction with its inbox row, then commit.
+
+Offsets are committed only after the handler's transaction; redelivery after a crash is
+absorbed by the inbox. Events that can never be applied go to `deadletter.v1` with the
+reason in `x-error-*` headers, and the loop moves on. Database or broker faults are retried
+without committing, so nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub_shared import inbox
+from hub_shared.db import SessionFactory
+from hub_shared.envelope import Envelope, MalformedEvent, decode
+from hub_shared.kafka import Producer
+from hub_shared.topics import DEADLETTER
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+
+class PermanentEventError(ValueError):
+    """The event is well-formed but can never be applied (unknown type, impossible data)."""
+
+
+_PERMANENT: tuple[type[Exception], ...] = (
+    MalformedEvent,
+    ValidationError,
+    PermanentEventError,
+    ValueError,
+    KeyError,
+)
+_MAX_UNEXPECTED_TRIES = 3
+
+
+class EventConsumer:
+    """One consumer-group member applying events of some topics with a handler."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        bootstrap: str,
+        group_id: str,
+        topics: Sequence[str],
+        handler: Handler,
+        sessions: SessionFactory,
+        producer: Producer,
+        after_commit: Callable[[], None] | None = None,
+        max_records: int = 200,
+    ) -> None:
+        self.name = name
+        self._bootstrap = bootstrap
+        self._group_id = group_id
+        self._topics = list(topics)
+        self._handler = handler
+        self._sessions = sessions
+        self._producer = producer
+        self._after_commit = after_commit or (lambda: None)
+        self._max_records = max_records
+        self.running = False
+        self.applied = 0
+        self.dead_lettered = 0
+
+    async def run(self) -> None:
+        backoff = 0.5
+        while True:
+            consumer = self._make_consumer()
+            try:
+                await consumer.start()
+                self.running = True
+                backoff = 0.5
+                await self._loop(consumer)
+            except asyncio.CancelledError:
+                raise
+            except KafkaError as exc:
+                log.warning("consumer %s: broker error, reconnecting: %s", self.name, exc)
+            finally:
+                self.running = False
+                await consumer.stop()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)
+
+    def _make_consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            client_id=f"{self._group_id}-{self.name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self._max_records,
+        )
+
+    async def _loop(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
+            for tp, records in batches.items():
+                done = await self._apply_partition(consumer, tp, records)
+                if done is None:
+                    continue
+                try:
+                    await consumer.commit({tp: done + 1})
+                except CommitFailedError as exc:
+                    # A rebalance moved the partition; its new owner re-reads from the last
+                    # commit and the inbox absorbs what we already applied.
+                    log.info("consumer %s: commit skipped after rebalance: %s", self.name, exc)
+
+    async def _apply_partition(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord[Any, Any]]
+    ) -> int | None:
+        """Apply records in order; returns the last applied offset, or None."""
+        last: int | None = None
+        for record in records:
+            try:
+                await self._apply(record)
+            except _Transient as exc:
+                log.warning(
+                    "consumer %s: %s[%d]@%d will be retried: %s",
+                    self.name, record.topic, record.partition, record.offset, exc.__cause__,
+                )
+                consumer.seek(tp, record.offset)
+                await asyncio.sleep(1.0)
+                return last
+            last = record.offset
+        return last
+
+    async def _apply(self, record: ConsumerRecord[Any, Any]) -> None:
+        headers = list(record.headers or ())
+        try:
+            envelope = decode(record.key, record.value, headers)
+        except MalformedEvent as exc:
+            await self._dead_letter(record, exc)
+            return
+        for attempt in range(1, _MAX_UNEXPECTED_TRIES + 1):
+            try:
+                await self._apply_once(record.topic, envelope)
+                return
+            except _PERMANENT as exc:
+                await self._dead_letter(record, exc)
+                return
+            except IntegrityError as exc:
+                # Another instance applied a conflicting change at the same moment: re-run
+                # against the now-committed state.
+                log.info("consumer %s: concurrent change, re-applying: %s", self.name, exc.orig)
+            except (OSError, TimeoutError) as exc:
+                raise _Transient from exc
+            except Exception as exc:
+                if _is_connection_error(exc):
+                    raise _Transient from exc
+                log.exception(
+                    "consumer %s: %s[%d]@%d failed (try %d)",
+                    self.name, record.topic, record.partition, record.offset, attempt,
+                )
+                if attempt == _MAX_UNEXPECTED_TRIES:
+                    await self._dead_letter(record, exc)
+                    return
+
+    async def _apply_once(self, topic: str, envelope: Envelope) -> None:
+        async with self._sessions() as session, session.begin():
+            if await inbox.seen(session, self.name, envelope.id):
+                return
+            await self._handler(session, envelope)
+            inbox.record(session, self.name, envelope.id, topic)
+        self.applied += 1
+        self._after_commit()
+
+    async def _dead_letter(self, record: ConsumerRecord[Any, Any], exc: Exception) -> None:
+        log.error(
+            "consumer %s: %s[%d]@%d dead-lettered: %s: %s",
+            self.name, record.topic, record.partition, record.offset, type(exc).__name__,
+            str(exc)[:500],
+        )
+        headers = [
+            *list(record.headers or ()),
+            ("x-error-type", type(exc).__name__.encode()),
+            ("x-error-message", str(exc)[:2000].encode()),
+            ("x-error-consumer", self.name.encode()),
+            ("x-original-topic", record.topic.encode()),
+            ("x-original-partition", str(record.partition).encode()),
+            ("x-original-offset", str(record.offset).encode()),
+        ]
+        await self._producer.publish_raw(
+            DEADLETTER.name, key=record.key, value=record.value, headers=headers
+        )
+        self.dead_lettered += 1
+
+
+class _Transient(Exception):
+    """Raised internally for faults that must be retried without committing."""
+
+
+def _is_connection_error(exc: Exception) -> bool:
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)

@@ -1,0 +1,180 @@
+"""Transactional outbox: events are written with the change that causes them, then relayed.
+
+A request or handler calls `add_event` inside its own transaction; the `OutboxRelay`
+publishes committed rows with the idempotent producer and marks them sent. Kafka being
+down only delays publication; it never loses or rejects accepted data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Column, Text, func, update
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub_shared.db import SessionFactory
+from hub_shared.envelope import Envelope, encode
+from hub_shared.kafka import Producer
+from hub_shared.topics import event_type, topic_of
+
+log = logging.getLogger(__name__)
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True, max_length=36)
+    topic: str = Field(max_length=64)
+    key: str | None = Field(default=None, max_length=128)
+    ce_type: str = Field(max_length=128)
+    ce_source: str = Field(max_length=128)
+    ce_subject: str | None = Field(default=None, max_length=128)
+    ce_time: datetime
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    sent_at: datetime | None = Field(default=None, index=True)
+    lease_until: datetime | None = None
+
+
+def add_event(
+    session: AsyncSession,
+    name: str,
+    *,
+    source: str,
+    key: str | None,
+    data: Mapping[str, Any],
+    subject: str | None = None,
+    event_id: str | None = None,
+) -> str:
+    """Stage an event in the caller's transaction; returns its CloudEvents id."""
+    event_id = event_id or str(uuid.uuid4())
+    session.add(
+        OutboxMessage(
+            event_id=event_id,
+            topic=topic_of(name).name,
+            key=key,
+            ce_type=event_type(name),
+            ce_source=source,
+            ce_subject=subject,
+            ce_time=datetime.now(UTC),
+            payload=json.dumps(data, ensure_ascii=False, default=str),
+        )
+    )
+    return event_id
+
+
+def _envelope(row: OutboxMessage) -> Envelope:
+    return Envelope(
+        id=row.event_id,
+        type=row.ce_type,
+        source=row.ce_source,
+        subject=row.ce_subject,
+        key=row.key,
+        time=row.ce_time.replace(tzinfo=row.ce_time.tzinfo or UTC),
+        data=json.loads(row.payload),
+    )
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows in id order; several instances share work by lease."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        producer: Producer,
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+        lease_seconds: float = 60.0,
+    ) -> None:
+        self._sessions = sessions
+        self._producer = producer
+        self._batch_size = batch_size
+        self._poll = poll_seconds
+        self._lease = timedelta(seconds=lease_seconds)
+        self._wake = asyncio.Event()
+        self.published = 0
+
+    def notify(self) -> None:
+        """Wake the relay now: a transaction with outbox rows has committed."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                sent = await self.publish_batch()
+                backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox relay: publish failed, retrying: %s", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            if sent < self._batch_size:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._poll)
+                except TimeoutError:
+                    pass
+
+    async def publish_batch(self) -> int:
+        rows = await self._claim()
+        if not rows:
+            return 0
+        try:
+            await self._producer.publish_many([(row.topic, _envelope(row)) for row in rows])
+        except BaseException:
+            await self._set(rows, lease_until=None)
+            raise
+        await self._set(rows, sent_at=datetime.now(UTC), lease_until=None)
+        self.published += len(rows)
+        return len(rows)
+
+    async def _set(self, rows: list[OutboxMessage], **values: Any) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id).in_([r.id for r in rows]))
+                .values(**values)
+            )
+
+    async def _claim(self) -> list[OutboxMessage]:
+        now = datetime.now(UTC)
+        async with self._sessions() as session, session.begin():
+            query = (
+                select(OutboxMessage)
+                .where(col(OutboxMessage.sent_at).is_(None))
+                .where(
+                    (col(OutboxMessage.lease_until).is_(None))
+                    | (col(OutboxMessage.lease_until) < now)
+                )
+                .order_by(col(OutboxMessage.id))
+                .limit(self._batch_size)
+                .with_for_update(skip_locked=True)
+            )
+            rows = list((await session.exec(query)).all())
+            if rows:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id).in_([r.id for r in rows]))
+                    .values(lease_until=now + self._lease)
+                )
+            return rows
+
+    async def pending(self) -> int:
+        async with self._sessions() as session:
+            query = select(func.count()).where(col(OutboxMessage.sent_at).is_(None))
+            return int((await session.exec(query)).one())
+
+
+__all__ = ["OutboxMessage", "OutboxRelay", "add_event", "encode"]

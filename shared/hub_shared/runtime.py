@@ -1,0 +1,112 @@
+"""What every service runs besides its routes: database, producer, outbox relay, consumers,
+background workers, readiness. Built in the app's lifespan, never at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Table
+
+from hub_shared.config import ServiceSettings
+from hub_shared.consumer import EventConsumer, Handler
+from hub_shared.db import create_tables, make_engine, make_sessions, ping as db_ping
+from hub_shared.inbox import ProcessedEvent
+from hub_shared.kafka import Producer, ping as kafka_ping
+from hub_shared.metrics import Metrics
+from hub_shared.outbox import OutboxMessage, OutboxRelay
+
+log = logging.getLogger(__name__)
+Worker = Callable[[], Awaitable[None]]
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+class ServiceRuntime:
+    def __init__(self, settings: ServiceSettings, tables: Sequence[Table]) -> None:
+        self.settings = settings
+        self.source = f"/hub/{settings.service}"
+        self.engine = make_engine(settings.database_url)
+        self.sessions = make_sessions(self.engine)
+        self.producer = Producer(settings.kafka_bootstrap, client_id=settings.service)
+        self.relay = OutboxRelay(self.sessions, self.producer)
+        self.metrics = Metrics(settings.service)
+        self.consumers: list[EventConsumer] = []
+        self._workers: list[tuple[str, Worker]] = [("outbox-relay", self.relay.run)]
+        self._tables = [_table(OutboxMessage), _table(ProcessedEvent), *tables]
+        self._tasks: list[asyncio.Task[None]] = []
+        self.metrics.collectors.append(self._collect)
+
+    def add_consumer(self, *, name: str, topics: Sequence[str], handler: Handler) -> EventConsumer:
+        consumer = EventConsumer(
+            name=name,
+            bootstrap=self.settings.kafka_bootstrap,
+            group_id=f"{self.settings.consumer_group_prefix}-{self.settings.service}-{name}",
+            topics=topics,
+            handler=handler,
+            sessions=self.sessions,
+            producer=self.producer,
+            after_commit=self.relay.notify,
+        )
+        self.consumers.append(consumer)
+        self._workers.append((f"consumer-{name}", consumer.run))
+        return consumer
+
+    def add_worker(self, name: str, worker: Worker) -> None:
+        self._workers.append((name, worker))
+
+    async def start(self) -> None:
+        await create_tables(self.engine, self._tables)
+        await self.producer.start()
+        self._tasks = [
+            asyncio.create_task(self._supervise(name, w), name=name) for name, w in self._workers
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.producer.stop()
+        await self.engine.dispose()
+
+    async def _supervise(self, name: str, worker: Worker) -> None:
+        """Keep a background loop alive: a crash is logged and the loop restarted."""
+        while True:
+            try:
+                await worker()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background task %s crashed; restarting in 1 s", name)
+                await asyncio.sleep(1.0)
+
+    async def readiness(self) -> dict[str, bool]:
+        checks: dict[str, bool] = {}
+        try:
+            await asyncio.wait_for(db_ping(self.engine), 3)
+            checks["database"] = True
+        except Exception:
+            checks["database"] = False
+        checks["kafka"] = await kafka_ping(self.producer)
+        for consumer in self.consumers:
+            checks[f"consumer:{consumer.name}"] = consumer.running
+        return checks
+
+    async def _collect(self) -> None:
+        try:
+            self.metrics.outbox_pending.set(await self.relay.pending())
+        except Exception as exc:
+            log.debug("metrics: outbox count failed: %s", exc)
+        self.metrics.events_published.set(self.relay.published)
+        for c in self.consumers:
+            self.metrics.events_applied.labels(c.name).set(c.applied)
+            self.metrics.events_dead_lettered.labels(c.name).set(c.dead_lettered)

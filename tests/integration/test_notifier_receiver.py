@@ -1,0 +1,118 @@
+"""A tiny office webhook receiver for the notifier tests: raw asyncio HTTP/1.1 on
+127.0.0.1, keep-alive, answers planned per (path, alert id), records every request."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+Planned = int | str | tuple[int, dict[str, str]]  # status, "hang", or status with headers
+HANG_SECONDS = 3.0  # longer than the test config's timeout_seconds
+
+
+@dataclass
+class Request:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float  # loop time of arrival
+    status: int | None = None  # what we answered; None when we hung
+
+    @property
+    def event(self) -> dict[str, Any]:
+        event: dict[str, Any] = json.loads(self.body)
+        return event
+
+
+@dataclass
+class Receiver:
+    requests: list[Request] = field(default_factory=list)
+    base_url: str = ""
+    _plans: dict[tuple[str, str], list[Planned]] = field(default_factory=dict)
+    _server: asyncio.Server | None = None
+    _connections: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def plan(self, path: str, alert_id: str, *answers: Planned) -> None:
+        """Answer the next requests for this alert at this path so; 200 afterwards."""
+        self._plans.setdefault((path, alert_id), []).extend(answers)
+
+    def for_alert_now(self, alert_id: str, path: str | None = None) -> list[Request]:
+        return [
+            r for r in self.requests
+            if r.event.get("subject") == alert_id and (path is None or r.path == path)
+        ]
+
+    async def for_alert(
+        self, alert_id: str, path: str | None = None, at_least: int = 1
+    ) -> list[Request] | None:
+        found = self.for_alert_now(alert_id, path)
+        return found if len(found) >= at_least else None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        try:
+            await self._serve(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._connections.discard(task)
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            _method, path, _version = line.decode("latin-1").split(" ", 2)
+            headers: dict[str, str] = {}
+            while (header := await reader.readline()) not in (b"\r\n", b"\n", b""):
+                name, _, value = header.decode("latin-1").partition(":")
+                headers[name.strip().lower()] = value.strip()
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            request = Request(path, headers, body, asyncio.get_running_loop().time())
+            self.requests.append(request)
+            answer = self._answer(request)
+            if answer == "hang":
+                await asyncio.sleep(HANG_SECONDS)
+                return
+            status, extra = answer if isinstance(answer, tuple) else (int(answer), {})
+            request.status = status
+            writer.write(_response(status, extra.items()))
+            await writer.drain()
+
+    def _answer(self, request: Request) -> Planned:
+        try:
+            subject = str(request.event.get("subject"))
+        except ValueError:
+            return 400
+        queue = self._plans.get((request.path, subject))
+        return queue.pop(0) if queue else 200
+
+
+def _response(status: int, headers: Iterable[tuple[str, str]]) -> bytes:
+    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "content-length: 0"]
+    lines += [f"{name}: {value}" for name, value in headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
