@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_serializer
 
 
 class EventData(BaseModel):
@@ -158,3 +158,7 @@ class AlertData(EventData):
     resolution: str | None = None
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
+
+    @field_serializer("subject")
+    def _subject_without_nulls(self, subject: AlertSubject) -> dict[str, Any]:
+        return subject.model_dump(mode="json", exclude_none=True)

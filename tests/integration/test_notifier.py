@@ -11,12 +11,12 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -25,9 +25,9 @@ from hub_shared.envelope import Envelope
 from hub_shared.kafka import Producer
 from hub_shared.topics import event_type
 from hubtools.kafka import LocalKafka
+from notifier.app import create_app
 from standardwebhooks.webhooks import Webhook
 
-from notifier.app import create_app
 from tests.integration.test_notifier_receiver import Receiver
 from tests.support.hub import bearer, running, topic_records, wait_for
 
@@ -35,6 +35,14 @@ CITY_SECRET = "whsec_" + base64.b64encode(b"notifier-test-city-secret-0123").dec
 YANZHOU_SECRET = "whsec_" + base64.b64encode(b"notifier-test-yanzhou-secret-01").decode()
 AGENCY, CITY, RENCHENG, YANZHOU = "n-agency", "n-office-city", "n-office-rencheng", "n-office-yz"
 PROBLEM = "application/problem+json"
+T = TypeVar("T")
+
+
+async def until(probe: Callable[[], Awaitable[T | None]], *, what: str) -> T:
+    """Wait (polling, with a 30 s deadline) until `probe` returns something truthy."""
+    result = await wait_for(probe, what=what)
+    assert result is not None
+    return result
 
 
 def write_config(path: Path, receiver: str) -> Path:
@@ -102,7 +110,11 @@ class Hub:
         await self.start()
 
     async def publish(
-        self, name: str, data: dict[str, Any], *, time: datetime | None = None,
+        self,
+        name: str,
+        data: dict[str, Any],
+        *,
+        time: datetime | None = None,
         event_id: str | None = None,
     ) -> Envelope:
         envelope = Envelope(
@@ -157,8 +169,9 @@ async def hub(kafka: LocalKafka, database_url: str, tmp_path: Path) -> AsyncIter
     )
     producer = Producer(kafka.bootstrap, client_id="notifier-test")
     await producer.start()
-    h = Hub(ServiceSettings.load("notifier", env), receiver, producer, kafka.bootstrap,
-            AsyncExitStack())
+    h = Hub(
+        ServiceSettings.load("notifier", env), receiver, producer, kafka.bootstrap, AsyncExitStack()
+    )
     try:
         await h.start()
         yield h
@@ -207,16 +220,21 @@ async def test_raised_alert_reaches_the_covering_office_as_a_signed_cloudevent(h
     alert = new_alert("370811")
     await hub.publish("alert.raised", alert)
 
-    [request] = await wait_for(
-        lambda: hub.receiver.for_alert(alert["alert_id"]), what="the webhook"
-    )
+    [request] = await until(lambda: hub.receiver.for_alert(alert["alert_id"]), what="the webhook")
     assert request.path == "/city"  # the city covers Rencheng; Yanzhou does not
     assert request.headers["content-type"] == "application/cloudevents+json"
     verified = Webhook(CITY_SECRET).verify(request.body, request.headers)
     event = json.loads(request.body)
     assert verified == event
     assert set(event) == {
-        "specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data",
+        "specversion",
+        "id",
+        "source",
+        "type",
+        "subject",
+        "time",
+        "datacontenttype",
+        "data",
     }
     assert event["specversion"] == "1.0"
     assert event["id"] == request.headers["webhook-id"]
@@ -232,12 +250,15 @@ async def test_raised_alert_reaches_the_covering_office_as_a_signed_cloudevent(h
     assert {k: v for k, v in data["subject"].items() if v is not None} == alert["subject"]
     assert data["evidence"][0]["type"] == "permit.issued"
     assert datetime.fromisoformat(data["raised_at"]) == datetime.fromisoformat(alert["raised_at"])
-    assert data["resolved_at"] is None and data["acknowledged_at"] is None
+    assert data["resolved_at"] is None
+    assert data["acknowledged_at"] is None
 
     # One delivery, to the city only: Rencheng pulls over REST, Yanzhou does not cover it.
-    [delivery] = await wait_for(lambda: hub.settled(alert["alert_id"], 1), what="delivered")
-    assert delivery["office_id"] == "city" and delivery["status"] == "delivered"
-    assert delivery["event_id"] == event["id"] and delivery["type"] == "alert.raised"
+    [delivery] = await until(lambda: hub.settled(alert["alert_id"], 1), what="delivered")
+    assert delivery["office_id"] == "city"
+    assert delivery["status"] == "delivered"
+    assert delivery["event_id"] == event["id"]
+    assert delivery["type"] == "alert.raised"
     assert [a["status_code"] for a in delivery["log"]] == [200]
     assert delivery["log"][0]["latency_ms"] >= 0
 
@@ -247,7 +268,7 @@ async def test_a_failed_delivery_is_retried_with_the_same_webhook_id(hub: Hub) -
     hub.receiver.plan("/yanzhou", alert["alert_id"], 500, "hang")  # then 200
     await hub.publish("alert.raised", alert)
 
-    tries = await wait_for(
+    tries = await until(
         lambda: hub.receiver.for_alert(alert["alert_id"], "/yanzhou", at_least=3),
         what="three attempts at Yanzhou",
     )
@@ -256,9 +277,10 @@ async def test_a_failed_delivery_is_retried_with_the_same_webhook_id(hub: Hub) -
         Webhook(YANZHOU_SECRET).verify(request.body, request.headers)
     assert len({r.body for r in tries}) == 1
 
-    log = await wait_for(lambda: hub.settled(alert["alert_id"], 2), what="both delivered")
+    log = await until(lambda: hub.settled(alert["alert_id"], 2), what="both delivered")
     yanzhou = next(d for d in log if d["office_id"] == "yanzhou")
-    assert yanzhou["status"] == "delivered" and yanzhou["attempts"] == 3
+    assert yanzhou["status"] == "delivered"
+    assert yanzhou["attempts"] == 3
     assert [a["status_code"] for a in yanzhou["log"]] == [500, None, 200]
     assert "no answer within 1 s" in yanzhou["log"][1]["error"]
     assert yanzhou["log"][1]["latency_ms"] >= 1000
@@ -266,7 +288,8 @@ async def test_a_failed_delivery_is_retried_with_the_same_webhook_id(hub: Hub) -
     own = await hub.deliveries(alert["alert_id"], token=YANZHOU)
     assert [d["office_id"] for d in own] == ["yanzhou"]
     city = next(d for d in log if d["office_id"] == "city")
-    assert city["status"] == "delivered" and city["attempts"] == 1
+    assert city["status"] == "delivered"
+    assert city["attempts"] == 1
 
 
 async def test_retry_after_is_honoured_and_the_schedule_ends_in_exhausted(hub: Hub) -> None:
@@ -276,22 +299,25 @@ async def test_retry_after_is_honoured_and_the_schedule_ends_in_exhausted(hub: H
     await hub.publish("alert.raised", patient)
     await hub.publish("alert.raised", hopeless)
 
-    first, second = await wait_for(
+    first, second = await until(
         lambda: hub.receiver.for_alert(patient["alert_id"], "/yanzhou", at_least=2),
         what="the retry after Retry-After",
     )
     assert second.at - first.at >= 1.9  # the schedule alone would retry after ~0.2 s
 
-    log = await wait_for(lambda: hub.settled(hopeless["alert_id"], 2), what="exhausted")
+    log = await until(lambda: hub.settled(hopeless["alert_id"], 2), what="exhausted")
     yanzhou = next(d for d in log if d["office_id"] == "yanzhou")
-    assert yanzhou["status"] == "exhausted" and yanzhou["attempts"] == 3  # 1 + 2 retries
+    assert yanzhou["status"] == "exhausted"
+    assert yanzhou["attempts"] == 3
     assert [a["status_code"] for a in yanzhou["log"]] == [502, 502, 502]
     assert len(hub.receiver.for_alert_now(hopeless["alert_id"], "/yanzhou")) == 3
 
     # An exhausted raise does not hold the resolve back.
     await hub.publish("alert.resolved", resolved(hopeless))
-    log = await wait_for(lambda: hub.settled(hopeless["alert_id"], 4), what="resolve delivered")
-    assert [(d["office_id"], d["type"], d["status"]) for d in log if d["office_id"] == "yanzhou"] == [
+    log = await until(lambda: hub.settled(hopeless["alert_id"], 4), what="resolve delivered")
+    assert [
+        (d["office_id"], d["type"], d["status"]) for d in log if d["office_id"] == "yanzhou"
+    ] == [
         ("yanzhou", "alert.raised", "exhausted"),
         ("yanzhou", "alert.resolved", "delivered"),
     ]
@@ -303,7 +329,7 @@ async def test_raised_always_arrives_before_resolved_for_an_office(hub: Hub) -> 
     await hub.publish("alert.raised", alert)
     await hub.publish("alert.resolved", resolved(alert))
 
-    await wait_for(lambda: hub.settled(alert["alert_id"], 4), what="all four delivered")
+    await until(lambda: hub.settled(alert["alert_id"], 4), what="all four delivered")
     yanzhou = hub.receiver.for_alert_now(alert["alert_id"], "/yanzhou")
     types = [r.event["type"].rsplit(".", 1)[1] for r in yanzhou]
     assert types == ["raised", "raised", "raised", "resolved"]
@@ -319,11 +345,14 @@ async def test_410_disables_the_endpoint_and_its_deliveries_stop(hub: Hub) -> No
     gone, later = new_alert("370812"), new_alert("370812")
     hub.receiver.plan("/yanzhou", gone["alert_id"], 410)
     await hub.publish("alert.raised", gone)
-    log = await wait_for(lambda: hub.settled(gone["alert_id"], 2), what="the 410")
-    assert {d["office_id"]: d["status"] for d in log} == {"yanzhou": "disabled", "city": "delivered"}
+    log = await until(lambda: hub.settled(gone["alert_id"], 2), what="the 410")
+    assert {d["office_id"]: d["status"] for d in log} == {
+        "yanzhou": "disabled",
+        "city": "delivered",
+    }
 
     await hub.publish("alert.raised", later)
-    log = await wait_for(lambda: hub.settled(later["alert_id"], 2), what="the next alert")
+    log = await until(lambda: hub.settled(later["alert_id"], 2), what="the next alert")
     assert {d["office_id"]: (d["status"], d["attempts"]) for d in log} == {
         "yanzhou": ("disabled", 0),
         "city": ("delivered", 1),
@@ -336,16 +365,14 @@ async def test_a_pending_delivery_survives_a_restart(hub: Hub) -> None:
     alert = new_alert("370812")
     hub.receiver.plan("/yanzhou", alert["alert_id"], (503, {"Retry-After": "3"}))
     await hub.publish("alert.raised", alert)
-    await wait_for(
-        lambda: hub.receiver.for_alert(alert["alert_id"], "/yanzhou"), what="first attempt"
-    )
+    await until(lambda: hub.receiver.for_alert(alert["alert_id"], "/yanzhou"), what="first attempt")
     await hub.restart()
-    first, second = await wait_for(
+    first, second = await until(
         lambda: hub.receiver.for_alert(alert["alert_id"], "/yanzhou", at_least=2),
         what="the attempt after the restart",
     )
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
-    log = await wait_for(lambda: hub.settled(alert["alert_id"], 2), what="delivered")
+    log = await until(lambda: hub.settled(alert["alert_id"], 2), what="delivered")
     assert all(d["status"] == "delivered" for d in log)
 
 
@@ -357,16 +384,18 @@ async def test_late_and_repeated_events_change_nothing_they_should_not(hub: Hub)
     await hub.publish("alert.raised", alert, time=datetime.now(UTC) + timedelta(minutes=5))
     # A corrected resolve: applied (same status, later), but no second webhook.
     await hub.publish(
-        "alert.resolved", resolved(alert, "SI-370812-2021-000999"),
+        "alert.resolved",
+        resolved(alert, "SI-370812-2021-000999"),
         time=datetime.now(UTC) + timedelta(minutes=1),
     )
-    await wait_for(
+    await until(
         lambda: hub.stored(alert["alert_id"], resolution="SI-370812-2021-000999"),
         what="the corrected resolution",
     )
     stored = await hub.stored(alert["alert_id"])
-    assert stored is not None and stored["status"] == "resolved"
-    log = await wait_for(lambda: hub.settled(alert["alert_id"], 2), what="one resolve each")
+    assert stored is not None
+    assert stored["status"] == "resolved"
+    log = await until(lambda: hub.settled(alert["alert_id"], 2), what="one resolve each")
     assert {(d["office_id"], d["type"]) for d in log} == {
         ("city", "alert.resolved"),
         ("yanzhou", "alert.resolved"),
@@ -381,11 +410,12 @@ async def test_offices_see_only_alerts_of_their_divisions(hub: Hub) -> None:
     await hub.publish("alert.raised", rencheng)
     await hub.publish("alert.raised", yanzhou)
     for alert in (rencheng, yanzhou):
-        await wait_for(lambda a=alert: hub.stored(a["alert_id"]), what="stored")  # type: ignore[misc]
+        await until(lambda a=alert: hub.stored(a["alert_id"]), what="stored")  # type: ignore[misc]
 
     async def ids(token: str, **params: str) -> set[str]:
-        response = await hub.api.get("/v1/alerts", params={"limit": "500", **params},
-                                     headers=bearer(token))
+        response = await hub.api.get(
+            "/v1/alerts", params={"limit": "500", **params}, headers=bearer(token)
+        )
         assert response.status_code == 200, response.text
         return {a["alert_id"] for a in response.json()["items"]}
 
@@ -400,36 +430,49 @@ async def test_offices_see_only_alerts_of_their_divisions(hub: Hub) -> None:
     assert mine & await ids(RENCHENG, kind="project_not_enrolled") == {rencheng["alert_id"]}
 
     shown = await hub.alert(rencheng["alert_id"], RENCHENG)
-    assert shown.status_code == 200 and shown.json()["division_code"] == "370811"
-    for token, alert_id in ((RENCHENG, yanzhou["alert_id"]), (YANZHOU, rencheng["alert_id"]),
-                            (RENCHENG, str(uuid.uuid4()))):
+    assert shown.status_code == 200
+    assert shown.json()["division_code"] == "370811"
+    for token, alert_id in (
+        (RENCHENG, yanzhou["alert_id"]),
+        (YANZHOU, rencheng["alert_id"]),
+        (RENCHENG, str(uuid.uuid4())),
+    ):
         hidden = await hub.alert(alert_id, token)
         assert hidden.status_code == 404, hidden.text  # not 403: ids do not leak
         assert hidden.headers["content-type"] == PROBLEM
-    outside = await hub.api.get("/v1/alerts", params={"division_code": "370812"},
-                                headers=bearer(RENCHENG))
-    assert outside.status_code == 403 and outside.headers["content-type"] == PROBLEM
+    outside = await hub.api.get(
+        "/v1/alerts", params={"division_code": "370812"}, headers=bearer(RENCHENG)
+    )
+    assert outside.status_code == 403
+    assert outside.headers["content-type"] == PROBLEM
     assert (await hub.api.get("/v1/alerts")).status_code == 401
     assert (await hub.api.get("/v1/alerts", headers=bearer("nope"))).status_code == 401
-    bad = await hub.api.get("/v1/alerts", params={"status": "maybe", "limit": "0"},
-                            headers=bearer(CITY))
+    bad = await hub.api.get(
+        "/v1/alerts", params={"status": "maybe", "limit": "0"}, headers=bearer(CITY)
+    )
     assert bad.status_code == 422
-    assert {tuple(e["loc"]) for e in bad.json()["errors"]} == {("query", "status"),
-                                                               ("query", "limit")}
+    assert {tuple(e["loc"]) for e in bad.json()["errors"]} == {
+        ("query", "status"),
+        ("query", "limit"),
+    }
 
 
 async def test_alert_list_is_newest_first_and_pages_with_a_cursor(hub: Hub) -> None:
     base = datetime(2099, 1, 1, tzinfo=UTC)  # newer than anything else on the topic
     alerts = [
-        new_alert("370829", kind="enterprise_uninsured", raised_at=(base + timedelta(hours=h)).isoformat())
+        new_alert(
+            "370829", kind="enterprise_uninsured", raised_at=(base + timedelta(hours=h)).isoformat()
+        )
         for h in (0, 1, 1, 2, 3)
     ]
     for alert in alerts:
         await hub.publish("alert.raised", alert)
     for alert in alerts:
-        await wait_for(lambda a=alert: hub.stored(a["alert_id"]), what="stored")  # type: ignore[misc]
-    expected = [a["alert_id"] for a in sorted(alerts, key=lambda a: (a["raised_at"], a["alert_id"]),
-                                              reverse=True)]
+        await until(lambda a=alert: hub.stored(a["alert_id"]), what="stored")  # type: ignore[misc]
+    expected = [
+        a["alert_id"]
+        for a in sorted(alerts, key=lambda a: (a["raised_at"], a["alert_id"]), reverse=True)
+    ]
     seen: list[str] = []
     cursor: str | None = None
     for _page in range(3):
@@ -442,15 +485,17 @@ async def test_alert_list_is_newest_first_and_pages_with_a_cursor(hub: Hub) -> N
         seen += [a["alert_id"] for a in page["items"]]
         cursor = page["next_cursor"]
     assert seen[:5] == expected
-    broken = await hub.api.get("/v1/alerts", params={"cursor": "not-a-cursor"},
-                               headers=bearer(CITY))
-    assert broken.status_code == 422 and broken.headers["content-type"] == PROBLEM
+    broken = await hub.api.get(
+        "/v1/alerts", params={"cursor": "not-a-cursor"}, headers=bearer(CITY)
+    )
+    assert broken.status_code == 422
+    assert broken.headers["content-type"] == PROBLEM
 
 
 async def test_ack_is_recorded_published_once_and_idempotent(hub: Hub) -> None:
     alert = new_alert("370811")
     await hub.publish("alert.raised", alert)
-    await wait_for(lambda: hub.stored(alert["alert_id"]), what="stored")
+    await until(lambda: hub.stored(alert["alert_id"]), what="stored")
     path = f"/v1/alerts/{alert['alert_id']}/ack"
 
     assert (await hub.api.post(path, headers=bearer(AGENCY))).status_code == 403  # read only
@@ -458,23 +503,30 @@ async def test_ack_is_recorded_published_once_and_idempotent(hub: Hub) -> None:
     first = await hub.api.post(path, headers=bearer(RENCHENG))
     assert first.status_code == 200, first.text
     acked = first.json()
-    assert acked["acknowledged_by"] == "rencheng" and acked["acknowledged_at"]
-    assert acked["status"] == "open" and acked["alert_id"] == alert["alert_id"]
+    assert acked["acknowledged_by"] == "rencheng"
+    assert acked["acknowledged_at"]
+    assert acked["status"] == "open"
+    assert acked["alert_id"] == alert["alert_id"]
     again = await hub.api.post(path, headers=bearer(CITY))
-    assert again.status_code == 200 and again.json() == acked
+    assert again.status_code == 200
+    assert again.json() == acked
     assert (await hub.alert(alert["alert_id"])).json() == acked
 
     async def acknowledged() -> list[Any]:
         records = await topic_records(hub.bootstrap, "alerts.v1")
-        return [r for r in records if r.key == alert["alert_id"].encode()
-                and dict(r.headers).get("ce_type") == b"cn.gov.jining.hub.alert.acknowledged"]
+        return [
+            r
+            for r in records
+            if r.key == alert["alert_id"].encode()
+            and dict(r.headers).get("ce_type") == b"cn.gov.jining.hub.alert.acknowledged"
+        ]
 
-    [record] = await wait_for(acknowledged, what="alert.acknowledged on alerts.v1")
+    [record] = await until(acknowledged, what="alert.acknowledged on alerts.v1")
     headers = dict(record.headers)
     assert headers["ce_source"] == b"/hub/notifier"
     assert headers["ce_subject"] == alert["alert_id"].encode()
     assert json.loads(record.value)["acknowledged_by"] == "rencheng"
     # The notifier reads its own ack back: state unchanged, and no webhook for an ack.
-    log = await wait_for(lambda: hub.settled(alert["alert_id"], 1), what="raise delivered")
+    log = await until(lambda: hub.settled(alert["alert_id"], 1), what="raise delivered")
     assert [d["type"] for d in log] == ["alert.raised"]
     assert (await hub.alert(alert["alert_id"])).json() == acked

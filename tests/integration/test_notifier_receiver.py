@@ -43,7 +43,8 @@ class Receiver:
 
     def for_alert_now(self, alert_id: str, path: str | None = None) -> list[Request]:
         return [
-            r for r in self.requests
+            r
+            for r in self.requests
             if r.event.get("subject") == alert_id and (path is None or r.path == path)
         ]
 

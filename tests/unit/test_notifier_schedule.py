@@ -108,8 +108,10 @@ def test_unreadable_retry_after_is_ignored(header: str | None) -> None:
 
 
 def test_the_city_office_gets_every_county_and_a_county_office_only_its_own() -> None:
-    city, rencheng, yanzhou = office("city", "370800"), office("rencheng", "370811"), office(
-        "yanzhou", "370812"
+    city, rencheng, yanzhou = (
+        office("city", "370800"),
+        office("rencheng", "370811"),
+        office("yanzhou", "370812"),
     )
     offices = [city, rencheng, yanzhou]
     for county in county_codes():
