@@ -1,0 +1,58 @@
+"""An office's webhook receiver, run inside the test on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tests.support.processes import free_port
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    port: int
+    received: list[Received] = field(default_factory=list)
+    fail_next: int = 0  # answer this many requests with 503 first
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/alerts"
+
+    async def _handle(self, request: Request) -> Response:
+        body = await request.body()
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return Response(status_code=503)
+        self.received.append(Received({k.lower(): v for k, v in request.headers.items()}, body))
+        return Response(status_code=204)
+
+
+@contextlib.asynccontextmanager
+async def webhook_receiver() -> AsyncIterator[Receiver]:
+    receiver = Receiver(port=free_port())
+    app = Starlette(routes=[Route("/alerts", receiver._handle, methods=["POST"])])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=receiver.port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield receiver
+    finally:
+        server.should_exit = True
+        await task
