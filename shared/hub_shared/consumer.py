@@ -118,7 +118,10 @@ class EventConsumer:
                     log.info("consumer %s: commit skipped after rebalance: %s", self.name, exc)
 
     async def _apply_partition(
-        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord[Any, Any]]
+        self,
+        consumer: AIOKafkaConsumer,
+        tp: TopicPartition,
+        records: list[ConsumerRecord[Any, Any]],
     ) -> int | None:
         """Apply records in order; returns the last applied offset, or None."""
         last: int | None = None
@@ -128,7 +131,11 @@ class EventConsumer:
             except _Transient as exc:
                 log.warning(
                     "consumer %s: %s[%d]@%d will be retried: %s",
-                    self.name, record.topic, record.partition, record.offset, exc.__cause__,
+                    self.name,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    exc.__cause__,
                 )
                 consumer.seek(tp, record.offset)
                 await asyncio.sleep(1.0)
@@ -161,7 +168,11 @@ class EventConsumer:
                     raise _Transient from exc
                 log.exception(
                     "consumer %s: %s[%d]@%d failed (try %d)",
-                    self.name, record.topic, record.partition, record.offset, attempt,
+                    self.name,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    attempt,
                 )
                 if attempt == _MAX_UNEXPECTED_TRIES:
                     await self._dead_letter(record, exc)
@@ -179,7 +190,11 @@ class EventConsumer:
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], exc: Exception) -> None:
         log.error(
             "consumer %s: %s[%d]@%d dead-lettered: %s: %s",
-            self.name, record.topic, record.partition, record.offset, type(exc).__name__,
+            self.name,
+            record.topic,
+            record.partition,
+            record.offset,
+            type(exc).__name__,
             str(exc)[:500],
         )
         headers = [

@@ -53,6 +53,12 @@ def make_sessions(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+def table_of(model: type[SQLModel]) -> Table:
+    """The Table of a SQLModel table class."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
 async def create_tables(engine: AsyncEngine, tables: Sequence[Table]) -> None:
     """Create the service's own tables (and only those) if they do not exist."""
     async with engine.begin() as conn:

@@ -91,7 +91,9 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-def field_errors(exc: ValidationError | RequestValidationError, prefix: tuple[str, ...] = ()) -> list[FieldError]:
+def field_errors(
+    exc: ValidationError | RequestValidationError, prefix: tuple[str, ...] = ()
+) -> list[FieldError]:
     """Every failing field of a pydantic error, as `{"loc": [...], "msg": "..."}`."""
     out: list[FieldError] = []
     for err in exc.errors():
@@ -121,13 +123,17 @@ def install_error_handlers(app: FastAPI) -> None:
             return problem(400, BadRequest.title, "body is not valid JSON", slug="malformed")
         errors = field_errors(exc)
         return problem(
-            422, Unprocessable.title, f"{len(errors)} invalid field(s)", slug="validation",
+            422,
+            Unprocessable.title,
+            f"{len(errors)} invalid field(s)",
+            slug="validation",
             errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers) if exc.headers else None
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

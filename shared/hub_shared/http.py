@@ -9,7 +9,13 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub_shared.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, from_validation, problem
+from hub_shared.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    from_validation,
+    problem,
+)
 
 MiB = 1024 * 1024
 BODY_LIMIT = 1 * MiB

@@ -83,13 +83,13 @@ class Producer:
 
 async def ping(producer: Producer, timeout: float = 2.0) -> bool:
     """True when the broker answers a metadata request now."""
-    inner = producer._producer  # noqa: SLF001 - the wrapper owns it
+    inner = producer._producer
     if inner is None:
         try:
             await asyncio.wait_for(producer.start(), timeout)
         except TimeoutError:
             return False
-        inner = producer._producer  # noqa: SLF001
+        inner = producer._producer
         if inner is None:
             return False
     try:

@@ -15,11 +15,15 @@ class Metrics:
         self.registry = CollectorRegistry()
         labels = {"service": service}
         self.requests = Counter(
-            "hub_http_requests", "HTTP requests handled", ["method", "route", "status"],
+            "hub_http_requests",
+            "HTTP requests handled",
+            ["method", "route", "status"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "hub_http_request_seconds", "HTTP request latency", ["method", "route"],
+            "hub_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
             registry=self.registry,
         )
         self.outbox_pending = Gauge(
@@ -29,14 +33,20 @@ class Metrics:
             "hub_events_published", "events published by this process", registry=self.registry
         )
         self.events_applied = Gauge(
-            "hub_events_applied", "events applied by this process's consumers", ["consumer"],
+            "hub_events_applied",
+            "events applied by this process's consumers",
+            ["consumer"],
             registry=self.registry,
         )
         self.events_dead_lettered = Gauge(
-            "hub_events_dead_lettered", "events sent to deadletter.v1", ["consumer"],
+            "hub_events_dead_lettered",
+            "events sent to deadletter.v1",
+            ["consumer"],
             registry=self.registry,
         )
-        self.info = Gauge("hub_service_info", "service identity", ["service"], registry=self.registry)
+        self.info = Gauge(
+            "hub_service_info", "service identity", ["service"], registry=self.registry
+        )
         self.info.labels(**labels).set(1)
         self.collectors: list[Callable[[], Awaitable[None]]] = []
 
@@ -50,7 +60,9 @@ def instrument(app: FastAPI, metrics: Metrics) -> None:
     """Count and time every request by its route template (never by raw path or query)."""
 
     @app.middleware("http")
-    async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def _measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         start = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")

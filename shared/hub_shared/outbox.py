@@ -8,6 +8,7 @@ down only delays publication; it never loses or rejects accepted data.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -110,22 +111,19 @@ class OutboxRelay:
     async def run(self) -> None:
         backoff = 0.5
         while True:
+            # Cleared before the claim, so a commit during publishing wakes the next round.
+            self._wake.clear()
             try:
                 sent = await self.publish_batch()
                 backoff = 0.5
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
                 log.warning("outbox relay: publish failed, retrying: %s", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
             if sent < self._batch_size:
-                self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll)
-                except TimeoutError:
-                    pass
 
     async def publish_batch(self) -> int:
         rows = await self._claim()

@@ -7,25 +7,21 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 from sqlalchemy import Table
 
 from hub_shared.config import ServiceSettings
 from hub_shared.consumer import EventConsumer, Handler
-from hub_shared.db import create_tables, make_engine, make_sessions, ping as db_ping
+from hub_shared.db import create_tables, make_engine, make_sessions, table_of
+from hub_shared.db import ping as db_ping
 from hub_shared.inbox import ProcessedEvent
-from hub_shared.kafka import Producer, ping as kafka_ping
+from hub_shared.kafka import Producer
+from hub_shared.kafka import ping as kafka_ping
 from hub_shared.metrics import Metrics
 from hub_shared.outbox import OutboxMessage, OutboxRelay
 
 log = logging.getLogger(__name__)
 Worker = Callable[[], Awaitable[None]]
-
-
-def _table(model: Any) -> Table:
-    table: Table = model.__table__
-    return table
 
 
 class ServiceRuntime:
@@ -39,7 +35,7 @@ class ServiceRuntime:
         self.metrics = Metrics(settings.service)
         self.consumers: list[EventConsumer] = []
         self._workers: list[tuple[str, Worker]] = [("outbox-relay", self.relay.run)]
-        self._tables = [_table(OutboxMessage), _table(ProcessedEvent), *tables]
+        self._tables = [table_of(OutboxMessage), table_of(ProcessedEvent), *tables]
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics.collectors.append(self._collect)
 

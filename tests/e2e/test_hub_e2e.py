@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-from hubtools.kafka import LocalKafka
 from standardwebhooks import Webhook
 
+from hubtools.kafka import LocalKafka
 from tests.support.hub import (
     AGENCY_TOKEN,
     OFFICE_SECRET,
@@ -54,10 +54,16 @@ class E2E:
         return await self.http.post(
             self.services.url("enrollment") + "/v1/enrollments",
             json={
-                "enrollment_id": f"SI-{permit_no}", "kind": "project", "permit_no": permit_no,
-                "project_code": None, "project_name": "任城区运河花园3#楼",
-                "employer_uscc": "91370812MA3L12T073", "employer_name": "山东鲁班建设集团有限公司",
-                "division_code": "370811", "insured_headcount": 0, "valid_from": "2021-03-10",
+                "enrollment_id": f"SI-{permit_no}",
+                "kind": "project",
+                "permit_no": permit_no,
+                "project_code": None,
+                "project_name": "任城区运河花园3#楼",
+                "employer_uscc": "91370812MA3L12T073",
+                "employer_name": "山东鲁班建设集团有限公司",
+                "division_code": "370811",
+                "insured_headcount": 0,
+                "valid_from": "2021-03-10",
                 "valid_to": None,
             },
             headers=bearer(AGENCY_TOKEN),

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from hubtools.kafka import LocalKafka
 
 from enrollment.app import create_app as create_enrollment
+from hubtools.kafka import LocalKafka
 from permit_ingest.app import create_app as create_ingest
 from tests.support.hub import (
     AGENCY_TOKEN,
@@ -43,10 +43,24 @@ class Hub:
 async def hub(kafka: LocalKafka, database_url: str, tmp_path: Path) -> AsyncIterator[Hub]:
     config = write_config(tmp_path / "hub.toml", grace_seconds=GRACE)
     ingest_db = f"sqlite+aiosqlite:///{tmp_path / 'ingest.db'}"
-    ingest = create_ingest(settings_for("permit-ingest", config=config, bootstrap=kafka.bootstrap,
-                                        database_url=ingest_db, data_dir=tmp_path))
-    enrollment = create_enrollment(settings_for("enrollment", config=config, bootstrap=kafka.bootstrap,
-                                                database_url=database_url, data_dir=tmp_path))
+    ingest = create_ingest(
+        settings_for(
+            "permit-ingest",
+            config=config,
+            bootstrap=kafka.bootstrap,
+            database_url=ingest_db,
+            data_dir=tmp_path,
+        )
+    )
+    enrollment = create_enrollment(
+        settings_for(
+            "enrollment",
+            config=config,
+            bootstrap=kafka.bootstrap,
+            database_url=database_url,
+            data_dir=tmp_path,
+        )
+    )
     async with running(ingest) as i, running(enrollment) as e:
         yield Hub(i, e, kafka)
 
@@ -84,7 +98,9 @@ async def post_permit(hub: Hub, permit_no: str) -> None:
     assert response.status_code == 202, response.text
 
 
-async def test_unenrolled_permit_raises_alert_after_grace_and_enrollment_resolves_it(hub: Hub) -> None:
+async def test_unenrolled_permit_raises_alert_after_grace_and_enrollment_resolves_it(
+    hub: Hub,
+) -> None:
     permit_no = new_permit_no()
     await post_permit(hub, permit_no)
     raised = await wait_for(lambda: alert_events(hub.kafka, permit_no), what="alert.raised")
@@ -93,8 +109,10 @@ async def test_unenrolled_permit_raises_alert_after_grace_and_enrollment_resolve
     assert alert["kind"] == "project_not_enrolled" and alert["status"] == "open"
     assert alert["division_code"] == "370811"
     assert alert["subject"] == {
-        "uscc": "91370812MA3L12T073", "name": "山东鲁班建设集团有限公司",
-        "permit_no": permit_no, "project_name": "任城区运河花园3#楼",
+        "uscc": "91370812MA3L12T073",
+        "name": "山东鲁班建设集团有限公司",
+        "permit_no": permit_no,
+        "project_name": "任城区运河花园3#楼",
     }
     assert alert["evidence"][0]["type"] == "permit.issued"
 
@@ -112,7 +130,9 @@ async def test_unenrolled_permit_raises_alert_after_grace_and_enrollment_resolve
     assert events[1][1]["alert_id"] == alert["alert_id"]
     assert events[1][1]["resolution"] == f"SI-370811-2021-{permit_no}"
 
-    coverage = await hub.enrollment.get(f"/v1/coverage/permits/{permit_no}", headers=bearer(AGENCY_TOKEN))
+    coverage = await hub.enrollment.get(
+        f"/v1/coverage/permits/{permit_no}", headers=bearer(AGENCY_TOKEN)
+    )
     assert coverage.json()["covered"] is True
     assert coverage.json()["by"] == [f"SI-370811-2021-{permit_no}"]
 
@@ -141,7 +161,8 @@ async def test_terminating_the_covering_enrollment_raises_the_alert_again(hub: H
     await post_permit(hub, control)
     await wait_for(lambda: alert_events(hub.kafka, control), what="the control permit's alert")
     response = await hub.enrollment.post(
-        f"/v1/enrollments/{body['enrollment_id']}/terminate", json={"terminated_on": "2021-06-30"},
+        f"/v1/enrollments/{body['enrollment_id']}/terminate",
+        json={"terminated_on": "2021-06-30"},
         headers=bearer(AGENCY_TOKEN),
     )
     assert response.status_code == 200, response.text
@@ -151,7 +172,10 @@ async def test_terminating_the_covering_enrollment_raises_the_alert_again(hub: H
 
 async def test_registry_rejects_bad_input_naming_every_field(hub: Hub) -> None:
     bad = enrollment_body(
-        new_permit_no(), kind="employer", insured_headcount=0, employer_uscc="91370812MA3L12T07X",
+        new_permit_no(),
+        kind="employer",
+        insured_headcount=0,
+        employer_uscc="91370812MA3L12T07X",
         division_code="123456",
     )
     response = await hub.enrollment.post("/v1/enrollments", json=bad, headers=bearer(AGENCY_TOKEN))
@@ -161,18 +185,24 @@ async def test_registry_rejects_bad_input_naming_every_field(hub: Hub) -> None:
     unauthenticated = await hub.enrollment.post("/v1/enrollments", json=bad)
     assert unauthenticated.status_code == 401
     malformed = await hub.enrollment.post(
-        "/v1/enrollments", content=b"{", headers={**bearer(AGENCY_TOKEN), "Content-Type": "application/json"}
+        "/v1/enrollments",
+        content=b"{",
+        headers={**bearer(AGENCY_TOKEN), "Content-Type": "application/json"},
     )
     assert malformed.status_code == 400
     wrong_type = await hub.enrollment.post(
-        "/v1/enrollments", content=b"a=b", headers={**bearer(AGENCY_TOKEN), "Content-Type": "text/plain"}
+        "/v1/enrollments",
+        content=b"a=b",
+        headers={**bearer(AGENCY_TOKEN), "Content-Type": "text/plain"},
     )
     assert wrong_type.status_code == 415
 
 
 async def test_county_client_cannot_write_another_county(hub: Hub) -> None:
     body = enrollment_body(new_permit_no("370883"), division_code="370883")
-    response = await hub.enrollment.post("/v1/enrollments", json=body, headers=bearer(COUNTY_AGENCY_TOKEN))
+    response = await hub.enrollment.post(
+        "/v1/enrollments", json=body, headers=bearer(COUNTY_AGENCY_TOKEN)
+    )
     assert response.status_code == 403
 
 
@@ -190,16 +220,31 @@ async def test_enterprise_put_and_coverage(hub: Hub) -> None:
     uscc = "91370883MA371HU01U"
     response = await hub.enrollment.put(
         f"/v1/enterprises/{uscc}",
-        json={"name": "济宁正信工程监理有限公司", "division_code": "370883", "industry_code": "E4811",
-              "employees": 120},
+        json={
+            "name": "济宁正信工程监理有限公司",
+            "division_code": "370883",
+            "industry_code": "E4811",
+            "employees": 120,
+        },
         headers=bearer(AGENCY_TOKEN),
     )
     assert response.status_code in (200, 201), response.text
     assert response.json()["industry_code"] == "48"
-    employer = enrollment_body(None, enrollment_id=f"SI-EMP-{uscc}", kind="employer",
-                               project_name=None, employer_uscc=uscc, employer_name="济宁正信工程监理有限公司",
-                               division_code="370883", insured_headcount=100)
-    assert (await hub.enrollment.post("/v1/enrollments", json=employer, headers=bearer(AGENCY_TOKEN))).status_code in (200, 201)
-    coverage = await hub.enrollment.get(f"/v1/coverage/enterprises/{uscc}", headers=bearer(AGENCY_TOKEN))
+    employer = enrollment_body(
+        None,
+        enrollment_id=f"SI-EMP-{uscc}",
+        kind="employer",
+        project_name=None,
+        employer_uscc=uscc,
+        employer_name="济宁正信工程监理有限公司",
+        division_code="370883",
+        insured_headcount=100,
+    )
+    assert (
+        await hub.enrollment.post("/v1/enrollments", json=employer, headers=bearer(AGENCY_TOKEN))
+    ).status_code in (200, 201)
+    coverage = await hub.enrollment.get(
+        f"/v1/coverage/enterprises/{uscc}", headers=bearer(AGENCY_TOKEN)
+    )
     assert coverage.status_code == 200
     assert coverage.json()["covered"] is True and coverage.json()["by"] == [f"SI-EMP-{uscc}"]

@@ -21,6 +21,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
+from openpyxl import load_workbook
+from sqlmodel import col, select
+
 from hub_shared.config import EnvSettings, ServiceSettings
 from hub_shared.envelope import Envelope
 from hub_shared.events import EnrollmentData, EnterpriseData
@@ -32,9 +35,6 @@ from hubtools.kafka import LocalKafka
 from incidents import clock
 from incidents.app import create_app
 from incidents.models import IncidentsAccident, IncidentsDisease
-from openpyxl import load_workbook
-from sqlmodel import col, select
-
 from tests.support.hub import running, topic_records, wait_for
 
 EMERGENCY, HEALTH, REPORTS, COUNTY = "t-emergency", "t-health", "t-reports", "t-rencheng"

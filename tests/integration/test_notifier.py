@@ -20,14 +20,14 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from standardwebhooks.webhooks import Webhook
+
 from hub_shared.config import EnvSettings, ServiceSettings
 from hub_shared.envelope import Envelope
 from hub_shared.kafka import Producer
 from hub_shared.topics import event_type
 from hubtools.kafka import LocalKafka
 from notifier.app import create_app
-from standardwebhooks.webhooks import Webhook
-
 from tests.integration.test_notifier_receiver import Receiver
 from tests.support.hub import bearer, running, topic_records, wait_for
 

@@ -35,7 +35,9 @@ class Receiver:
     base_url: str = ""
     _plans: dict[tuple[str, str], list[Planned]] = field(default_factory=dict)
     _server: asyncio.Server | None = None
-    _connections: set[asyncio.Task[None]] = field(default_factory=set)
+    _writers: set[asyncio.StreamWriter] = field(default_factory=set)
+    _busy: set[asyncio.Task[None]] = field(default_factory=set)
+    _closing: asyncio.Event = field(default_factory=asyncio.Event)
 
     def plan(self, path: str, alert_id: str, *answers: Planned) -> None:
         """Answer the next requests for this alert at this path so; 200 afterwards."""
@@ -60,27 +62,29 @@ class Receiver:
         self.base_url = f"http://127.0.0.1:{port}"
 
     async def stop(self) -> None:
+        """Close every connection (connection handlers then end on their own)."""
+        self._closing.set()
         if self._server is not None:
             self._server.close()
-        for task in list(self._connections):
-            task.cancel()
-        await asyncio.gather(*self._connections, return_exceptions=True)
+        for writer in list(self._writers):
+            writer.transport.abort()
+        await asyncio.gather(*self._busy, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._connections.add(task)
+        self._writers.add(writer)
+        self._busy.add(task)
         try:
             await self._serve(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
-            self._connections.discard(task)
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
+            self._writers.discard(writer)
+            self._busy.discard(task)
+            writer.transport.abort()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while True:
@@ -97,7 +101,8 @@ class Receiver:
             self.requests.append(request)
             answer = self._answer(request)
             if answer == "hang":
-                await asyncio.sleep(HANG_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), HANG_SECONDS)
                 return
             status, extra = answer if isinstance(answer, tuple) else (int(answer), {})
             request.status = status

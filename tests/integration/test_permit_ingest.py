@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hubtools.kafka import LocalKafka
 
+from hubtools.kafka import LocalKafka
 from permit_ingest.app import create_app
 from tests.support.hub import (
     encode,
@@ -25,11 +25,16 @@ from tests.support.hub import (
 
 
 @pytest.fixture
-async def ingest(kafka: LocalKafka, database_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def ingest(
+    kafka: LocalKafka, database_url: str, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
     config = write_config(tmp_path / "hub.toml")
     settings = settings_for(
-        "permit-ingest", config=config, bootstrap=kafka.bootstrap,
-        database_url=database_url, data_dir=tmp_path,
+        "permit-ingest",
+        config=config,
+        bootstrap=kafka.bootstrap,
+        database_url=database_url,
+        data_dir=tmp_path,
     )
     async with running(create_app(settings)) as client:
         yield client
@@ -53,7 +58,9 @@ async def test_signed_permit_is_accepted_and_published_as_cloudevent(
     answer = response.json()
     assert answer["status"] == "accepted" and answer["permit_no"] == permit_no
 
-    events = await wait_for(lambda: _events_for(kafka, permit_no), what="permit.issued on permits.v1")
+    events = await wait_for(
+        lambda: _events_for(kafka, permit_no), what="permit.issued on permits.v1"
+    )
     assert len(events) == 1
     headers, data = events[0]["headers"], events[0]["data"]
     assert headers["ce_type"] == b"cn.gov.jining.hub.permit.issued"  # type: ignore[index]
@@ -111,11 +118,19 @@ async def _atleast(coro: object, n: int) -> list[dict[str, object]]:
 @pytest.mark.parametrize(
     ("change", "status", "bad_locs"),
     [
-        ({"contractor": {"name": "x", "uscc": "91370812MA3L12T074"}}, 422, [["body", "contractor", "uscc"]]),
+        (
+            {"contractor": {"name": "x", "uscc": "91370812MA3L12T074"}},
+            422,
+            [["body", "contractor", "uscc"]],
+        ),
         ({"division_code": "999999"}, 422, [["body", "division_code"]]),
         ({"planned_end": "2021-01-01"}, 422, [["body", "planned_end"]]),
         (
-            {"division_code": "110000", "contract_price_wan": 0, "issued_at": "2021-03-15T09:30:00"},
+            {
+                "division_code": "110000",
+                "contract_price_wan": 0,
+                "issued_at": "2021-03-15T09:30:00",
+            },
             422,
             [["body", "division_code"], ["body", "contract_price_wan"], ["body", "issued_at"]],
         ),
@@ -123,7 +138,10 @@ async def _atleast(coro: object, n: int) -> list[dict[str, object]]:
     ids=["bad-uscc-check-char", "unknown-division", "end-before-start", "every-bad-field-listed"],
 )
 async def test_invalid_permit_is_422_naming_every_bad_field_and_nothing_is_stored(
-    ingest: httpx.AsyncClient, kafka: LocalKafka, change: dict[str, object], status: int,
+    ingest: httpx.AsyncClient,
+    kafka: LocalKafka,
+    change: dict[str, object],
+    status: int,
     bad_locs: list[list[str]],
 ) -> None:
     permit_no = new_permit_no()
@@ -159,7 +177,9 @@ async def test_malformed_json_wrong_type_and_oversized_body(ingest: httpx.AsyncC
     bad = b'{"permit_no": '
     assert (await ingest.post("/v1/permits", content=bad, headers=signed(bad))).status_code == 400
     text = encode(permit(new_permit_no()))
-    wrong = await ingest.post("/v1/permits", content=text, headers=signed(text, content_type="text/plain"))
+    wrong = await ingest.post(
+        "/v1/permits", content=text, headers=signed(text, content_type="text/plain")
+    )
     assert wrong.status_code == 415
     huge = b'{"pad": "' + b"x" * (1024 * 1024 + 10) + b'"}'
     too_large = await ingest.post("/v1/permits", content=huge, headers=signed(huge))

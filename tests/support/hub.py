@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import base64
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -62,7 +62,9 @@ secret = "{SOURCE_SECRET}"
 [[clients]]
 id = "agency"
 token = "{AGENCY_TOKEN}"
-scopes = ["enterprises:write", "enrollments:write", "findings:write", "coverage:read", "alerts:read"]
+scopes = [
+  "enterprises:write", "enrollments:write", "findings:write", "coverage:read", "alerts:read"
+]
 divisions = ["370800"]
 
 [[clients]]
@@ -127,8 +129,13 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-def signed(body: bytes, *, webhook_id: str | None = None, secret: str = SOURCE_SECRET,
-           content_type: str = "application/json") -> dict[str, str]:
+def signed(
+    body: bytes,
+    *,
+    webhook_id: str | None = None,
+    secret: str = SOURCE_SECRET,
+    content_type: str = "application/json",
+) -> dict[str, str]:
     headers = webhooks.sign([secret], webhook_id or f"msg_{uuid.uuid4().hex}", body)
     return {**headers, "X-Hub-Source": SOURCE_ID, "Content-Type": content_type}
 

@@ -95,7 +95,10 @@ def hub_processes(config: Path, bootstrap: str, data_dir: Path) -> Iterator[Serv
         "HUB_PII_KEY": "e2e-pii-key-0123456789abcdef",
         **{f"HUB_{name.upper().replace('-', '_')}_PORT": str(port) for name, port in ports.items()},
     }
-    for key in ("HUB_DATABASE_URL", *(f"HUB_{n.upper().replace('-', '_')}_DATABASE_URL" for n in PACKAGES)):
+    for key in (
+        "HUB_DATABASE_URL",
+        *(f"HUB_{n.upper().replace('-', '_')}_DATABASE_URL" for n in PACKAGES),
+    ):
         env.pop(key, None)
     services = Services(env=env, ports=ports, data_dir=data_dir)
     try:

@@ -46,7 +46,9 @@ async def webhook_receiver() -> AsyncIterator[Receiver]:
     receiver = Receiver(port=free_port())
     app = Starlette(routes=[Route("/alerts", receiver._handle, methods=["POST"])])
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=receiver.port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=receiver.port, log_level="warning", lifespan="off"
+        )
     )
     task = asyncio.create_task(server.serve())
     while not server.started:

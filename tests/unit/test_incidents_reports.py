@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
+
 from hub_shared.divisions import CITY, county_codes
 from hub_shared.identifiers import USCC_ALPHABET, uscc_check_char
 from incidents import exports
@@ -24,7 +26,6 @@ from incidents.reports import (
     key_industry_report,
     stock_date,
 )
-from openpyxl import load_workbook
 
 BEIJING = timezone(timedelta(hours=8))
 YEAR = 2021

@@ -7,6 +7,8 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import SecretStr
+
 from hub_shared.config import OfficeConfig
 from hub_shared.divisions import county_codes
 from notifier.schedule import (
@@ -17,7 +19,6 @@ from notifier.schedule import (
     retry_delay,
     webhook_offices_for,
 )
-from pydantic import SecretStr
 
 SCHEDULE = (5.0, 30.0, 120.0)
 NOW = datetime(2021, 3, 16, 9, 30, tzinfo=UTC)

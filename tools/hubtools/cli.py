@@ -3,6 +3,8 @@
 - `hub kafka fetch`: Kafka 4.3.1 jars from Maven Central into tools/kafka/libs.
 - `hub kafka start`: a local broker in the foreground (Ctrl-C stops it).
 - `hub run`: the local broker (unless HUB_KAFKA_BOOTSTRAP is set) and the four services.
+- `hub post-permit FILE`: sign a permit as an approval system would and post it.
+- `hub receiver`: an office's webhook receiver that verifies and prints alerts.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import typer
 from hub_shared.config import EnvSettings, HubConfig, load_hub_config
 from rich.console import Console
 
+from hubtools import demo
 from hubtools.kafka import fetch_jars
 from hubtools.kafka_admin import port_open, run_sync, split_bootstrap
 from hubtools.run import LOCAL_HOSTS, RunError, local_broker, run_hub
@@ -31,6 +34,8 @@ kafka_app = typer.Typer(
     help="The local Apache Kafka broker (jars from Maven Central).", no_args_is_help=True
 )
 app.add_typer(kafka_app, name="kafka")
+app.command("post-permit")(demo.post_permit)
+app.command("receiver")(demo.receiver)
 console = Console()
 
 

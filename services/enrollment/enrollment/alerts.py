@@ -54,7 +54,11 @@ def to_data(alert: Alert) -> AlertData:
 
 def _publish(session: AsyncSession, name: str, alert: Alert, source: str) -> None:
     add_event(
-        session, name, source=source, key=alert.alert_id, subject=alert.alert_id,
+        session,
+        name,
+        source=source,
+        key=alert.alert_id,
+        subject=alert.alert_id,
         data=to_data(alert).to_json(),
     )
 

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from enrollment import coverage, registry
 from enrollment.schemas import Coverage, EnrollmentIn, EnterpriseIn, FindingIn, TerminateIn
-from hub_shared.auth import CurrentPrincipal, Principal
+from hub_shared.auth import Principal, scoped
 from hub_shared.http import require_media_type
 from hub_shared.runtime import ServiceRuntime
 
@@ -27,18 +27,10 @@ def _json_body(request: Request) -> None:
 router = APIRouter(prefix="/v1", dependencies=[Depends(_json_body)])
 
 
-def _scoped(scope: str) -> Any:
-    def dependency(principal: CurrentPrincipal) -> Principal:
-        principal.require(scope)
-        return principal
-
-    return Annotated[Principal, Depends(dependency)]
-
-
-Enterprises = _scoped("enterprises:write")
-Enrollments = _scoped("enrollments:write")
-Findings = _scoped("findings:write")
-CoverageReader = _scoped("coverage:read")
+Enterprises = Annotated[Principal, scoped("enterprises:write")]
+Enrollments = Annotated[Principal, scoped("enrollments:write")]
+Findings = Annotated[Principal, scoped("findings:write")]
+CoverageReader = Annotated[Principal, scoped("coverage:read")]
 
 
 async def _write(request: Request, work: Write) -> JSONResponse:
@@ -48,12 +40,14 @@ async def _write(request: Request, work: Write) -> JSONResponse:
         try:
             async with runtime.sessions() as session, session.begin():
                 status, body = await work(session)
-            break
         except IntegrityError:
+            # A concurrent insert of the same key: the retry sees it and answers accordingly.
             if attempt == 2:
                 raise
-    runtime.relay.notify()
-    return JSONResponse(body, status_code=status)
+            continue
+        runtime.relay.notify()
+        return JSONResponse(body, status_code=status)
+    raise AssertionError("unreachable")
 
 
 def _source(request: Request) -> str:
@@ -62,7 +56,9 @@ def _source(request: Request) -> str:
 
 
 @router.put("/enterprises/{uscc}", tags=["registry"], summary="Register or update an enterprise")
-async def put_enterprise(uscc: str, body: EnterpriseIn, request: Request, who: Enterprises) -> JSONResponse:
+async def put_enterprise(
+    uscc: str, body: EnterpriseIn, request: Request, who: Enterprises
+) -> JSONResponse:
     return await _write(
         request, lambda s: registry.put_enterprise(s, uscc, body, who, _source(request))
     )
@@ -70,18 +66,28 @@ async def put_enterprise(uscc: str, body: EnterpriseIn, request: Request, who: E
 
 @router.post("/enrollments", tags=["registry"], status_code=201, summary="Register an enrollment")
 async def post_enrollment(body: EnrollmentIn, request: Request, who: Enrollments) -> JSONResponse:
-    return await _write(request, lambda s: registry.register_enrollment(s, body, who, _source(request)))
-
-
-@router.post("/enrollments/{enrollment_id}/terminate", tags=["registry"], summary="Terminate an enrollment")
-async def terminate(enrollment_id: str, body: TerminateIn, request: Request, who: Enrollments) -> JSONResponse:
     return await _write(
-        request,
-        lambda s: registry.terminate_enrollment(s, enrollment_id, body.terminated_on, who, _source(request)),
+        request, lambda s: registry.register_enrollment(s, body, who, _source(request))
     )
 
 
-@router.post("/findings", tags=["registry"], status_code=201, summary="Report an uninsured enterprise")
+@router.post(
+    "/enrollments/{enrollment_id}/terminate", tags=["registry"], summary="Terminate an enrollment"
+)
+async def terminate(
+    enrollment_id: str, body: TerminateIn, request: Request, who: Enrollments
+) -> JSONResponse:
+    return await _write(
+        request,
+        lambda s: registry.terminate_enrollment(
+            s, enrollment_id, body.terminated_on, who, _source(request)
+        ),
+    )
+
+
+@router.post(
+    "/findings", tags=["registry"], status_code=201, summary="Report an uninsured enterprise"
+)
 async def post_finding(body: FindingIn, request: Request, who: Findings) -> JSONResponse:
     return await _write(request, lambda s: registry.record_finding(s, body, who, _source(request)))
 

@@ -6,13 +6,13 @@ import asyncio
 import logging
 
 from fastapi import FastAPI
-from sqlalchemy import Table
 
 from enrollment import alerts, matcher
 from enrollment.api import router
 from enrollment.consumers import make_handler
 from enrollment.models import TABLES
 from hub_shared.config import ServiceSettings
+from hub_shared.db import table_of
 from hub_shared.runtime import ServiceRuntime, Worker
 from hub_shared.service_app import build_app
 from hub_shared.topics import ACCIDENTS, DISEASES, ENROLLMENTS, FINDINGS, PERMITS
@@ -41,12 +41,13 @@ def _due_permit_scanner(runtime: ServiceRuntime) -> Worker:
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
-    tables: list[Table] = [model.__table__ for model in TABLES]  # type: ignore[attr-defined]
-    runtime = ServiceRuntime(settings, tables=tables)
+    runtime = ServiceRuntime(settings, tables=[table_of(model) for model in TABLES])
     runtime.add_consumer(
         name="matcher",
         topics=[t.name for t in (PERMITS, ENROLLMENTS, FINDINGS, ACCIDENTS, DISEASES)],
-        handler=make_handler(grace_seconds=settings.hub.matching.grace_seconds, source=runtime.source),
+        handler=make_handler(
+            grace_seconds=settings.hub.matching.grace_seconds, source=runtime.source
+        ),
     )
     runtime.add_worker("due-permits", _due_permit_scanner(runtime))
     return build_app(

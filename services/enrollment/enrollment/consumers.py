@@ -22,7 +22,9 @@ def make_handler(*, grace_seconds: float, source: str) -> Handler:
         await alerts.lock_matcher(session)
         name = event.name
         if name in ("permit.issued", "permit.amended"):
-            await on_permit(session, PermitData.model_validate(event.data), event.id, grace_seconds, source)
+            await on_permit(
+                session, PermitData.model_validate(event.data), event.id, grace_seconds, source
+            )
         elif name in ("enrollment.registered", "enrollment.terminated"):
             enrollment = await upsert_enrollment(session, EnrollmentData.model_validate(event.data))
             await matcher.after_enrollment_change(session, enrollment, grace_seconds, source)
@@ -30,9 +32,13 @@ def make_handler(*, grace_seconds: float, source: str) -> Handler:
             finding = await upsert_finding(session, FindingData.model_validate(event.data))
             await matcher.evaluate_finding(session, finding, source)
         elif name == "accident.reported":
-            await on_incident(session, "accident", AccidentData.model_validate(event.data), event.id, source)
+            await on_incident(
+                session, "accident", AccidentData.model_validate(event.data), event.id, source
+            )
         elif name == "disease.diagnosed":
-            await on_incident(session, "disease", DiseaseData.model_validate(event.data), event.id, source)
+            await on_incident(
+                session, "disease", DiseaseData.model_validate(event.data), event.id, source
+            )
         elif name.startswith("alert."):
             return  # the matcher's own output, or an office's acknowledgement
         else:
@@ -49,8 +55,14 @@ async def on_permit(
         return  # an older revision arriving late changes nothing
     if permit is None:
         permit = WatchedPermit(
-            permit_no=data.permit_no, event_id=event_id, project_name="", project_name_key="",
-            division_code="", contractor_uscc="", contractor_name="", received_at=data.received_at,
+            permit_no=data.permit_no,
+            event_id=event_id,
+            project_name="",
+            project_name_key="",
+            division_code="",
+            contractor_uscc="",
+            contractor_name="",
+            received_at=data.received_at,
             due_at=data.received_at + timedelta(seconds=grace),
         )
     permit.revision = data.revision
@@ -106,7 +118,9 @@ async def on_incident(
             event_id=event_id,
             employer_uscc=data.employer.uscc,
             employer_name=data.employer.name,
-            occurred_on=data.occurred_at.date() if isinstance(data, AccidentData) else data.diagnosed_on,
+            occurred_on=data.occurred_at.date()
+            if isinstance(data, AccidentData)
+            else data.diagnosed_on,
             permit_no=data.permit_no if isinstance(data, AccidentData) else None,
             division_code=data.division_code,
         )

@@ -27,10 +27,13 @@ async def of_permit(session: AsyncSession, permit_no: str, principal: Principal)
     matches = permit_coverage(candidates, facts, matcher.today())
     if matches:
         return Coverage(
-            covered=True, by=[m.enrollment_id for m in matches],
+            covered=True,
+            by=[m.enrollment_id for m in matches],
             explanation=note + "; ".join(m.explain() for m in matches),
         )
-    return Coverage(covered=False, by=[], explanation=note + "未找到覆盖该施工许可证的有效按项目参保记录")
+    return Coverage(
+        covered=False, by=[], explanation=note + "未找到覆盖该施工许可证的有效按项目参保记录"
+    )
 
 
 async def of_enterprise(session: AsyncSession, uscc: str, principal: Principal) -> Coverage:

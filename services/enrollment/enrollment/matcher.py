@@ -26,8 +26,15 @@ from hub_shared.events import AlertSubject, Evidence
 
 def facts(e: Enrollment) -> EnrollmentFacts:
     return EnrollmentFacts(
-        e.enrollment_id, e.kind, e.permit_no, e.project_code, e.project_name_key,
-        e.employer_uscc, e.valid_from, e.valid_to, e.terminated_on,
+        e.enrollment_id,
+        e.kind,
+        e.permit_no,
+        e.project_code,
+        e.project_name_key,
+        e.employer_uscc,
+        e.valid_from,
+        e.valid_to,
+        e.terminated_on,
     )
 
 
@@ -56,11 +63,15 @@ async def project_candidates(session: AsyncSession, p: PermitFacts) -> list[Enro
 
 
 async def employer_enrollments(session: AsyncSession, uscc: str) -> list[EnrollmentFacts]:
-    query = select(Enrollment).where(Enrollment.kind == "employer", Enrollment.employer_uscc == uscc)
+    query = select(Enrollment).where(
+        Enrollment.kind == "employer", Enrollment.employer_uscc == uscc
+    )
     return [facts(e) for e in (await session.exec(query)).all()]
 
 
-async def evaluate_permit(session: AsyncSession, p: WatchedPermit, grace: float, source: str) -> None:
+async def evaluate_permit(
+    session: AsyncSession, p: WatchedPermit, grace: float, source: str
+) -> None:
     """Open or resolve the permit's project_not_enrolled alert; only once it is due."""
     pf = permit_facts(p)
     matches = permit_coverage(await project_candidates(session, pf), pf, today())
@@ -74,8 +85,10 @@ async def evaluate_permit(session: AsyncSession, p: WatchedPermit, grace: float,
             subject_key=p.permit_no,
             division_code=p.division_code,
             subject=AlertSubject(
-                uscc=p.contractor_uscc, name=p.contractor_name,
-                permit_no=p.permit_no, project_name=p.project_name,
+                uscc=p.contractor_uscc,
+                name=p.contractor_name,
+                permit_no=p.permit_no,
+                project_name=p.project_name,
             ),
             reason=f"施工许可证 {p.permit_no} 已发放 {grace_text(grace)}, 未找到按项目参保记录",
             evidence=[Evidence(type="permit.issued", id=p.event_id)],
@@ -89,9 +102,11 @@ async def evaluate_finding(session: AsyncSession, f: Finding, source: str) -> No
     if covered and open_alert is not None:
         await alerts.resolve(session, open_alert, covered[0], source)
     elif not covered and open_alert is None:
-        projects = (await session.exec(
-            select(WatchedPermit.permit_no).where(WatchedPermit.contractor_uscc == f.uscc)
-        )).all()
+        projects = (
+            await session.exec(
+                select(WatchedPermit.permit_no).where(WatchedPermit.contractor_uscc == f.uscc)
+            )
+        ).all()
         listed = f"; 其在建项目施工许可证: {', '.join(sorted(projects))}" if projects else ""
         await alerts.raise_alert(
             session,
@@ -110,7 +125,9 @@ async def evaluate_incident(session: AsyncSession, i: Incident, source: str) -> 
     """An accident or diagnosis is covered by an employer enrollment active on its date,
     or by a project enrollment of the permit it names."""
     kind = "accident_uninsured_employer" if i.kind == "accident" else "disease_uninsured_employer"
-    by = employer_coverage(await employer_enrollments(session, i.employer_uscc), i.employer_uscc, i.occurred_on)
+    by = employer_coverage(
+        await employer_enrollments(session, i.employer_uscc), i.employer_uscc, i.occurred_on
+    )
     if not by and i.permit_no:
         permit = await session.get(WatchedPermit, i.permit_no)
         if permit is not None:
@@ -128,16 +145,29 @@ async def evaluate_incident(session: AsyncSession, i: Incident, source: str) -> 
             subject_key=i.incident_id,
             division_code=i.division_code,
             subject=AlertSubject(
-                uscc=i.employer_uscc, name=i.employer_name, permit_no=i.permit_no,
-                **({"report_id": i.incident_id} if i.kind == "accident" else {"diagnosis_id": i.incident_id}),
+                uscc=i.employer_uscc,
+                name=i.employer_name,
+                permit_no=i.permit_no,
+                **(
+                    {"report_id": i.incident_id}
+                    if i.kind == "accident"
+                    else {"diagnosis_id": i.incident_id}
+                ),
             ),
             reason=f"{what} {i.incident_id} ({i.occurred_on}) 的用人单位当日无有效工伤保险参保记录",
-            evidence=[Evidence(type=f"{i.kind}.{'reported' if i.kind == 'accident' else 'diagnosed'}", id=i.event_id)],
+            evidence=[
+                Evidence(
+                    type=f"{i.kind}.{'reported' if i.kind == 'accident' else 'diagnosed'}",
+                    id=i.event_id,
+                )
+            ],
             source=source,
         )
 
 
-async def after_enrollment_change(session: AsyncSession, e: Enrollment, grace: float, source: str) -> None:
+async def after_enrollment_change(
+    session: AsyncSession, e: Enrollment, grace: float, source: str
+) -> None:
     """Re-evaluate every subject this enrollment can cover (it was added or terminated)."""
     if e.kind == "project":
         clauses = [col(WatchedPermit.contractor_uscc) == e.employer_uscc]
@@ -156,11 +186,15 @@ async def after_enrollment_change(session: AsyncSession, e: Enrollment, grace: f
         return
     for f in (await session.exec(select(Finding).where(Finding.uscc == e.employer_uscc))).all():
         await evaluate_finding(session, f, source)
-    for i in (await session.exec(select(Incident).where(Incident.employer_uscc == e.employer_uscc))).all():
+    for i in (
+        await session.exec(select(Incident).where(Incident.employer_uscc == e.employer_uscc))
+    ).all():
         await evaluate_incident(session, i, source)
 
 
-async def check_due_permits(session: AsyncSession, grace: float, source: str, limit: int = 200) -> int:
+async def check_due_permits(
+    session: AsyncSession, grace: float, source: str, limit: int = 200
+) -> int:
     """Evaluate permits whose grace period has passed; returns how many were checked."""
     now = datetime.now(UTC)
     query = (

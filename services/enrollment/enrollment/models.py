@@ -123,4 +123,4 @@ class Incident(SQLModel, table=True):
     division_code: str = Field(max_length=6)
 
 
-TABLES = [Enterprise, Enrollment, Finding, WatchedPermit, Alert, Incident]
+TABLES: list[type[SQLModel]] = [Enterprise, Enrollment, Finding, WatchedPermit, Alert, Incident]

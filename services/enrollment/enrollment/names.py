@@ -20,7 +20,7 @@ def name_key(name: str) -> str:
         changed = False
         for prefix in _REGION_PREFIXES:
             if text.startswith(prefix) and len(text) > len(prefix):
-                text, changed = text[len(prefix):], True
+                text, changed = text[len(prefix) :], True
         for suffix in _LEGAL_SUFFIXES:
             if text.endswith(suffix) and len(text) > len(suffix):
                 text, changed = text[: -len(suffix)], True

@@ -38,7 +38,10 @@ async def put_enterprise(
     if existing is not None:
         principal.require_division(existing.division_code)
         if (existing.name, existing.division_code, existing.industry_code, existing.employees) == (
-            body.name, body.division_code, body.industry_code, body.employees
+            body.name,
+            body.division_code,
+            body.industry_code,
+            body.employees,
         ):
             return 200, enterprise_json(existing)
     enterprise = existing or Enterprise(uscc=uscc, **body.model_dump())
@@ -47,7 +50,9 @@ async def put_enterprise(
     enterprise.updated_at = datetime.now(UTC)
     session.add(enterprise)
     name = "enterprise.updated" if existing else "enterprise.registered"
-    add_event(session, name, source=source, key=uscc, subject=uscc, data=enterprise_json(enterprise))
+    add_event(
+        session, name, source=source, key=uscc, subject=uscc, data=enterprise_json(enterprise)
+    )
     return (200 if existing else 201), enterprise_json(enterprise)
 
 
@@ -69,32 +74,51 @@ async def register_enrollment(
     )
     session.add(enrollment)
     add_event(
-        session, "enrollment.registered", source=source, key=enrollment.employer_uscc,
-        subject=enrollment.enrollment_id, data=enrollment_json(enrollment),
+        session,
+        "enrollment.registered",
+        source=source,
+        key=enrollment.employer_uscc,
+        subject=enrollment.enrollment_id,
+        data=enrollment_json(enrollment),
     )
     return 201, enrollment_json(enrollment)
 
 
 async def terminate_enrollment(
-    session: AsyncSession, enrollment_id: str, terminated_on: date, principal: Principal, source: str
+    session: AsyncSession,
+    enrollment_id: str,
+    terminated_on: date,
+    principal: Principal,
+    source: str,
 ) -> tuple[int, dict[str, Any]]:
     enrollment = await session.get(Enrollment, enrollment_id)
     if enrollment is None or not principal.covers(enrollment.division_code):
         raise NotFound(f"no enrollment {enrollment_id}")
     if enrollment.terminated_on is not None:
         if enrollment.terminated_on != terminated_on:
-            raise Conflict(f"enrollment {enrollment_id} was terminated on {enrollment.terminated_on}")
+            raise Conflict(
+                f"enrollment {enrollment_id} was terminated on {enrollment.terminated_on}"
+            )
         return 200, enrollment_json(enrollment)
     if terminated_on < enrollment.valid_from:
         raise Unprocessable(
             "terminated_on is before valid_from",
-            [{"loc": ["body", "terminated_on"], "msg": f"must be on or after {enrollment.valid_from}"}],
+            [
+                {
+                    "loc": ["body", "terminated_on"],
+                    "msg": f"must be on or after {enrollment.valid_from}",
+                }
+            ],
         )
     enrollment.terminated_on = terminated_on
     session.add(enrollment)
     add_event(
-        session, "enrollment.terminated", source=source, key=enrollment.employer_uscc,
-        subject=enrollment_id, data=enrollment_json(enrollment),
+        session,
+        "enrollment.terminated",
+        source=source,
+        key=enrollment.employer_uscc,
+        subject=enrollment_id,
+        data=enrollment_json(enrollment),
     )
     return 200, enrollment_json(enrollment)
 
@@ -110,5 +134,12 @@ async def record_finding(
             raise Conflict(f"finding {body.finding_id} exists with different content")
         return 200, data
     session.add(Finding(**body.model_dump(), content_hash=body.content_hash()))
-    add_event(session, "enterprise.uninsured", source=source, key=body.uscc, subject=body.finding_id, data=data)
+    add_event(
+        session,
+        "enterprise.uninsured",
+        source=source,
+        key=body.uscc,
+        subject=body.finding_id,
+        data=data,
+    )
     return 201, data

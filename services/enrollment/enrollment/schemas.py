@@ -50,10 +50,14 @@ class EnrollmentIn(_In):
             errors.append(
                 {"loc": ["body", "insured_headcount"], "msg": "an employer enrollment insures > 0"}
             )
-        if self.kind == "project" and not (self.permit_no or self.project_code or self.project_name):
+        if self.kind == "project" and not (
+            self.permit_no or self.project_code or self.project_name
+        ):
             errors.append(
-                {"loc": ["body", "permit_no"],
-                 "msg": "a project enrollment names permit_no, project_code or project_name"}
+                {
+                    "loc": ["body", "permit_no"],
+                    "msg": "a project enrollment names permit_no, project_code or project_name",
+                }
             )
         if errors:
             raise Unprocessable(f"{len(errors)} invalid field(s)", errors)

@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
 from hub_shared.auth import CurrentPrincipal, Principal
 from hub_shared.errors import Forbidden, NotFound
 from hub_shared.http import require_media_type
 from hub_shared.runtime import ServiceRuntime
-from pydantic import BaseModel
-
 from incidents import exports, report_data, service
 from incidents.pii import PiiKey
 from incidents.schemas import AccidentIn, AccidentOut, DiseaseIn, DiseaseOut, ReportQuery

@@ -6,11 +6,11 @@ import csv
 import io
 from typing import Any, Final
 
-from hub_shared import divisions
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
+from hub_shared import divisions
 from incidents.reports import LIST_NAMES_ZH, NOTES, KeyIndustryReport, Row
 
 CSV_FIELDS: Final = (

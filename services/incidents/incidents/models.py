@@ -11,6 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, DateTime, Table, Text
 from sqlmodel import Field, SQLModel
 
+from hub_shared.db import table_of
 from incidents import clock
 
 
@@ -124,13 +125,8 @@ class IncidentsKey(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now, sa_column=_instant())
 
 
-def _table(model: type[SQLModel]) -> Table:
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    return table
-
-
 TABLES: list[Table] = [
-    _table(model)
+    table_of(model)
     for model in (
         IncidentsAccident,
         IncidentsDisease,

@@ -15,10 +15,10 @@ import logging
 import secrets
 from typing import Final
 
-from hub_shared.db import SessionFactory
 from pydantic import SecretStr
 from sqlalchemy.exc import IntegrityError
 
+from hub_shared.db import SessionFactory
 from incidents.models import IncidentsKey
 
 log = logging.getLogger(__name__)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from hub_shared.db import SessionFactory
-from hub_shared.divisions import CITY
 from sqlmodel import col, select
 
+from hub_shared.db import SessionFactory
+from hub_shared.divisions import CITY
 from incidents import clock, reports
 from incidents.models import IncidentsAccident, IncidentsEnrollment, IncidentsEnterpriseVersion
 

@@ -10,15 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from hub_shared.codelists import AccidentGrade, disease_category
-from hub_shared.identifiers import (
-    DivisionCode,
-    PermitNo,
-    ResidentIdNumber,
-    Uscc,
-    normalize_code,
-)
-from hub_shared.industries import normalize_industry_code
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -29,6 +20,15 @@ from pydantic import (
     field_validator,
 )
 
+from hub_shared.codelists import AccidentGrade, disease_category
+from hub_shared.identifiers import (
+    DivisionCode,
+    PermitNo,
+    ResidentIdNumber,
+    Uscc,
+    normalize_code,
+)
+from hub_shared.industries import normalize_industry_code
 from incidents import clock
 from incidents.rules import grade_consistency_error
 

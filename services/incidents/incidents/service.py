@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
 from hub_shared.codelists import DISEASE_CATEGORIES, AccidentGrade
 from hub_shared.db import SessionFactory
 from hub_shared.divisions import covers_any
@@ -19,9 +22,6 @@ from hub_shared.events import AccidentData, DiseaseData, Party
 from hub_shared.identifiers import mask_resident_id, resident_id_digest
 from hub_shared.industries import key_industries_of
 from hub_shared.outbox import add_event
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
-
 from incidents import clock
 from incidents.models import IncidentsAccident, IncidentsDisease
 from incidents.rules import fingerprint, mask_name, split_industry_code

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from hub_shared.auth import CurrentPrincipal
 from hub_shared.events import AlertKind, AlertStatus
 from hub_shared.runtime import ServiceRuntime
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from notifier import service
 from notifier.delivery_store import delivery_log
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
 from hub_shared.config import ServiceSettings
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 from hub_shared.topics import ALERTS
-
 from notifier import api
 from notifier.consumers import alerts_handler
 from notifier.delivery import DeliveryMetrics, DeliveryWorker

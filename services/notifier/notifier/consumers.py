@@ -6,14 +6,14 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sqlalchemy import event
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from hub_shared.config import OfficeConfig
 from hub_shared.consumer import Handler
 from hub_shared.divisions import normalize_division
 from hub_shared.envelope import Envelope
 from hub_shared.events import AlertData
-from sqlalchemy import event
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from notifier.service import ALERT_EVENTS, apply_alert_event
 
 log = logging.getLogger(__name__)

@@ -13,12 +13,13 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import httpx
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import Counter as PromCounter
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from hub_shared.config import DeliveryConfig, HubConfig, OfficeConfig
 from hub_shared.db import SessionFactory
 from hub_shared.webhooks import sign
-from prometheus_client import CollectorRegistry, Histogram
-from prometheus_client import Counter as PromCounter
-
 from notifier.delivery_store import Claimed, Outcome, claim_due, record_outcomes, release
 from notifier.schedule import parse_retry_after
 
@@ -56,7 +57,7 @@ class DeliveryWorker:
         hub: HubConfig,
         metrics: DeliveryMetrics | None = None,
         max_in_flight: int = 64,
-        per_office: int = 32,
+        per_office: int = 16,
         poll_seconds: float = 1.0,
         rng: random.Random | None = None,
     ) -> None:
@@ -72,6 +73,7 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._in_flight: dict[int, tuple[str, asyncio.Task[None]]] = {}
         self._done: list[Outcome] = []
+        self._clients: dict[str, httpx.AsyncClient] = {}
         self._next_due: datetime | None = None
         self.delivered = 0
 
@@ -83,25 +85,42 @@ class DeliveryWorker:
         if not self._offices:
             log.info("delivery worker: no office has a webhook_url; nothing to deliver")
             return
-        timeout = self._config.timeout_seconds
-        limits = httpx.Limits(max_connections=self._max, max_keepalive_connections=self._max)
-        async with httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), limits=limits, follow_redirects=False
-        ) as client:
+        async with contextlib.AsyncExitStack() as stack:
+            # A connection pool per office: one slow office cannot hold the others'
+            # connections, and small pools keep httpcore's per-request bookkeeping cheap.
+            limits = httpx.Limits(
+                max_connections=self._per_office, max_keepalive_connections=self._per_office
+            )
+            timeout = httpx.Timeout(self._config.timeout_seconds)
+            for office_id in self._offices:
+                self._clients[office_id] = await stack.enter_async_context(
+                    httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)
+                )
             try:
                 while True:
-                    await self._step(client)
+                    await self._step()
             finally:
                 await self._stop_in_flight()
+                self._clients.clear()
 
-    async def _step(self, client: httpx.AsyncClient) -> None:
+    async def _step(self) -> None:
+        """Record what finished and claim what is due, in one transaction; start the POSTs;
+        then sleep until a POST finishes, new deliveries arrive, or a retry falls due."""
         self._wake.clear()
-        await self._flush()
+        outcomes, self._done = self._done, []
+        for o in outcomes:
+            self._in_flight.pop(o.delivery.id, None)
         free = self._max - len(self._in_flight)
-        if free > 0:
-            for claimed in await self._claim(free):
-                task = asyncio.create_task(self._deliver(client, claimed))
-                self._in_flight[claimed.id] = (claimed.office_id, task)
+        if self._next_due is not None and self._next_due <= datetime.now(UTC):
+            self._next_due = None
+        async with self._sessions() as session, session.begin():
+            next_due = await record_outcomes(
+                session, outcomes, delivery=self._config, endpoints=self._endpoints, rng=self._rng
+            )
+            claimed = await self._claim(session, free) if free > 0 else []
+        self._recorded(outcomes, next_due)
+        for c in claimed:
+            self._in_flight[c.id] = (c.office_id, asyncio.create_task(self._deliver(c)))
         if self._done or self._wake.is_set():
             return
         wait = self._poll
@@ -110,31 +129,32 @@ class DeliveryWorker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), wait)
 
-    async def _claim(self, free: int) -> list[Claimed]:
-        if self._next_due is not None and self._next_due <= datetime.now(UTC):
-            self._next_due = None
+    async def _claim(self, session: AsyncSession, free: int) -> list[Claimed]:
         busy = Counter(office for office, _task in self._in_flight.values())
-        async with self._sessions() as session, session.begin():
-            return await claim_due(
-                session,
-                endpoints=self._endpoints,
-                busy=busy,
-                per_office=self._per_office,
-                limit=free,
-                lease_seconds=self._config.timeout_seconds + _LEASE_MARGIN_SECONDS,
-            )
+        return await claim_due(
+            session,
+            endpoints=self._endpoints,
+            busy=busy,
+            per_office=self._per_office,
+            limit=free,
+            lease_seconds=self._config.timeout_seconds + _LEASE_MARGIN_SECONDS,
+        )
 
     async def _flush(self) -> None:
         """Record finished attempts, all in one transaction."""
-        if not self._done:
-            return
         outcomes, self._done = self._done, []
+        if not outcomes:
+            return
         async with self._sessions() as session, session.begin():
             next_due = await record_outcomes(
                 session, outcomes, delivery=self._config, endpoints=self._endpoints, rng=self._rng
             )
         for o in outcomes:
             self._in_flight.pop(o.delivery.id, None)
+        self._recorded(outcomes, next_due)
+
+    def _recorded(self, outcomes: list[Outcome], next_due: datetime | None) -> None:
+        for o in outcomes:
             if o.ok:
                 self.delivered += 1
             elif o.gone:
@@ -144,8 +164,8 @@ class DeliveryWorker:
         if next_due is not None:
             self._next_due = min(self._next_due or next_due, next_due)
 
-    async def _deliver(self, client: httpx.AsyncClient, claimed: Claimed) -> None:
-        outcome = await self._attempt(client, claimed)
+    async def _deliver(self, claimed: Claimed) -> None:
+        outcome = await self._attempt(self._clients[claimed.office_id], claimed)
         if self._metrics is not None:
             self._metrics.observe(outcome)
         self._done.append(outcome)

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hub_shared.config import DeliveryConfig
-from sqlalchemy import case, or_, update
+from sqlalchemy import Boolean, bindparam, case, func, insert, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, Endpoint
+from hub_shared.config import DeliveryConfig
+from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, Endpoint, table_of
 from notifier.schedule import aware, retry_delay
 from notifier.service import disabled_endpoints
 
@@ -127,6 +127,35 @@ async def release(session: AsyncSession, ids: Collection[int]) -> None:
         )
 
 
+_T = table_of(Delivery)
+# One statement for every outcome, run as an executemany. A retry or exhaustion only moves
+# a delivery that is still pending: a 410 seen meanwhile for the same office has disabled
+# it, and that must stick. Success and 410 are facts and always win.
+_RECORD_OUTCOME = (
+    update(_T)
+    .where(_T.c.id == bindparam("b_id"))
+    .values(
+        attempts=bindparam("b_attempts"),
+        lease_until=None,
+        last_status_code=bindparam("b_code"),
+        last_error=bindparam("b_error"),
+        delivered_at=func.coalesce(
+            bindparam("b_delivered", type_=_T.c.delivered_at.type), _T.c.delivered_at
+        ),
+        next_attempt_at=func.coalesce(
+            bindparam("b_next", type_=_T.c.next_attempt_at.type), _T.c.next_attempt_at
+        ),
+        status=case(
+            (
+                or_(_T.c.status == PENDING, bindparam("b_force", type_=Boolean)),
+                bindparam("b_status"),
+            ),
+            else_=_T.c.status,
+        ),
+    )
+)
+
+
 async def record_outcomes(
     session: AsyncSession,
     outcomes: Sequence[Outcome],
@@ -137,52 +166,56 @@ async def record_outcomes(
 ) -> datetime | None:
     """Log every attempt and move each delivery on: delivered, retried later, exhausted,
     or disabled with its endpoint (410). Returns the earliest retry time it set."""
+    if not outcomes:
+        return None
     now = datetime.now(UTC)
     next_due: datetime | None = None
     gone: dict[str, Outcome] = {}
+    attempts: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
     for o in outcomes:
-        attempts = o.delivery.attempts + 1
-        session.add(
-            DeliveryAttempt(
-                delivery_id=o.delivery.id,
-                attempt_no=attempts,
-                attempted_at=o.attempted_at,
-                status_code=o.status_code,
-                error=o.error,
-                latency_ms=round(o.latency_ms, 3),
-            )
+        count = o.delivery.attempts + 1
+        attempts.append(
+            {
+                "delivery_id": o.delivery.id,
+                "attempt_no": count,
+                "attempted_at": o.attempted_at,
+                "status_code": o.status_code,
+                "error": o.error,
+                "latency_ms": round(o.latency_ms, 3),
+            }
         )
-        values: dict[str, Any] = {
-            "attempts": attempts,
-            "lease_until": None,
-            "last_status_code": o.status_code,
-            "last_error": o.error,
+        change: dict[str, Any] = {
+            "b_id": o.delivery.id,
+            "b_attempts": count,
+            "b_code": o.status_code,
+            "b_error": o.error,
+            "b_delivered": None,
+            "b_next": None,
+            "b_force": o.ok or o.gone,
         }
         if o.ok:
-            values.update(status=DeliveryStatus.DELIVERED.value, delivered_at=now)
+            change.update(b_status=DeliveryStatus.DELIVERED.value, b_delivered=now)
         elif o.gone:
-            values.update(status=DeliveryStatus.DISABLED.value)
+            change.update(b_status=DeliveryStatus.DISABLED.value)
             gone.setdefault(o.delivery.office_id, o)
         else:
             delay = retry_delay(
-                attempts,
+                count,
                 delivery.retry_schedule_seconds,
                 jitter_ratio=delivery.jitter_ratio,
                 retry_after=o.retry_after,
                 rng=rng,
             )
-            new_status = DeliveryStatus.EXHAUSTED.value if delay is None else PENDING
-            if delay is not None:
-                values["next_attempt_at"] = now + timedelta(seconds=delay)
-                next_due = min(next_due or values["next_attempt_at"], values["next_attempt_at"])
-            # Only a pending delivery moves on: a 410 seen meanwhile for the same office
-            # has already disabled it, and that must stick.
-            values["status"] = case(
-                (col(Delivery.status) == PENDING, new_status), else_=col(Delivery.status)
-            )
-        await session.execute(
-            update(Delivery).where(col(Delivery.id) == o.delivery.id).values(**values)
-        )
+            if delay is None:
+                change.update(b_status=DeliveryStatus.EXHAUSTED.value)
+            else:
+                due = now + timedelta(seconds=delay)
+                change.update(b_status=PENDING, b_next=due)
+                next_due = due if next_due is None else min(next_due, due)
+        changes.append(change)
+    await session.execute(insert(DeliveryAttempt), attempts)
+    await session.execute(_RECORD_OUTCOME, changes)
     for office_id, o in gone.items():
         await _disable_endpoint(session, office_id, endpoints.get(office_id, ""), o, now)
     return next_due

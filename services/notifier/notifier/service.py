@@ -13,6 +13,10 @@ from typing import Any
 from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
+from sqlalchemy import ColumnElement, and_, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from hub_shared.auth import Principal
 from hub_shared.config import OfficeConfig
 from hub_shared.divisions import CITY, is_known
@@ -20,10 +24,6 @@ from hub_shared.errors import NotFound, Unprocessable
 from hub_shared.events import AlertData
 from hub_shared.outbox import add_event
 from hub_shared.topics import event_type
-from sqlalchemy import ColumnElement, and_, or_
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from notifier.models import Delivery, DeliveryStatus, Endpoint, NotifierAlert
 from notifier.schedule import aware, is_older, status_rank, webhook_offices_for
 

@@ -53,16 +53,19 @@ async def _once(
                 if answer is None:
                     answer = await work(session)
                     service.remember(session, delivery, answer)
-            break
         except IntegrityError:
             # The same permit or webhook-id was committed concurrently: the retry sees it.
             if attempt == 2:
                 raise
-    runtime.relay.notify()
-    return JSONResponse(answer.body, status_code=answer.status_code)
+            continue
+        runtime.relay.notify()
+        return JSONResponse(answer.body, status_code=answer.status_code)
+    raise AssertionError("unreachable")
 
 
-@router.post("/permits", status_code=202, summary="Receive a construction permit", description=_SIGNED)
+@router.post(
+    "/permits", status_code=202, summary="Receive a construction permit", description=_SIGNED
+)
 async def post_permit(request: Request) -> JSONResponse:
     body, delivery = await _verified(request)
     require_media_type(request, "application/json")

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from sqlalchemy import Table
 
 from hub_shared.config import ServiceSettings
+from hub_shared.db import table_of
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 from permit_ingest.api import router
 from permit_ingest.models import PermitRecord, WebhookReceipt
 
 
-def _tables() -> list[Table]:
-    return [PermitRecord.__table__, WebhookReceipt.__table__]  # type: ignore[list-item]
-
-
 def create_app(settings: ServiceSettings) -> FastAPI:
-    runtime = ServiceRuntime(settings, tables=_tables())
+    runtime = ServiceRuntime(settings, tables=[table_of(PermitRecord), table_of(WebhookReceipt)])
     return build_app(
         title="permit-ingest",
         description="Signed construction-permit webhooks from approval systems (CONTRACTS.md §4).",

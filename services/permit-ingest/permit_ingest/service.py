@@ -61,7 +61,9 @@ def validate_permit(raw: Any, delivery: Delivery, prefix: tuple[str, ...] = ("bo
         raise from_validation(exc, prefix) from exc
     if permit.planned_end < permit.planned_start:
         loc = [*prefix, "planned_end"]
-        raise Unprocessable("1 invalid field(s)", [{"loc": loc, "msg": "planned_end is before planned_start"}])
+        raise Unprocessable(
+            "1 invalid field(s)", [{"loc": loc, "msg": "planned_end is before planned_start"}]
+        )
     return permit
 
 
@@ -109,8 +111,12 @@ async def accept_permit(
         )
     record = _new_record(permit, delivery)
     event_id = add_event(
-        session, "permit.issued", source=delivery.event_source, key=permit.permit_no,
-        subject=permit.permit_no, data=_event_data(permit, record),
+        session,
+        "permit.issued",
+        source=delivery.event_source,
+        key=permit.permit_no,
+        subject=permit.permit_no,
+        data=_event_data(permit, record),
     )
     record.first_event_id = record.last_event_id = event_id
     session.add(record)
@@ -124,21 +130,31 @@ async def amend_permit(session: AsyncSession, permit: PermitIn, delivery: Delive
     if record is None:
         raise NotFound(f"permit {permit.permit_no} has not been received")
     if record.content_hash == permit.content_hash():
-        return Answer(200, {**_accepted(record.last_event_id, permit.permit_no, "unchanged"),
-                            "revision": record.revision})
+        return Answer(
+            200,
+            {
+                **_accepted(record.last_event_id, permit.permit_no, "unchanged"),
+                "revision": record.revision,
+            },
+        )
     record.revision += 1
     record.content_hash = permit.content_hash()
     record.payload = permit.model_dump_json()
     record.division_code = permit.division_code
     record.updated_at = datetime.now(UTC)
     event_id = add_event(
-        session, "permit.amended", source=delivery.event_source, key=permit.permit_no,
-        subject=permit.permit_no, data=_event_data(permit, record),
+        session,
+        "permit.amended",
+        source=delivery.event_source,
+        key=permit.permit_no,
+        subject=permit.permit_no,
+        data=_event_data(permit, record),
     )
     record.last_event_id = event_id
     session.add(record)
-    return Answer(202, {**_accepted(event_id, permit.permit_no, "amended"),
-                        "revision": record.revision})
+    return Answer(
+        202, {**_accepted(event_id, permit.permit_no, "amended"), "revision": record.revision}
+    )
 
 
 async def accept_batch(session: AsyncSession, body: bytes, delivery: Delivery) -> Answer:
@@ -147,7 +163,9 @@ async def accept_batch(session: AsyncSession, body: bytes, delivery: Delivery) -
     if not lines:
         raise Unprocessable("the batch has no permits", [{"loc": ["body"], "msg": "empty batch"}])
     permit_nos = _permit_numbers(line for _, line in lines)
-    rows = await session.exec(select(PermitRecord).where(col(PermitRecord.permit_no).in_(permit_nos)))
+    rows = await session.exec(
+        select(PermitRecord).where(col(PermitRecord.permit_no).in_(permit_nos))
+    )
     known = {r.permit_no: r for r in rows.all()}
     results: list[dict[str, Any]] = []
     for number, line in lines:
@@ -156,15 +174,25 @@ async def accept_batch(session: AsyncSession, body: bytes, delivery: Delivery) -
             answer = await accept_permit(session, permit, delivery, known)
             results.append({"line": number, "http_status": answer.status_code, **answer.body})
         except HubError as exc:
-            results.append({"line": number, "http_status": exc.status, "status": "rejected",
-                            "detail": exc.detail, "errors": exc.errors})
+            results.append(
+                {
+                    "line": number,
+                    "http_status": exc.status,
+                    "status": "rejected",
+                    "detail": exc.detail,
+                    "errors": exc.errors,
+                }
+            )
     counts = {s: sum(1 for r in results if r["http_status"] == s) for s in (202, 200)}
-    return Answer(200, {
-        "accepted": counts[202],
-        "duplicates": counts[200],
-        "rejected": len(results) - counts[202] - counts[200],
-        "results": results,
-    })
+    return Answer(
+        200,
+        {
+            "accepted": counts[202],
+            "duplicates": counts[200],
+            "rejected": len(results) - counts[202] - counts[200],
+            "results": results,
+        },
+    )
 
 
 def _permit_numbers(lines: Any) -> list[str]:
