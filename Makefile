@@ -34,7 +34,7 @@ test-unit: venv  ## unit tests only (no broker)
 lint: venv  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/hub_shared services/*/*/ tools/hubtools
+	$(BIN)/mypy shared/hub_shared services/permit-ingest/permit_ingest services/enrollment/enrollment services/incidents/incidents services/notifier/notifier tools/hubtools
 
 fmt: venv  ## format and fix what ruff can
 	$(BIN)/ruff format .

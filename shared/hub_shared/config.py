@@ -146,6 +146,20 @@ class EnvSettings(BaseSettings):
     log_level: str = "INFO"
     pii_key: SecretStr | None = None
     consumer_group_prefix: str = "hub"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL"] = "PLAINTEXT"
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+
+
+class KafkaTls(BaseModel):
+    """Mutual TLS to the cluster (Strimzi's tls listener with a KafkaUser certificate)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cafile: Path
+    certfile: Path | None = None
+    keyfile: Path | None = None
 
 
 class ServiceSettings(BaseModel):
@@ -163,6 +177,7 @@ class ServiceSettings(BaseModel):
     log_level: str
     pii_key: SecretStr | None
     consumer_group_prefix: str = "hub"
+    kafka_tls: KafkaTls | None = None
 
     @classmethod
     def load(cls, service: ServiceName, env: EnvSettings | None = None) -> ServiceSettings:
@@ -186,4 +201,15 @@ class ServiceSettings(BaseModel):
             log_level=env.log_level,
             pii_key=env.pii_key,
             consumer_group_prefix=env.consumer_group_prefix,
+            kafka_tls=_kafka_tls(env),
         )
+
+
+def _kafka_tls(env: EnvSettings) -> KafkaTls | None:
+    if env.kafka_security_protocol == "PLAINTEXT":
+        return None
+    if env.kafka_ssl_cafile is None:
+        raise ValueError("HUB_KAFKA_SECURITY_PROTOCOL=SSL needs HUB_KAFKA_SSL_CAFILE")
+    return KafkaTls(
+        cafile=env.kafka_ssl_cafile, certfile=env.kafka_ssl_certfile, keyfile=env.kafka_ssl_keyfile
+    )

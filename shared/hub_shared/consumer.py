@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -59,7 +59,9 @@ class EventConsumer:
         producer: Producer,
         after_commit: Callable[[], None] | None = None,
         max_records: int = 200,
+        options: Mapping[str, Any] | None = None,
     ) -> None:
+        self._options = dict(options or {})
         self.name = name
         self._bootstrap = bootstrap
         self._group_id = group_id
@@ -101,6 +103,7 @@ class EventConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self._max_records,
+            **self._options,
         )
 
     async def _loop(self, consumer: AIOKafkaConsumer) -> None:

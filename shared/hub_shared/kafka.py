@@ -8,20 +8,43 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.helpers import create_ssl_context
 
+from hub_shared.config import KafkaTls
 from hub_shared.envelope import Envelope, Headers, encode
 
 log = logging.getLogger(__name__)
 
 
+def connection_options(tls: KafkaTls | None) -> dict[str, Any]:
+    """Client options for the cluster: plaintext locally, mutual TLS in production."""
+    if tls is None:
+        return {}
+    context = create_ssl_context(
+        cafile=str(tls.cafile),
+        certfile=str(tls.certfile) if tls.certfile else None,
+        keyfile=str(tls.keyfile) if tls.keyfile else None,
+    )
+    return {"security_protocol": "SSL", "ssl_context": context}
+
+
 class Producer:
     """An idempotent aiokafka producer with `start()`/`stop()` and lazy connection."""
 
-    def __init__(self, bootstrap: str, *, client_id: str, request_timeout_ms: int = 15000):
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        client_id: str,
+        options: Mapping[str, Any] | None = None,
+        request_timeout_ms: int = 15000,
+    ):
         self._bootstrap = bootstrap
+        self._options = dict(options or {})
         self._client_id = client_id
         self._timeout_ms = request_timeout_ms
         self._producer: AIOKafkaProducer | None = None
@@ -42,6 +65,7 @@ class Producer:
                     linger_ms=5,
                     request_timeout_ms=self._timeout_ms,
                     max_request_size=4 * 1024 * 1024,
+                    **self._options,
                 )
                 try:
                     await producer.start()

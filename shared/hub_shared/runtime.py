@@ -15,7 +15,7 @@ from hub_shared.consumer import EventConsumer, Handler
 from hub_shared.db import create_tables, make_engine, make_sessions, table_of
 from hub_shared.db import ping as db_ping
 from hub_shared.inbox import ProcessedEvent
-from hub_shared.kafka import Producer
+from hub_shared.kafka import Producer, connection_options
 from hub_shared.kafka import ping as kafka_ping
 from hub_shared.metrics import Metrics
 from hub_shared.outbox import OutboxMessage, OutboxRelay
@@ -30,7 +30,10 @@ class ServiceRuntime:
         self.source = f"/hub/{settings.service}"
         self.engine = make_engine(settings.database_url)
         self.sessions = make_sessions(self.engine)
-        self.producer = Producer(settings.kafka_bootstrap, client_id=settings.service)
+        self.kafka_options = connection_options(settings.kafka_tls)
+        self.producer = Producer(
+            settings.kafka_bootstrap, client_id=settings.service, options=self.kafka_options
+        )
         self.relay = OutboxRelay(self.sessions, self.producer)
         self.metrics = Metrics(settings.service)
         self.consumers: list[EventConsumer] = []
@@ -49,6 +52,7 @@ class ServiceRuntime:
             sessions=self.sessions,
             producer=self.producer,
             after_commit=self.relay.notify,
+            options=self.kafka_options,
         )
         self.consumers.append(consumer)
         self._workers.append((f"consumer-{name}", consumer.run))

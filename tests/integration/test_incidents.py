@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -34,7 +34,7 @@ from hub_shared.topics import topic_of
 from hubtools.kafka import LocalKafka
 from incidents import clock
 from incidents.app import create_app
-from incidents.models import IncidentsAccident, IncidentsDisease
+from incidents.models import IncidentsAccident, IncidentsDisease, IncidentsEnterprise
 from tests.support.hub import running, topic_records, wait_for
 
 EMERGENCY, HEALTH, REPORTS, COUNTY = "t-emergency", "t-health", "t-reports", "t-rencheng"
@@ -268,8 +268,6 @@ async def test_auth_media_type_and_division_faults_change_nothing(
     await _flushed(service, kafka)
     assert await _published(kafka, "accidents.v1", body["report_id"]) == []
     # A county client reads its own county only: 404, not the record.
-    accepted = accident()
-    assert (await service.post("/v1/accidents", accepted, EMERGENCY)).status_code == 201
     own = accident(division_code="370811")
     assert (await service.post("/v1/accidents", own, COUNTY)).status_code == 201
     elsewhere = accident(division_code="370883")
@@ -288,8 +286,12 @@ async def test_repeat_gives_the_first_answer_and_other_content_conflicts(
 ) -> None:
     body = accident()
     first = await service.post("/v1/accidents", body, EMERGENCY)
-    # The same content, written differently (lower-case USCC, section letter omitted).
-    same = body | {"employer": {"name": body["employer"]["name"], "uscc": "91370812ma3l12t073"}}
+    # The same content, written differently: lower-case USCC, no section letter, UTC.
+    same = body | {
+        "employer": {"name": body["employer"]["name"], "uscc": "91370812ma3l12t073"},
+        "industry_code": "4711",
+        "occurred_at": "2021-05-06T06:20:00Z",
+    }
     again = await service.post("/v1/accidents", same, EMERGENCY)
     changed = await service.post("/v1/accidents", body | {"minor_injuries": 4}, EMERGENCY)
     assert (first.status_code, again.status_code, changed.status_code) == (201, 200, 409)
@@ -407,6 +409,16 @@ async def _end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
             await consumer.stop()
 
 
+async def _publish(kafka: LocalKafka, events: list[Envelope]) -> None:
+    """Publish events to their topics as the enrollment service would."""
+    producer = Producer(kafka.bootstrap, client_id="test-incidents")
+    await producer.start()
+    try:
+        await producer.publish_many([(topic_of(e.name).name, e) for e in events])
+    finally:
+        await producer.stop()
+
+
 async def _report(service: Service, division: str, year: int, fmt: str = "json") -> httpx.Response:
     return await service.client.get(
         "/v1/reports/key-industries",
@@ -459,7 +471,7 @@ def _enterprise(uscc: str, division: str, code: str, employees: int, at: datetim
 def _enrollment(
     uscc: str,
     *,
-    kind: str = "employer",
+    kind: Literal["project", "employer"] = "employer",
     headcount: int,
     start: date,
     at: datetime,
@@ -469,7 +481,7 @@ def _enrollment(
     data = EnrollmentData(
         enrollment_id=enrollment_id or _id("SI"),
         kind=kind,
-        employer_uscc=uscc,  # type: ignore[arg-type]
+        employer_uscc=uscc,
         employer_name="x",
         division_code="370811",
         insured_headcount=headcount,
@@ -533,14 +545,7 @@ async def test_key_industry_report_reflects_projected_events_and_accidents(
         _enrollment(software, headcount=10, start=long_ago, at=now - timedelta(minutes=4)),
         _enrollment(building, headcount=5, start=clock.today() + timedelta(days=1), at=now),
     ]
-    producer = Producer(kafka.bootstrap, client_id="test-incidents")
-    await producer.start()
-    try:
-        await producer.publish_many([(topic_of(e.name).name, e) for e in events])
-        # Delivered twice: the inbox applies it once.
-        await producer.publish_many([(topic_of(events[0].name).name, events[0])])
-    finally:
-        await producer.stop()
+    await _publish(kafka, [*events, events[0]])  # the first one delivered twice
 
     occurred = max(now - timedelta(minutes=10), datetime(year, 1, 1, 0, 0, 1, tzinfo=clock.BEIJING))
     for body in (
@@ -664,7 +669,7 @@ async def test_key_industry_report_reflects_projected_events_and_accidents(
 
 async def test_report_needs_the_scope_and_a_covered_division(service: Service) -> None:
     year = clock.today().year
-    params = {"year": year, "division_code": "370800"}
+    params: dict[str, str | int] = {"year": year, "division_code": "370800"}
     url = "/v1/reports/key-industries"
     assert (await service.client.get(url, params=params)).status_code == 401
     assert (
@@ -688,3 +693,29 @@ async def test_report_needs_the_scope_and_a_covered_division(service: Service) -
         ("query", "division_code"),
         ("query", "format"),
     }
+
+
+async def test_an_event_that_cannot_be_applied_is_dead_lettered_and_the_projection_moves_on(
+    service: Service, kafka: LocalKafka
+) -> None:
+    bad, good = _uscc()[:-1] + "#", _uscc()
+    now = clock.now()
+    events = [
+        _enterprise(bad, "370811", "E47", 10, now),
+        _enterprise(good, "370811", "E47", 10, now),
+    ]
+    await _publish(kafka, events)
+
+    async def dead_lettered() -> list[Any]:
+        return [
+            r
+            for r in await topic_records(kafka.bootstrap, "deadletter.v1")
+            if r.key == bad.encode() and dict(r.headers).get("x-error-consumer") == b"projection"
+        ]
+
+    records = await wait_for(dead_lettered, what="the bad enterprise on deadletter.v1")
+    assert dict(records[0].headers)["x-original-topic"] == b"enterprises.v1"
+    assert await wait_for(
+        lambda: service.stored(IncidentsEnterprise, good), what="the good enterprise applied"
+    )
+    assert await service.stored(IncidentsEnterprise, bad) is None

@@ -8,6 +8,7 @@ import uuid
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import RecordMetadata
+
 from hub_shared.topics import ALL_TOPICS, PERMITS
 from hubtools.kafka import LocalKafka
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from hubtools.postgres import LocalPostgres
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from hubtools.postgres import LocalPostgres
 
 
 async def _scalar(url: str, sql: str) -> object:

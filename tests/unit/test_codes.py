@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from hub_shared import divisions
 from hub_shared.codelists import (
     ACCIDENT_GRADE_NAMES_ZH,

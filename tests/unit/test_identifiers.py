@@ -7,6 +7,10 @@ import hmac
 from datetime import date
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from hub_shared.identifiers import (
     USCC_ALPHABET,
     DivisionCode,
@@ -25,9 +29,6 @@ from hub_shared.identifiers import (
     validate_resident_id,
     validate_uscc,
 )
-from hypothesis import assume, given
-from hypothesis import strategies as st
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 VALID_USCCS = (
     "91350200776049653A",

@@ -77,8 +77,9 @@ def test_a_valid_accident_is_normalised() -> None:
     assert report.employer.uscc == "91370812MA3L12T073"
     assert report.employer.name == "鲁班"
     assert report.division_code == "370811"
-    assert report.industry_code == "E4711"
+    assert report.industry_code == "4711"
     assert split_industry_code(report.industry_code) == ("47", "4711")
+    assert AccidentIn.model_validate(accident(industry_code="E47")).industry_code == "47"
     assert report.occurred_at.utcoffset() == timedelta(hours=8)
     assert report.occurred_at.astimezone(UTC).hour == 6
 

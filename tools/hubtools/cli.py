@@ -16,9 +16,9 @@ from types import FrameType
 from typing import Annotated
 
 import typer
-from hub_shared.config import EnvSettings, HubConfig, load_hub_config
 from rich.console import Console
 
+from hub_shared.config import EnvSettings, HubConfig, load_hub_config
 from hubtools import demo
 from hubtools.kafka import fetch_jars
 from hubtools.kafka_admin import port_open, run_sync, split_bootstrap

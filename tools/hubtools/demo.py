@@ -59,7 +59,9 @@ def receiver(
     hub = load_hub_config(env.config)
     found = next((o for o in hub.offices if o.id == office), None)
     if found is None or not found.webhook_url or found.webhook_secret is None:
-        console.print(f"[red]office {office!r} has no webhook_url/webhook_secret in {env.config}[/]")
+        console.print(
+            f"[red]office {office!r} has no webhook_url/webhook_secret in {env.config}[/]"
+        )
         raise typer.Exit(2)
     verifier = Webhook(found.webhook_secret.get_secret_value())
     url = urlparse(found.webhook_url)

@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+
 from hub_shared.topics import ALL_TOPICS
 
 T = TypeVar("T")

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import httpx
 from honcho.manager import Manager
-from hub_shared.config import EnvSettings, HubConfig
 from rich.console import Console
 from rich.table import Table
 
+from hub_shared.config import EnvSettings, HubConfig
 from hubtools.kafka import LocalKafka
 from hubtools.kafka_admin import (
     answers_as_kafka,

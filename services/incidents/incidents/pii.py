@@ -6,7 +6,8 @@ does not allow trying ID numbers against the digests. Without it the service gen
 random 32-byte key on first start and keeps it in its own database (`incidents_keys`),
 shared by every replica and stable across restarts, and warns at each start. Changing the
 key later makes new digests differ from old ones: repeat diagnoses are then recognised
-only among diagnoses digested with the same key.
+only among diagnoses digested with the same key, and a diagnosis sent again after the
+change is answered 409 (its keyed fingerprint differs).
 """
 
 from __future__ import annotations

@@ -26,11 +26,9 @@ from hub_shared.identifiers import (
     PermitNo,
     ResidentIdNumber,
     Uscc,
-    normalize_code,
 )
-from hub_shared.industries import normalize_industry_code
 from incidents import clock
-from incidents.rules import grade_consistency_error
+from incidents.rules import grade_consistency_error, split_industry_code
 
 EARLIEST = date(1980, 1, 1)
 
@@ -55,9 +53,9 @@ def _past_date(value: date) -> date:
 
 
 def _industry_code(raw: str) -> str:
-    """The code cleaned but kept at the precision given (4-digit classes matter for rows)."""
-    normalize_industry_code(raw)  # raises ValueError with the reason
-    return normalize_code(raw)
+    """The 4-digit class when one is given (classes matter for rows), else the division."""
+    division, industry_class = split_industry_code(raw)
+    return industry_class or division
 
 
 def _category(number: int) -> int:
