@@ -74,6 +74,7 @@ class EventConsumer:
         self.running = False
         self.applied = 0
         self.dead_lettered = 0
+        self.assigned_partitions = 0
 
     async def run(self) -> None:
         backoff = 0.5
@@ -90,6 +91,7 @@ class EventConsumer:
                 log.warning("consumer %s: broker error, reconnecting: %s", self.name, exc)
             finally:
                 self.running = False
+                self.assigned_partitions = 0
                 await consumer.stop()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
@@ -109,6 +111,7 @@ class EventConsumer:
     async def _loop(self, consumer: AIOKafkaConsumer) -> None:
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
+            self.assigned_partitions = len(consumer.assignment())
             for tp, records in batches.items():
                 done = await self._apply_partition(consumer, tp, records)
                 if done is None:
@@ -182,13 +185,9 @@ class EventConsumer:
                     return
 
     async def _apply_once(self, topic: str, envelope: Envelope) -> None:
-        async with self._sessions() as session, session.begin():
-            if await inbox.seen(session, self.name, envelope.id):
-                return
-            await self._handler(session, envelope)
-            inbox.record(session, self.name, envelope.id, topic)
-        self.applied += 1
-        self._after_commit()
+        if await apply_event(self._sessions, self._handler, self.name, topic, envelope):
+            self.applied += 1
+            self._after_commit()
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], exc: Exception) -> None:
         log.error(
@@ -213,6 +212,19 @@ class EventConsumer:
             DEADLETTER.name, key=record.key, value=record.value, headers=headers
         )
         self.dead_lettered += 1
+
+
+async def apply_event(
+    sessions: SessionFactory, handler: Handler, consumer: str, topic: str, envelope: Envelope
+) -> bool:
+    """Apply one event and record it in the inbox, in one transaction; False if it had been
+    applied before (a redelivery)."""
+    async with sessions() as session, session.begin():
+        if await inbox.seen(session, consumer, envelope.id):
+            return False
+        await handler(session, envelope)
+        inbox.record(session, consumer, envelope.id, topic)
+    return True
 
 
 class _Transient(Exception):

@@ -4,6 +4,7 @@ raised before resolved, 410, restarts, late and repeated events."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -180,19 +181,30 @@ async def test_410_disables_the_endpoint_and_its_deliveries_stop(hub: Hub) -> No
     assert len(hub.receiver.for_alert_now(gone["alert_id"], "/yanzhou")) == 1
 
 
-async def test_a_pending_delivery_survives_a_restart(hub: Hub) -> None:
-    alert = new_alert("370812")
-    hub.receiver.plan("/yanzhou", alert["alert_id"], (503, {"Retry-After": "3"}))
-    await hub.publish("alert.raised", alert)
-    await until(lambda: hub.receiver.for_alert(alert["alert_id"], "/yanzhou"), what="first attempt")
+async def test_pending_and_in_flight_deliveries_survive_a_restart(hub: Hub) -> None:
+    waiting, in_flight = new_alert("370812"), new_alert("370812")
+    hub.receiver.plan("/yanzhou", waiting["alert_id"], (503, {"Retry-After": "3"}))
+    hub.receiver.plan("/yanzhou", in_flight["alert_id"], "hang")  # no answer before the stop
+    await hub.publish("alert.raised", waiting)
+    await hub.publish("alert.raised", in_flight)
+    for alert in (waiting, in_flight):
+        await until(
+            lambda a=alert: hub.receiver.for_alert(a["alert_id"], "/yanzhou"),  # type: ignore[misc]
+            what="first attempt",
+        )
     await hub.restart()
-    first, second = await until(
-        lambda: hub.receiver.for_alert(alert["alert_id"], "/yanzhou", at_least=2),
-        what="the attempt after the restart",
-    )
-    assert first.headers["webhook-id"] == second.headers["webhook-id"]
-    log = await until(lambda: hub.settled(alert["alert_id"], 2), what="delivered")
-    assert all(d["status"] == "delivered" for d in log)
+    restarted = asyncio.get_running_loop().time()
+    for alert in (in_flight, waiting):
+        first, second = await until(
+            lambda a=alert: hub.receiver.for_alert(a["alert_id"], "/yanzhou", at_least=2),  # type: ignore[misc]
+            what="the attempt after the restart",
+        )
+        assert first.headers["webhook-id"] == second.headers["webhook-id"]
+        # The stopped worker gave its lease back: the interrupted POST went again at once,
+        # not when the lease (timeout + 30 s) would have run out.
+        assert second.at - restarted < 15
+        log = await until(lambda a=alert: hub.settled(a["alert_id"], 2), what="delivered")  # type: ignore[misc]
+        assert all(d["status"] == "delivered" for d in log)
 
 
 async def test_late_and_repeated_events_change_nothing_they_should_not(hub: Hub) -> None:

@@ -114,7 +114,13 @@ def _claimed(d: Delivery) -> Claimed:
 async def claim(sessions: SessionFactory, limit: int = 50, **busy: int) -> list[Claimed]:
     async with sessions() as session, session.begin():
         return await claim_due(
-            session, endpoints=ENDPOINTS, busy=busy, per_office=3, limit=limit, lease_seconds=60
+            session,
+            endpoints=ENDPOINTS,
+            busy=busy,
+            per_office=3,
+            limit=limit,
+            lease_seconds=60,
+            owner="test",
         )
 
 

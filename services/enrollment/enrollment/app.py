@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from enrollment import alerts, matcher
 from enrollment.api import router
 from enrollment.consumers import make_handler
+from enrollment.import_api import IMPORT_TABLES, import_router
 from enrollment.models import TABLES
 from hub_shared.config import ServiceSettings
 from hub_shared.db import table_of
@@ -41,7 +42,9 @@ def _due_permit_scanner(runtime: ServiceRuntime) -> Worker:
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
-    runtime = ServiceRuntime(settings, tables=[table_of(model) for model in TABLES])
+    runtime = ServiceRuntime(
+        settings, tables=[table_of(model) for model in [*TABLES, *IMPORT_TABLES]]
+    )
     runtime.add_consumer(
         name="matcher",
         topics=[t.name for t in (PERMITS, ENROLLMENTS, FINDINGS, ACCIDENTS, DISEASES)],
@@ -54,5 +57,5 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         title="enrollment",
         description="Work-injury insurance coverage registry and matcher (CONTRACTS.md §5, §7).",
         runtime=runtime,
-        routers=[router],
+        routers=[router, import_router],
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from enrollment import alerts, matcher
@@ -78,6 +79,11 @@ async def on_permit(
     await session.flush()
     if permit.checked_at is not None:  # an amendment after the due time: judge again now
         await matcher.evaluate_permit(session, permit, grace, source)
+    # Accidents that named this permit before it arrived may be covered by its project.
+    for incident in (
+        await session.exec(select(Incident).where(Incident.permit_no == data.permit_no))
+    ).all():
+        await matcher.evaluate_incident(session, incident, source)
 
 
 async def upsert_enrollment(session: AsyncSession, data: EnrollmentData) -> Enrollment:

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import random
 import time
+import uuid
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -75,6 +76,7 @@ class DeliveryWorker:
         self._done: list[Outcome] = []
         self._clients: dict[str, httpx.AsyncClient] = {}
         self._next_due: datetime | None = None
+        self._owner = str(uuid.uuid4())  # this worker's name on the leases it holds
         self.delivered = 0
 
     def notify(self) -> None:
@@ -107,17 +109,21 @@ class DeliveryWorker:
         """Record what finished and claim what is due, in one transaction; start the POSTs;
         then sleep until a POST finishes, new deliveries arrive, or a retry falls due."""
         self._wake.clear()
-        outcomes, self._done = self._done, []
-        for o in outcomes:
-            self._in_flight.pop(o.delivery.id, None)
-        free = self._max - len(self._in_flight)
+        # Outcomes leave `_done` only once committed: a stop in mid-transaction still
+        # records them in `_stop_in_flight`.
+        outcomes = list(self._done)
+        finished = {o.delivery.id for o in outcomes}
+        free = self._max - len(self._in_flight) + len(finished)
         if self._next_due is not None and self._next_due <= datetime.now(UTC):
             self._next_due = None
         async with self._sessions() as session, session.begin():
             next_due = await record_outcomes(
                 session, outcomes, delivery=self._config, endpoints=self._endpoints, rng=self._rng
             )
-            claimed = await self._claim(session, free) if free > 0 else []
+            claimed = await self._claim(session, free, finished) if free > 0 else []
+        del self._done[: len(outcomes)]
+        for o in outcomes:
+            self._in_flight.pop(o.delivery.id, None)
         self._recorded(outcomes, next_due)
         for c in claimed:
             self._in_flight[c.id] = (c.office_id, asyncio.create_task(self._deliver(c)))
@@ -129,8 +135,10 @@ class DeliveryWorker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), wait)
 
-    async def _claim(self, session: AsyncSession, free: int) -> list[Claimed]:
-        busy = Counter(office for office, _task in self._in_flight.values())
+    async def _claim(self, session: AsyncSession, free: int, finished: set[int]) -> list[Claimed]:
+        busy = Counter(
+            office for i, (office, _task) in self._in_flight.items() if i not in finished
+        )
         return await claim_due(
             session,
             endpoints=self._endpoints,
@@ -138,6 +146,7 @@ class DeliveryWorker:
             per_office=self._per_office,
             limit=free,
             lease_seconds=self._config.timeout_seconds + _LEASE_MARGIN_SECONDS,
+            owner=self._owner,
         )
 
     async def _flush(self) -> None:
@@ -208,12 +217,10 @@ class DeliveryWorker:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        finished = {o.delivery.id for o in self._done}
-        unfinished = [i for i in self._in_flight if i not in finished]
         try:
             await asyncio.wait_for(self._flush(), 5)
             async with self._sessions() as session, session.begin():
-                await asyncio.wait_for(release(session, unfinished), 5)
+                await asyncio.wait_for(release(session, self._owner), 5)
         except Exception as exc:  # the leases run out on their own; only a delay is lost
             log.warning("delivery worker: could not release leases on stop: %s", exc)
         self._in_flight.clear()

@@ -62,6 +62,7 @@ async def claim_due(
     per_office: int,
     limit: int,
     lease_seconds: float,
+    owner: str,
 ) -> list[Claimed]:
     """Lease up to `limit` due deliveries, oldest first, never two for the same office and
     alert (a later event waits while an earlier one is pending), at most `per_office` in
@@ -114,17 +115,19 @@ async def claim_due(
         await session.execute(
             update(Delivery)
             .where(col(Delivery.id).in_([c.id for c in taken]))
-            .values(lease_until=now + timedelta(seconds=lease_seconds))
+            .values(lease_until=now + timedelta(seconds=lease_seconds), leased_by=owner)
         )
     return taken
 
 
-async def release(session: AsyncSession, ids: Collection[int]) -> None:
-    """Give leased deliveries back without an attempt (the worker is stopping)."""
-    if ids:
-        await session.execute(
-            update(Delivery).where(col(Delivery.id).in_(list(ids))).values(lease_until=None)
-        )
+async def release(session: AsyncSession, owner: str) -> None:
+    """Give back every delivery a worker still holds (it is stopping): whatever it was
+    doing when it stopped, they are due again at once rather than when the lease ends."""
+    await session.execute(
+        update(Delivery)
+        .where(col(Delivery.leased_by) == owner)
+        .values(lease_until=None, leased_by=None)
+    )
 
 
 _T = table_of(Delivery)
@@ -137,6 +140,7 @@ _RECORD_OUTCOME = (
     .values(
         attempts=bindparam("b_attempts"),
         lease_until=None,
+        leased_by=None,
         last_status_code=bindparam("b_code"),
         last_error=bindparam("b_error"),
         delivered_at=func.coalesce(

@@ -60,6 +60,7 @@ class Delivery(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=_now)
     lease_until: datetime | None = None  # claimed by a worker until then
+    leased_by: str | None = Field(default=None, max_length=36)  # that worker's id
     created_at: datetime = Field(default_factory=_now)
     delivered_at: datetime | None = None
     last_status_code: int | None = None

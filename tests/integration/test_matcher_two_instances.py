@@ -1,0 +1,126 @@
+"""Two matcher instances of one consumer group, fed a shuffled and partly duplicated event
+log through the real broker: the alerts end exactly as the rules say, none lost or doubled."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from enrollment.app import create_app
+from enrollment.models import Alert
+from hub_shared.envelope import Envelope
+from hub_shared.inbox import ProcessedEvent
+from hub_shared.kafka import Producer
+from hub_shared.runtime import ServiceRuntime
+from hub_shared.topics import topic_of
+from hubtools.kafka import LocalKafka
+from tests.support.hub import (
+    new_permit_no,
+    running,
+    settings_for,
+    topic_records,
+    wait_for,
+    write_config,
+)
+
+CONTRACTOR = "91370812MA3L12T073"
+
+
+def _permit(permit_no: str) -> Envelope:
+    return Envelope.new(
+        "permit.issued", source="/test", key=permit_no,
+        data={"permit_no": permit_no, "project_name": f"项目{permit_no[-4:]}", "address": "济宁",
+              "division_code": "370811", "contract_price_wan": 1.0,
+              "planned_start": "2021-04-01", "planned_end": "2022-04-01",
+              "issued_at": "2021-03-15T09:30:00+08:00",
+              "builder": {"name": "b", "uscc": "91370811MA3AY4C041"},
+              "contractor": {"name": "c", "uscc": CONTRACTOR},
+              "received_at": "2021-03-15T01:30:00+00:00", "source_id": "t"},
+    )  # fmt: skip
+
+
+def _enrollment(permit_no: str) -> Envelope:
+    return Envelope.new(
+        "enrollment.registered", source="/test", key=CONTRACTOR,
+        data={"enrollment_id": f"SI-{permit_no}", "kind": "project", "permit_no": permit_no,
+              "employer_uscc": CONTRACTOR, "employer_name": "c", "division_code": "370811",
+              "insured_headcount": 0, "valid_from": "2021-03-10"},
+    )  # fmt: skip
+
+
+async def test_two_instances_end_in_the_rules_alerts_none_lost_or_doubled(
+    kafka: LocalKafka, database_url: str, tmp_path: Path
+) -> None:
+    rng = random.Random(20211130)
+    permits = [new_permit_no() for _ in range(60)]
+    enrolled = set(rng.sample(permits, 30))
+    log = [_permit(p) for p in permits] + [_enrollment(p) for p in enrolled]
+    log += rng.sample(log, 25)  # redeliveries: the same event ids again
+    rng.shuffle(log)
+    ids = {e.id for e in log}
+    unique = len(ids)
+
+    config = write_config(tmp_path / "hub.toml", grace_seconds=0)
+    settings = settings_for(
+        "enrollment",
+        config=config,
+        bootstrap=kafka.bootstrap,
+        database_url=database_url,
+        data_dir=tmp_path,
+    )  # one consumer group, one database, two instances
+    first, second = create_app(settings), create_app(settings)
+    async with running(first), running(second):
+        runtime: ServiceRuntime = first.state.runtime
+        consumers = [c for app in (first, second) for c in app.state.runtime.consumers]
+
+        async def both_assigned() -> bool:
+            return all(c.assigned_partitions > 0 for c in consumers)
+
+        await wait_for(both_assigned, what="the group to balance over both instances")
+        producer = Producer(kafka.bootstrap, client_id="test-log")
+        await producer.start()
+        try:
+            await producer.publish_many([(topic_of(e.name).name, e) for e in log])
+        finally:
+            await producer.stop()
+
+        async def settled() -> bool:
+            async with runtime.sessions() as session:
+                applied = (
+                    await session.exec(
+                        select(func.count())
+                        .select_from(ProcessedEvent)
+                        .where(ProcessedEvent.consumer == "matcher")
+                        .where(col(ProcessedEvent.event_id).in_(ids))
+                    )
+                ).one()
+                rows = (
+                    await session.exec(select(Alert).where(col(Alert.subject_key).in_(permits)))
+                ).all()
+            open_now = {a.subject_key for a in rows if a.status == "open"}
+            return applied == unique and open_now == set(permits) - enrolled
+
+        await wait_for(settled, timeout=90, what="both instances to apply the log")
+        assert all(c.applied > 0 for c in consumers), "both instances took part"
+
+    async def published() -> list[dict[str, Any]]:
+        events = []
+        for record in await topic_records(kafka.bootstrap, "alerts.v1"):
+            data = json.loads(record.value)
+            if data["subject"].get("permit_no") in permits:
+                events.append({"type": dict(record.headers)["ce_type"].decode(), **data})
+        raised = {e["subject"]["permit_no"] for e in events if e["type"].endswith("raised")}
+        return events if raised >= set(permits) - enrolled else []
+
+    events = await wait_for(published, what="alerts on alerts.v1")
+    raised = Counter(e["subject"]["permit_no"] for e in events if e["type"].endswith("raised"))
+    assert max(raised.values()) == 1, "an alert was raised twice for one permit"
+    resolved = {e["subject"]["permit_no"] for e in events if e["type"].endswith("resolved")}
+    still_open = set(raised) - resolved
+    assert still_open == set(permits) - enrolled
