@@ -51,12 +51,25 @@ class KafkaConfig(_Frozen):
 class MatchingConfig(_Frozen):
     grace_seconds: float = Field(default=86400, ge=0)
     scan_interval_seconds: float = Field(default=1.0, gt=0)
+    # A project enrollment without matching identifiers covers a permit of the same contractor
+    # when their project names score at least this (0–1; see enrollment/name_match.py).
+    name_threshold: float = Field(default=0.85, ge=0.5, le=1.0)
 
 
 class DeliveryConfig(_Frozen):
     retry_schedule_seconds: tuple[float, ...] = (5, 30, 120, 600, 1800, 7200, 18000, 36000)
     timeout_seconds: float = Field(default=15, gt=0)
     jitter_ratio: float = Field(default=0.1, ge=0, le=1)
+    # Circuit breaker per office endpoint (notifier): open after this many consecutive
+    # failures, probe after breaker_open_seconds (doubling up to breaker_max_open_seconds),
+    # and once a probe succeeds drain the backlog at most drain_rate_per_second.
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_open_seconds: float = Field(default=30, gt=0)
+    breaker_max_open_seconds: float = Field(default=600, gt=0)
+    drain_rate_per_second: float = Field(default=50, gt=0)
+    # An endpoint failing without a break for this long is disabled (3 days by default:
+    # an office down for a day still gets everything), with an operational alert.
+    disable_after_seconds: float = Field(default=259200, gt=0)
 
 
 class SourceConfig(_Frozen):
@@ -79,12 +92,17 @@ class OfficeConfig(_Frozen):
     divisions: tuple[str, ...]
     webhook_url: str | None = None
     webhook_secret: WebhookSecret | None = None
+    # During a secret rotation: the secret being retired. Webhooks then carry two
+    # signatures, the new secret's first, until this is removed.
+    webhook_secret_previous: WebhookSecret | None = None
     token: SecretStr
 
     @model_validator(mode="after")
     def _secret_with_url(self) -> OfficeConfig:
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError(f"office {self.id}: webhook_url needs webhook_secret")
+        if self.webhook_secret_previous is not None and self.webhook_secret is None:
+            raise ValueError(f"office {self.id}: webhook_secret_previous needs webhook_secret")
         return self
 
 

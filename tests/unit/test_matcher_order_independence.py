@@ -25,6 +25,7 @@ from enrollment.names import name_key
 from enrollment.rules import (
     EnrollmentFacts,
     PermitFacts,
+    Policy,
     active_on,
     permit_coverage,
 )
@@ -198,12 +199,13 @@ async def _run(events: list[Envelope], scans: list[bool]) -> list[Alert]:
         tables = [table_of(m) for m in (*TABLES, OutboxMessage, ProcessedEvent)]
         await create_tables(engine, tables)
         sessions = make_sessions(engine)
-        handler = make_handler(grace_seconds=0, source="/hub/enrollment")
+        policy = Policy(source="/hub/enrollment", grace_seconds=0)
+        handler = make_handler(policy)
 
         async def scan() -> None:
             async with sessions() as session, session.begin():
                 await alerts.lock_matcher(session)
-                await matcher.check_due_permits(session, 0, "/hub/enrollment")
+                await matcher.check_due_permits(session, policy)
 
         for event, scan_now in zip(events, scans, strict=True):
             await apply_event(sessions, handler, "matcher", "t", event)

@@ -94,7 +94,17 @@ async def raise_alert(
     return alert
 
 
-async def resolve(session: AsyncSession, alert: Alert, resolution: str, source: str) -> None:
+async def resolve(
+    session: AsyncSession,
+    alert: Alert,
+    resolution: str,
+    source: str,
+    evidence: list[Evidence] | None = None,
+) -> None:
+    """Close an alert with the enrollment that covers it; its evidence says how it matched."""
+    if evidence:
+        known = json.loads(alert.evidence)
+        alert.evidence = json.dumps(known + [e.to_json() for e in evidence], ensure_ascii=False)
     alert.status = "resolved"
     alert.resolved_at = datetime.now(UTC)
     alert.resolution = resolution

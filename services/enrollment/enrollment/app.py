@@ -12,6 +12,7 @@ from enrollment.api import router
 from enrollment.consumers import make_handler
 from enrollment.import_api import IMPORT_TABLES, import_router
 from enrollment.models import TABLES
+from enrollment.rules import Policy
 from hub_shared.config import ServiceSettings
 from hub_shared.db import table_of
 from hub_shared.runtime import ServiceRuntime, Worker
@@ -21,17 +22,26 @@ from hub_shared.topics import ACCIDENTS, DISEASES, ENROLLMENTS, FINDINGS, PERMIT
 log = logging.getLogger(__name__)
 
 
+def matching_policy(runtime: ServiceRuntime) -> Policy:
+    matching = runtime.settings.hub.matching
+    return Policy(
+        source=runtime.source,
+        grace_seconds=matching.grace_seconds,
+        name_threshold=matching.name_threshold,
+    )
+
+
 def _due_permit_scanner(runtime: ServiceRuntime) -> Worker:
     """The durable schedule: permits whose grace period passed are judged, even after a
     restart, because the due time is a column and not a timer in memory."""
-    grace = runtime.settings.hub.matching.grace_seconds
+    policy = matching_policy(runtime)
     interval = runtime.settings.hub.matching.scan_interval_seconds
 
     async def scan() -> None:
         while True:
             async with runtime.sessions() as session, session.begin():
                 await alerts.lock_matcher(session)
-                checked = await matcher.check_due_permits(session, grace, runtime.source)
+                checked = await matcher.check_due_permits(session, policy)
             if checked:
                 runtime.relay.notify()
                 log.info("matcher: judged %d due permit(s)", checked)
@@ -48,9 +58,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     runtime.add_consumer(
         name="matcher",
         topics=[t.name for t in (PERMITS, ENROLLMENTS, FINDINGS, ACCIDENTS, DISEASES)],
-        handler=make_handler(
-            grace_seconds=settings.hub.matching.grace_seconds, source=runtime.source
-        ),
+        handler=make_handler(matching_policy(runtime)),
     )
     runtime.add_worker("due-permits", _due_permit_scanner(runtime))
     return build_app(

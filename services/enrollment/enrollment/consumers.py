@@ -10,35 +10,34 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from enrollment import alerts, matcher
 from enrollment.models import Enrollment, Finding, Incident, WatchedPermit
 from enrollment.names import name_key
+from enrollment.rules import Policy
 from enrollment.schemas import FindingIn
 from hub_shared.consumer import Handler, PermanentEventError
 from hub_shared.envelope import Envelope
 from hub_shared.events import AccidentData, DiseaseData, EnrollmentData, FindingData, PermitData
 
 
-def make_handler(*, grace_seconds: float, source: str) -> Handler:
+def make_handler(policy: Policy) -> Handler:
     """One handler for every topic the matcher reads, dispatching on the event name."""
 
     async def handle(session: AsyncSession, event: Envelope) -> None:
         await alerts.lock_matcher(session)
         name = event.name
         if name in ("permit.issued", "permit.amended"):
-            await on_permit(
-                session, PermitData.model_validate(event.data), event.id, grace_seconds, source
-            )
+            await on_permit(session, PermitData.model_validate(event.data), event.id, policy)
         elif name in ("enrollment.registered", "enrollment.terminated"):
             enrollment = await upsert_enrollment(session, EnrollmentData.model_validate(event.data))
-            await matcher.after_enrollment_change(session, enrollment, grace_seconds, source)
+            await matcher.after_enrollment_change(session, enrollment, policy)
         elif name == "enterprise.uninsured":
             finding = await upsert_finding(session, FindingData.model_validate(event.data))
-            await matcher.evaluate_finding(session, finding, source)
+            await matcher.evaluate_finding(session, finding, policy)
         elif name == "accident.reported":
             await on_incident(
-                session, "accident", AccidentData.model_validate(event.data), event.id, source
+                session, "accident", AccidentData.model_validate(event.data), event.id, policy
             )
         elif name == "disease.diagnosed":
             await on_incident(
-                session, "disease", DiseaseData.model_validate(event.data), event.id, source
+                session, "disease", DiseaseData.model_validate(event.data), event.id, policy
             )
         elif name.startswith("alert."):
             return  # the matcher's own output, or an office's acknowledgement
@@ -48,9 +47,7 @@ def make_handler(*, grace_seconds: float, source: str) -> Handler:
     return handle
 
 
-async def on_permit(
-    session: AsyncSession, data: PermitData, event_id: str, grace: float, source: str
-) -> None:
+async def on_permit(session: AsyncSession, data: PermitData, event_id: str, policy: Policy) -> None:
     permit = await session.get(WatchedPermit, data.permit_no)
     if permit is not None and data.revision < permit.revision:
         return  # an older revision arriving late changes nothing
@@ -64,7 +61,7 @@ async def on_permit(
             contractor_uscc="",
             contractor_name="",
             received_at=data.received_at,
-            due_at=data.received_at + timedelta(seconds=grace),
+            due_at=data.received_at + timedelta(seconds=policy.grace_seconds),
         )
     permit.revision = data.revision
     permit.project_code = data.project_code
@@ -78,12 +75,12 @@ async def on_permit(
     session.add(permit)
     await session.flush()
     if permit.checked_at is not None:  # an amendment after the due time: judge again now
-        await matcher.evaluate_permit(session, permit, grace, source)
+        await matcher.evaluate_permit(session, permit, policy)
     # Accidents that named this permit before it arrived may be covered by its project.
     for incident in (
         await session.exec(select(Incident).where(Incident.permit_no == data.permit_no))
     ).all():
-        await matcher.evaluate_incident(session, incident, source)
+        await matcher.evaluate_incident(session, incident, policy)
 
 
 async def upsert_enrollment(session: AsyncSession, data: EnrollmentData) -> Enrollment:
@@ -113,7 +110,11 @@ async def upsert_finding(session: AsyncSession, data: FindingData) -> Finding:
 
 
 async def on_incident(
-    session: AsyncSession, kind: str, data: AccidentData | DiseaseData, event_id: str, source: str
+    session: AsyncSession,
+    kind: str,
+    data: AccidentData | DiseaseData,
+    event_id: str,
+    policy: Policy,
 ) -> None:
     incident_id = data.report_id if isinstance(data, AccidentData) else data.diagnosis_id
     incident = await session.get(Incident, incident_id)
@@ -132,4 +133,4 @@ async def on_incident(
         )
         session.add(incident)
         await session.flush()
-    await matcher.evaluate_incident(session, incident, source)
+    await matcher.evaluate_incident(session, incident, policy)

@@ -17,6 +17,7 @@ from enrollment.models import Enrollment, Finding, Incident, WatchedPermit
 from enrollment.rules import (
     EnrollmentFacts,
     PermitFacts,
+    Policy,
     employer_coverage,
     grace_text,
     permit_coverage,
@@ -35,11 +36,14 @@ def facts(e: Enrollment) -> EnrollmentFacts:
         e.valid_from,
         e.valid_to,
         e.terminated_on,
+        e.project_name,
     )
 
 
 def permit_facts(p: WatchedPermit) -> PermitFacts:
-    return PermitFacts(p.permit_no, p.project_code, p.project_name_key, p.contractor_uscc)
+    return PermitFacts(
+        p.permit_no, p.project_code, p.project_name_key, p.contractor_uscc, p.project_name
+    )
 
 
 def now() -> datetime:
@@ -69,16 +73,24 @@ async def employer_enrollments(session: AsyncSession, uscc: str) -> list[Enrollm
     return [facts(e) for e in (await session.exec(query)).all()]
 
 
-async def evaluate_permit(
-    session: AsyncSession, p: WatchedPermit, grace: float, source: str
-) -> None:
+async def evaluate_permit(session: AsyncSession, p: WatchedPermit, policy: Policy) -> None:
     """Open or resolve the permit's project_not_enrolled alert; only once it is due."""
     pf = permit_facts(p)
-    matches = permit_coverage(await project_candidates(session, pf), pf, today())
+    matches = permit_coverage(
+        await project_candidates(session, pf), pf, today(), policy.name_threshold
+    )
     open_alert = await alerts.find_open(session, "project_not_enrolled", p.permit_no)
     if matches and open_alert is not None:
-        await alerts.resolve(session, open_alert, matches[0].enrollment_id, source)
+        best = matches[0]
+        found = Evidence(
+            type="enrollment.registered",
+            id=best.enrollment_id,
+            score=best.score,
+            detail=best.explain(),
+        )
+        await alerts.resolve(session, open_alert, best.enrollment_id, policy.source, [found])
     elif not matches and open_alert is None:
+        waited = grace_text(policy.grace_seconds)
         await alerts.raise_alert(
             session,
             kind="project_not_enrolled",
@@ -90,17 +102,17 @@ async def evaluate_permit(
                 permit_no=p.permit_no,
                 project_name=p.project_name,
             ),
-            reason=f"施工许可证 {p.permit_no} 已发放 {grace_text(grace)}, 未找到按项目参保记录",
+            reason=f"施工许可证 {p.permit_no} 已发放 {waited}, 未找到按项目参保记录",
             evidence=[Evidence(type="permit.issued", id=p.event_id)],
-            source=source,
+            source=policy.source,
         )
 
 
-async def evaluate_finding(session: AsyncSession, f: Finding, source: str) -> None:
+async def evaluate_finding(session: AsyncSession, f: Finding, policy: Policy) -> None:
     covered = employer_coverage(await employer_enrollments(session, f.uscc), f.uscc, today())
     open_alert = await alerts.find_open(session, "enterprise_uninsured", f.uscc)
     if covered and open_alert is not None:
-        await alerts.resolve(session, open_alert, covered[0], source)
+        await alerts.resolve(session, open_alert, covered[0], policy.source)
     elif not covered and open_alert is None:
         projects = (
             await session.exec(
@@ -117,11 +129,11 @@ async def evaluate_finding(session: AsyncSession, f: Finding, source: str) -> No
             reason=f"{f.source_department} 于 {f.found_on} 发现该单位未参加工伤保险{listed}",
             evidence=[Evidence(type="enterprise.uninsured", id=f.finding_id)]
             + [Evidence(type="permit.issued", id=p, detail="在建项目") for p in sorted(projects)],
-            source=source,
+            source=policy.source,
         )
 
 
-async def evaluate_incident(session: AsyncSession, i: Incident, source: str) -> None:
+async def evaluate_incident(session: AsyncSession, i: Incident, policy: Policy) -> None:
     """An accident or diagnosis is covered by an employer enrollment active on its date,
     or by a project enrollment of the permit it names."""
     kind = "accident_uninsured_employer" if i.kind == "accident" else "disease_uninsured_employer"
@@ -133,10 +145,13 @@ async def evaluate_incident(session: AsyncSession, i: Incident, source: str) -> 
         if permit is not None:
             pf = permit_facts(permit)
             candidates = await project_candidates(session, pf)
-            by = [m.enrollment_id for m in permit_coverage(candidates, pf, i.occurred_on)]
+            by = [
+                m.enrollment_id
+                for m in permit_coverage(candidates, pf, i.occurred_on, policy.name_threshold)
+            ]
     open_alert = await alerts.find_open(session, kind, i.incident_id)
     if by and open_alert is not None:
-        await alerts.resolve(session, open_alert, by[0], source)
+        await alerts.resolve(session, open_alert, by[0], policy.source)
     elif not by and open_alert is None:
         what = "生产安全事故" if i.kind == "accident" else "职业病诊断"
         await alerts.raise_alert(
@@ -161,13 +176,11 @@ async def evaluate_incident(session: AsyncSession, i: Incident, source: str) -> 
                     id=i.event_id,
                 )
             ],
-            source=source,
+            source=policy.source,
         )
 
 
-async def after_enrollment_change(
-    session: AsyncSession, e: Enrollment, grace: float, source: str
-) -> None:
+async def after_enrollment_change(session: AsyncSession, e: Enrollment, policy: Policy) -> None:
     """Re-evaluate every subject this enrollment can cover (it was added or terminated)."""
     if e.kind == "project":
         clauses = [col(WatchedPermit.contractor_uscc) == e.employer_uscc]
@@ -178,23 +191,21 @@ async def after_enrollment_change(
         permits = list((await session.exec(select(WatchedPermit).where(or_(*clauses)))).all())
         for p in permits:
             if p.checked_at is not None:  # before its due time a permit is not judged yet
-                await evaluate_permit(session, p, grace, source)
+                await evaluate_permit(session, p, policy)
         numbers = [p.permit_no for p in permits]
         incidents = await session.exec(select(Incident).where(col(Incident.permit_no).in_(numbers)))
         for i in incidents.all():
-            await evaluate_incident(session, i, source)
+            await evaluate_incident(session, i, policy)
         return
     for f in (await session.exec(select(Finding).where(Finding.uscc == e.employer_uscc))).all():
-        await evaluate_finding(session, f, source)
+        await evaluate_finding(session, f, policy)
     for i in (
         await session.exec(select(Incident).where(Incident.employer_uscc == e.employer_uscc))
     ).all():
-        await evaluate_incident(session, i, source)
+        await evaluate_incident(session, i, policy)
 
 
-async def check_due_permits(
-    session: AsyncSession, grace: float, source: str, limit: int = 200
-) -> int:
+async def check_due_permits(session: AsyncSession, policy: Policy, limit: int = 200) -> int:
     """Evaluate permits whose grace period has passed; returns how many were checked."""
     now = datetime.now(UTC)
     query = (
@@ -205,7 +216,7 @@ async def check_due_permits(
     )
     due = list((await session.exec(query)).all())
     for p in due:
-        await evaluate_permit(session, p, grace, source)
+        await evaluate_permit(session, p, policy)
         p.checked_at = now
         session.add(p)
     return len(due)

@@ -5,6 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from rapidfuzz.distance import Levenshtein
+
+from enrollment.name_match import DEFAULT_THRESHOLD, is_match, score_project_names
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The matcher's settings: who it publishes as, the grace period, the name threshold."""
+
+    source: str
+    grace_seconds: float = 86400
+    name_threshold: float = DEFAULT_THRESHOLD
+
 
 @dataclass(frozen=True)
 class EnrollmentFacts:
@@ -17,6 +30,7 @@ class EnrollmentFacts:
     valid_from: date
     valid_to: date | None
     terminated_on: date | None
+    project_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -25,18 +39,24 @@ class PermitFacts:
     project_code: str | None
     project_name_key: str
     contractor_uscc: str
+    project_name: str = ""
 
 
 @dataclass(frozen=True)
 class Match:
     enrollment_id: str
     by: str  # "permit_no" | "project_code" | "name"
+    score: float = 1.0
+    reason: str = ""
 
     def explain(self) -> str:
         return {
             "permit_no": f"按项目参保 {self.enrollment_id} 登记了该施工许可证号",
             "project_code": f"按项目参保 {self.enrollment_id} 登记了相同的投资项目代码",
-            "name": f"按项目参保 {self.enrollment_id} 的项目名称与施工单位与许可证一致",
+            "name": (
+                f"按项目参保 {self.enrollment_id} 与许可证施工单位相同, 项目名称匹配"
+                f" (得分 {self.score:.2f}: {self.reason})"
+            ),
         }[self.by]
 
 
@@ -57,30 +77,59 @@ def project_in_force(e: EnrollmentFacts, day: date) -> bool:
     return e.terminated_on is None or e.terminated_on >= day
 
 
-def project_match(e: EnrollmentFacts, permit: PermitFacts) -> Match | None:
-    """How a project enrollment names a permit, or None."""
+def project_match(
+    e: EnrollmentFacts, permit: PermitFacts, threshold: float = DEFAULT_THRESHOLD
+) -> Match | None:
+    """How a project enrollment names a permit, or None.
+
+    Identifiers decide when they agree. When an enrollment has none, or its number is one
+    or two keystrokes from the permit's (a mistyped number), its project name is scored
+    against the permit's within the same contractor, and accepted above `threshold`.
+    """
     if e.kind != "project":
         return None
-    if e.permit_no is not None:
-        return Match(e.enrollment_id, "permit_no") if e.permit_no == permit.permit_no else None
-    if e.project_code is not None:
-        same = permit.project_code is not None and e.project_code == permit.project_code
-        return Match(e.enrollment_id, "project_code") if same else None
-    if (
-        e.project_name_key
-        and e.project_name_key == permit.project_name_key
-        and e.employer_uscc == permit.contractor_uscc
-    ):
-        return Match(e.enrollment_id, "name")
-    return None
+    if e.permit_no is not None and e.permit_no == permit.permit_no:
+        return Match(e.enrollment_id, "permit_no")
+    if e.project_code is not None and e.project_code == permit.project_code:
+        return Match(e.enrollment_id, "project_code")
+    if e.employer_uscc != permit.contractor_uscc:
+        return None
+    if e.permit_no is not None and not _mistyped(e.permit_no, permit.permit_no):
+        return None  # an enrollment for another permit of the same contractor
+    code_typo = bool(permit.project_code) and _mistyped(
+        e.project_code or "", permit.project_code or ""
+    )
+    if e.permit_no is None and e.project_code is not None and not code_typo:
+        return None
+    if e.project_name and permit.project_name:
+        scored = score_project_names(e.project_name, permit.project_name)
+    elif e.project_name_key and e.project_name_key == permit.project_name_key:
+        return Match(e.enrollment_id, "name", 1.0, "名称归一化后相同")
+    else:
+        return None
+    if not is_match(scored, threshold):
+        return None
+    return Match(e.enrollment_id, "name", scored.score, scored.reason)
+
+
+def _mistyped(given: str, actual: str) -> bool:
+    """Within two edits: a typo of the number rather than another permit's number."""
+    return Levenshtein.distance(given, actual, score_cutoff=2) <= 2
 
 
 def permit_coverage(
-    enrollments: list[EnrollmentFacts], permit: PermitFacts, today: date
+    enrollments: list[EnrollmentFacts],
+    permit: PermitFacts,
+    today: date,
+    threshold: float = DEFAULT_THRESHOLD,
 ) -> list[Match]:
     """Every project enrollment in force today that covers the permit."""
-    matches = [project_match(e, permit) for e in enrollments if project_in_force(e, today)]
-    return sorted((m for m in matches if m is not None), key=lambda m: m.enrollment_id)
+    matches = [
+        project_match(e, permit, threshold) for e in enrollments if project_in_force(e, today)
+    ]
+    rank = {"permit_no": 0, "project_code": 1, "name": 2}
+    found = (m for m in matches if m is not None)
+    return sorted(found, key=lambda m: (rank[m.by], -m.score, m.enrollment_id))
 
 
 def employer_coverage(enrollments: list[EnrollmentFacts], uscc: str, day: date) -> list[str]:

@@ -1,5 +1,5 @@
 """The notifier's tables: the office inbox (latest state of each alert), the durable
-delivery queue with its attempt log, and the webhook endpoints that a 410 disabled."""
+delivery queue with its attempt log, and the health of each office webhook endpoint."""
 
 from __future__ import annotations
 
@@ -18,26 +18,33 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     EXHAUSTED = "exhausted"  # the retry schedule ran out; kept for the log
-    DISABLED = "disabled"  # the office's endpoint answered 410 Gone
+    DISABLED = "disabled"  # the office's endpoint answered 410 or failed too long
 
 
 class NotifierAlert(SQLModel, table=True):
     """The latest state of one alert, as the alerts.v1 events and acks left it."""
 
     __tablename__ = "notifier_alerts"
-    __table_args__ = (Index("ix_notifier_alerts_page", "raised_at", "alert_id"),)
+    __table_args__ = (
+        Index("ix_notifier_alerts_page", "raised_at", "alert_id"),
+        Index("ix_notifier_alerts_changes", "updated_at"),
+    )
 
     alert_id: str = Field(primary_key=True, max_length=64)
     kind: str = Field(max_length=64, index=True)
     status: str = Field(max_length=16, index=True)
     division_code: str = Field(max_length=12, index=True)
     raised_at: datetime
+    resolved_at: datetime | None = None
     # The CloudEvents time of the event that produced the stored state: with the status
     # it decides whether a later-arriving event is older than what we hold.
     event_time: datetime
     payload: str = Field(sa_column=Column(Text, nullable=False))  # AlertData JSON
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = Field(default=None, max_length=128)
+    dismissed_at: datetime | None = None
+    dismissed_by: str | None = Field(default=None, max_length=128)
+    dismissal_reason: str | None = Field(default=None, max_length=500)
     updated_at: datetime = Field(default_factory=_now)
 
 
@@ -57,7 +64,8 @@ class Delivery(SQLModel, table=True):
     event_name: str = Field(max_length=32)  # alert.raised | alert.resolved
     body: str = Field(sa_column=Column(Text, nullable=False))  # the exact bytes we POST
     status: str = Field(default=DeliveryStatus.PENDING.value, max_length=16)
-    attempts: int = 0
+    attempts: int = 0  # every POST, probes included (the log numbers them)
+    failures: int = 0  # failed attempts that used up a step of the retry schedule
     next_attempt_at: datetime = Field(default_factory=_now)
     lease_until: datetime | None = None  # claimed by a worker until then
     leased_by: str | None = Field(default=None, max_length=36)  # that worker's id
@@ -82,8 +90,9 @@ class DeliveryAttempt(SQLModel, table=True):
 
 
 class Endpoint(SQLModel, table=True):
-    """An office webhook URL that answered 410 Gone; a new URL in the config is a new
-    endpoint, so changing it re-enables delivery."""
+    """An office webhook URL's health: failing since when, and disabled (410 Gone, or
+    failing for `disable_after_seconds`). A new URL in the config is a new endpoint, so
+    changing it re-enables delivery; so does an admin redelivery."""
 
     __tablename__ = "notifier_endpoints"
 
@@ -91,6 +100,7 @@ class Endpoint(SQLModel, table=True):
     webhook_url: str = Field(sa_column=Column(Text, nullable=False))
     disabled_at: datetime | None = None
     disabled_reason: str | None = Field(default=None, max_length=500)
+    failing_since: datetime | None = None  # first failure of the current unbroken run
 
 
 def table_of(model: type[SQLModel]) -> Table:

@@ -14,8 +14,9 @@ from hub_shared.divisions import covers_any
 # Retry-After is honoured, but a receiver cannot park a delivery for longer than this.
 MAX_RETRY_AFTER_SECONDS = 86400.0
 
-# Status precedence: an alert only moves forward (open -> resolved or dismissed).
-_STATUS_RANK = {"open": 0, "resolved": 1, "dismissed": 1}
+# Status precedence: an alert only moves forward. Dismissal (an office's judgement) ranks
+# below resolution (a fact from the matcher): a resolve always wins over a dismissal.
+_STATUS_RANK = {"open": 0, "dismissed": 1, "resolved": 2}
 
 
 def offices_for(division_code: str, offices: Iterable[OfficeConfig]) -> list[OfficeConfig]:

@@ -1,44 +1,54 @@
-"""The office inbox: apply alert events, queue their webhooks, list, read and acknowledge."""
+"""The office inbox's state: apply alert events, queue their webhooks, render alerts."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
-from sqlalchemy import ColumnElement, and_, or_
+from pydantic import TypeAdapter
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub_shared.auth import Principal
 from hub_shared.config import OfficeConfig
-from hub_shared.divisions import CITY, is_known
-from hub_shared.errors import NotFound, Unprocessable
-from hub_shared.events import AlertData
-from hub_shared.outbox import add_event
+from hub_shared.events import AlertData, AlertKind
 from hub_shared.topics import event_type
 from notifier.models import Delivery, DeliveryStatus, Endpoint, NotifierAlert
-from notifier.schedule import aware, is_older, status_rank, webhook_offices_for
+from notifier.schedule import aware, is_older, webhook_offices_for
 
 RAISED, RESOLVED, ACKNOWLEDGED = "alert.raised", "alert.resolved", "alert.acknowledged"
 ALERT_EVENTS = frozenset({RAISED, RESOLVED, ACKNOWLEDGED})
 WEBHOOK_SOURCE = "/hub/enrollment"  # CONTRACTS.md §8 fixes the source of office webhooks
+# Extension: alerts the notifier raises itself about its own operation. They live in the
+# notifier only (REST, webhooks, stream, dashboard), never on alerts.v1.
+ENDPOINT_DISABLED = "delivery_endpoint_disabled"
+InboxKind = Literal[AlertKind, Literal["delivery_endpoint_disabled"]]
+HUB_KINDS: frozenset[str] = frozenset(get_args(AlertKind))
 _FORMAT = JSONFormat()
+_TIME = TypeAdapter(datetime)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A stored time as the events write it (pydantic's JSON form, UTC)."""
+    return None if moment is None else str(_TIME.dump_python(aware(moment), mode="json"))
 
 
 def alert_json(row: NotifierAlert) -> dict[str, Any]:
-    """The alert in the shape of CONTRACTS.md §7, plus who acknowledged it and when."""
-    alert = AlertData.model_validate_json(row.payload).model_copy(
-        update={"acknowledged_at": row.acknowledged_at, "acknowledged_by": row.acknowledged_by}
-    )
-    return alert.to_json()
+    """The alert in the shape of CONTRACTS.md §7, plus who acknowledged or dismissed it
+    and when (additive fields)."""
+    data: dict[str, Any] = json.loads(row.payload)
+    data["status"] = row.status
+    data["acknowledged_at"] = iso(row.acknowledged_at)
+    data["acknowledged_by"] = row.acknowledged_by
+    data["dismissed_at"] = iso(row.dismissed_at)
+    data["dismissed_by"] = row.dismissed_by
+    data["dismissal_reason"] = row.dismissal_reason
+    return data
 
 
 async def apply_alert_event(
@@ -48,8 +58,10 @@ async def apply_alert_event(
     alert: AlertData,
     event_time: datetime,
     offices: Sequence[OfficeConfig],
+    extra: Mapping[str, Any] | None = None,
 ) -> int:
     """Keep the alert's latest state; queue webhooks when it was raised or resolved.
+    `extra`: the event's raw data, for the dismissal fields AlertData does not carry.
     Returns how many deliveries were queued."""
     event_time = aware(event_time)
     row = await session.get(NotifierAlert, alert.alert_id, with_for_update=True)
@@ -59,7 +71,7 @@ async def apply_alert_event(
         stored_status=row.status,
         stored_time=row.event_time,
     ):
-        _keep_ack(row, alert)  # a late event may still carry an ack we have not seen
+        _keep_ack(row, alert, extra)  # a late event may still carry an ack we have not seen
         return 0
     previous = row.status if row is not None else None
     if row is None:
@@ -74,33 +86,43 @@ async def apply_alert_event(
         )
     row.kind, row.status, row.division_code = alert.kind, alert.status, alert.division_code
     row.raised_at, row.event_time = aware(alert.raised_at), event_time
+    row.resolved_at = aware(alert.resolved_at) if alert.resolved_at else None
     row.payload = alert.model_dump_json(exclude={"acknowledged_at", "acknowledged_by"})
     row.updated_at = datetime.now(UTC)
-    _keep_ack(row, alert)
+    _keep_ack(row, alert, extra)
     session.add(row)
     # One webhook per transition: a second `raised` of a known alert, or a `resolved` of
     # an alert already resolved, changes the state but tells the offices nothing new.
+    # A dismissed alert that is then resolved is still announced: dismissal is one
+    # office's view, the resolution a fact for every office that got the raise.
     first_raise = name == RAISED and previous is None
-    first_resolve = name == RESOLVED and (previous is None or status_rank(previous) == 0)
+    first_resolve = name == RESOLVED and previous != "resolved"
     if not (first_raise or first_resolve):
         return 0
-    return await _queue_deliveries(session, row, name, event_time, offices)
+    return await queue_deliveries(session, row, name, event_time, offices)
 
 
-def _keep_ack(row: NotifierAlert, alert: AlertData) -> None:
+def _keep_ack(row: NotifierAlert, alert: AlertData, extra: Mapping[str, Any] | None) -> None:
     if row.acknowledged_at is None and alert.acknowledged_at is not None:
         row.acknowledged_at = aware(alert.acknowledged_at)
         row.acknowledged_by = alert.acknowledged_by
         row.updated_at = datetime.now(UTC)
+    dismissed_at = (extra or {}).get("dismissed_at")
+    if row.dismissed_at is None and isinstance(dismissed_at, str):
+        row.dismissed_at = aware(datetime.fromisoformat(dismissed_at))
+        row.dismissed_by = str((extra or {}).get("dismissed_by") or "")[:128] or None
+        row.dismissal_reason = str((extra or {}).get("dismissal_reason") or "")[:500] or None
+        row.updated_at = datetime.now(UTC)
 
 
-async def _queue_deliveries(
+async def queue_deliveries(
     session: AsyncSession,
     row: NotifierAlert,
     name: str,
     event_time: datetime,
     offices: Sequence[OfficeConfig],
 ) -> int:
+    """One delivery row per office that covers the alert and takes webhooks."""
     targets = webhook_offices_for(row.division_code, offices)
     if not targets:
         return 0
@@ -142,111 +164,6 @@ def cloudevent_body(
 
 
 async def disabled_endpoints(session: AsyncSession) -> dict[str, str]:
-    """office id -> the webhook URL that answered 410 Gone."""
+    """office id -> the webhook URL that was disabled (410 Gone or failing too long)."""
     query = select(Endpoint).where(col(Endpoint.disabled_at).is_not(None))
     return {e.office_id: e.webhook_url for e in (await session.exec(query)).all()}
-
-
-# --- reading and acknowledging (office REST) ---
-
-
-def _visible(principal: Principal) -> ColumnElement[bool] | None:
-    """The caller's divisions as a filter; None when it sees the whole city."""
-    if CITY in principal.divisions:
-        return None
-    return col(NotifierAlert.division_code).in_(principal.divisions)
-
-
-def encode_cursor(row: NotifierAlert) -> str:
-    raw = json.dumps([aware(row.raised_at).isoformat(), row.alert_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        raised_at, alert_id = json.loads(raw)
-        return aware(datetime.fromisoformat(raised_at)), str(alert_id)
-    except (binascii.Error, ValueError, TypeError) as exc:
-        raise Unprocessable(
-            "the cursor is not one this API returned",
-            [{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
-        ) from exc
-
-
-async def list_alerts(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    status: str | None = None,
-    kind: str | None = None,
-    division_code: str | None = None,
-    cursor: str | None = None,
-    limit: int = 50,
-) -> dict[str, Any]:
-    """One page of the caller's alerts, newest first (raised_at, then alert_id)."""
-    query = select(NotifierAlert)
-    visible = _visible(principal)
-    if visible is not None:
-        query = query.where(visible)
-    if division_code is not None:
-        if not is_known(division_code):
-            raise Unprocessable(
-                f"{division_code} is not a Jining division code",
-                [{"loc": ["query", "division_code"], "msg": "unknown division code"}],
-            )
-        principal.require_division(division_code)
-        if division_code != CITY:
-            query = query.where(col(NotifierAlert.division_code) == division_code)
-    if status is not None:
-        query = query.where(col(NotifierAlert.status) == status)
-    if kind is not None:
-        query = query.where(col(NotifierAlert.kind) == kind)
-    if cursor is not None:
-        raised_at, alert_id = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                col(NotifierAlert.raised_at) < raised_at,
-                and_(
-                    col(NotifierAlert.raised_at) == raised_at,
-                    col(NotifierAlert.alert_id) < alert_id,
-                ),
-            )
-        )
-    query = query.order_by(
-        col(NotifierAlert.raised_at).desc(), col(NotifierAlert.alert_id).desc()
-    ).limit(limit + 1)
-    rows = list((await session.exec(query)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "items": [alert_json(r) for r in rows],
-        "next_cursor": encode_cursor(rows[-1]) if more else None,
-    }
-
-
-async def get_visible(
-    session: AsyncSession, *, principal: Principal, alert_id: str, for_update: bool = False
-) -> NotifierAlert:
-    """The alert if the caller may see it; 404 otherwise, so ids outside it do not leak."""
-    row = await session.get(NotifierAlert, alert_id, with_for_update=for_update)
-    if row is None or not principal.covers(row.division_code):
-        raise NotFound(f"no alert {alert_id}")
-    return row
-
-
-async def acknowledge(
-    session: AsyncSession, *, principal: Principal, alert_id: str, source: str
-) -> tuple[dict[str, Any], bool]:
-    """Record who acknowledged the alert and publish `alert.acknowledged`, once.
-    Returns the alert and whether this call acknowledged it."""
-    row = await get_visible(session, principal=principal, alert_id=alert_id, for_update=True)
-    if row.acknowledged_at is not None:
-        return alert_json(row), False
-    row.acknowledged_at = datetime.now(UTC)
-    row.acknowledged_by = principal.id
-    row.updated_at = row.acknowledged_at
-    session.add(row)
-    data = alert_json(row)
-    add_event(session, ACKNOWLEDGED, source=source, key=alert_id, data=data, subject=alert_id)
-    return data, True
