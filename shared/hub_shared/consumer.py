@@ -129,7 +129,13 @@ class EventConsumer:
         tp: TopicPartition,
         records: list[ConsumerRecord[Any, Any]],
     ) -> int | None:
-        """Apply records in order; returns the last applied offset, or None."""
+        """Apply records in order; returns the last applied offset, or None.
+
+        Fast path: the whole batch in one transaction. If anything in it fails, that
+        transaction is rolled back and the records are applied one by one, so a bad record
+        is dead-lettered alone and a fault is retried from the right offset."""
+        if len(records) > 1 and await self._apply_all(records):
+            return int(records[-1].offset)
         last: int | None = None
         for record in records:
             try:
@@ -148,6 +154,23 @@ class EventConsumer:
                 return last
             last = record.offset
         return last
+
+    async def _apply_all(self, records: list[ConsumerRecord[Any, Any]]) -> bool:
+        try:
+            items = [(r.topic, decode(r.key, r.value, list(r.headers or ()))) for r in records]
+            applied = await apply_batch(self._sessions, self._handler, self.name, items)
+        except Exception as exc:
+            log.debug(
+                "consumer %s: batch of %d falls back to one by one: %s",
+                self.name,
+                len(records),
+                exc,
+            )
+            return False
+        self.applied += applied
+        if applied:
+            self._after_commit()
+        return True
 
     async def _apply(self, record: ConsumerRecord[Any, Any]) -> None:
         headers = list(record.headers or ())
@@ -225,6 +248,25 @@ async def apply_event(
         await handler(session, envelope)
         inbox.record(session, consumer, envelope.id, topic)
     return True
+
+
+async def apply_batch(
+    sessions: SessionFactory,
+    handler: Handler,
+    consumer: str,
+    items: Sequence[tuple[str, Envelope]],
+) -> int:
+    """Apply several events in one transaction with their inbox rows; returns how many were
+    new. Any failure rolls the whole batch back (the caller then goes one by one)."""
+    done: set[str] = set()
+    async with sessions() as session, session.begin():
+        for topic, envelope in items:
+            if envelope.id in done or await inbox.seen(session, consumer, envelope.id):
+                continue
+            await handler(session, envelope)
+            inbox.record(session, consumer, envelope.id, topic)
+            done.add(envelope.id)
+    return len(done)
 
 
 class _Transient(Exception):
