@@ -14,12 +14,12 @@ from sqlmodel import col, select
 
 from enrollment.app import create_app
 from enrollment.models import Alert
-from hub_shared.envelope import Envelope
 from hub_shared.inbox import ProcessedEvent
 from hub_shared.kafka import Producer
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.topics import topic_of
 from hubtools.kafka import LocalKafka
+from tests.support.events import permit_issued, project_enrolled
 from tests.support.hub import (
     new_permit_no,
     running,
@@ -29,30 +29,6 @@ from tests.support.hub import (
     write_config,
 )
 
-CONTRACTOR = "91370812MA3L12T073"
-
-
-def _permit(permit_no: str) -> Envelope:
-    return Envelope.new(
-        "permit.issued", source="/test", key=permit_no,
-        data={"permit_no": permit_no, "project_name": f"项目{permit_no[-4:]}", "address": "济宁",
-              "division_code": "370811", "contract_price_wan": 1.0,
-              "planned_start": "2021-04-01", "planned_end": "2022-04-01",
-              "issued_at": "2021-03-15T09:30:00+08:00",
-              "builder": {"name": "b", "uscc": "91370811MA3AY4C041"},
-              "contractor": {"name": "c", "uscc": CONTRACTOR},
-              "received_at": "2021-03-15T01:30:00+00:00", "source_id": "t"},
-    )  # fmt: skip
-
-
-def _enrollment(permit_no: str) -> Envelope:
-    return Envelope.new(
-        "enrollment.registered", source="/test", key=CONTRACTOR,
-        data={"enrollment_id": f"SI-{permit_no}", "kind": "project", "permit_no": permit_no,
-              "employer_uscc": CONTRACTOR, "employer_name": "c", "division_code": "370811",
-              "insured_headcount": 0, "valid_from": "2021-03-10"},
-    )  # fmt: skip
-
 
 async def test_two_instances_end_in_the_rules_alerts_none_lost_or_doubled(
     kafka: LocalKafka, database_url: str, tmp_path: Path
@@ -60,7 +36,7 @@ async def test_two_instances_end_in_the_rules_alerts_none_lost_or_doubled(
     rng = random.Random(20211130)
     permits = [new_permit_no() for _ in range(60)]
     enrolled = set(rng.sample(permits, 30))
-    log = [_permit(p) for p in permits] + [_enrollment(p) for p in enrolled]
+    log = [permit_issued(p) for p in permits] + [project_enrolled(p) for p in enrolled]
     log += rng.sample(log, 25)  # redeliveries: the same event ids again
     rng.shuffle(log)
     ids = {e.id for e in log}

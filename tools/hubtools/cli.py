@@ -5,6 +5,7 @@
 - `hub run`: the local broker (unless HUB_KAFKA_BOOTSTRAP is set) and the four services.
 - `hub post-permit FILE`: sign a permit as an approval system would and post it.
 - `hub receiver`: an office's webhook receiver that verifies and prints alerts.
+- `hub replay enrollment --database-url URL`: rebuild the matcher's state from the topics.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import typer
 from rich.console import Console
 
 from hub_shared.config import EnvSettings, HubConfig, load_hub_config
-from hubtools import demo
+from hubtools import demo, replay_cli
 from hubtools.kafka import fetch_jars
 from hubtools.kafka_admin import port_open, run_sync, split_bootstrap
 from hubtools.run import LOCAL_HOSTS, RunError, local_broker, run_hub
@@ -36,6 +37,7 @@ kafka_app = typer.Typer(
 app.add_typer(kafka_app, name="kafka")
 app.command("post-permit")(demo.post_permit)
 app.command("receiver")(demo.receiver)
+app.command("replay")(replay_cli.replay)
 console = Console()
 
 

@@ -8,13 +8,20 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from enrollment import alerts, matcher
-from enrollment.models import Enrollment, Finding, Incident, WatchedPermit
+from enrollment.models import Enrollment, Enterprise, Finding, Incident, WatchedPermit
 from enrollment.names import name_key
 from enrollment.rules import Policy
 from enrollment.schemas import FindingIn
 from hub_shared.consumer import Handler, PermanentEventError
 from hub_shared.envelope import Envelope
-from hub_shared.events import AccidentData, DiseaseData, EnrollmentData, FindingData, PermitData
+from hub_shared.events import (
+    AccidentData,
+    DiseaseData,
+    EnrollmentData,
+    EnterpriseData,
+    FindingData,
+    PermitData,
+)
 
 
 def make_handler(policy: Policy) -> Handler:
@@ -39,6 +46,8 @@ def make_handler(policy: Policy) -> Handler:
             await on_incident(
                 session, "disease", DiseaseData.model_validate(event.data), event.id, policy
             )
+        elif name in ("enterprise.registered", "enterprise.updated"):
+            await upsert_enterprise(session, EnterpriseData.model_validate(event.data))
         elif name.startswith("alert."):
             return  # the matcher's own output, or an office's acknowledgement
         else:
@@ -97,6 +106,14 @@ async def upsert_enrollment(session: AsyncSession, data: EnrollmentData) -> Enro
     session.add(enrollment)
     await session.flush()
     return enrollment
+
+
+async def upsert_enterprise(session: AsyncSession, data: EnterpriseData) -> None:
+    """The registry's read side, rebuilt from enterprises.v1 on replay."""
+    enterprise = await session.get(Enterprise, data.uscc) or Enterprise(**data.model_dump())
+    for field, value in data.model_dump().items():
+        setattr(enterprise, field, value)
+    session.add(enterprise)
 
 
 async def upsert_finding(session: AsyncSession, data: FindingData) -> Finding:

@@ -1,4 +1,5 @@
-"""The notifier: office inbox of alerts, signed webhook delivery, office REST."""
+"""The notifier: office inbox of alerts, signed webhook delivery, office REST, live
+stream and the office dashboard."""
 
 from __future__ import annotations
 
@@ -8,30 +9,38 @@ from hub_shared.config import ServiceSettings
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 from hub_shared.topics import ALERTS
-from notifier import api
+from notifier import api, dashboard
 from notifier.consumers import alerts_handler
 from notifier.delivery import DeliveryMetrics, DeliveryWorker
 from notifier.models import TABLES
+from notifier.stream import AlertFeed
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
     runtime = ServiceRuntime(settings, tables=TABLES)
+    feed = AlertFeed()
     worker = DeliveryWorker(
         sessions=runtime.sessions,
         hub=settings.hub,
         metrics=DeliveryMetrics(runtime.metrics.registry),
+        on_alerts_changed=feed.changed,
     )
     runtime.add_consumer(
         name="alerts",
         topics=[ALERTS.name],
-        handler=alerts_handler(offices=settings.hub.offices, on_queued=worker.notify),
+        handler=alerts_handler(
+            offices=settings.hub.offices, on_queued=worker.notify, on_changed=feed.changed
+        ),
     )
     runtime.add_worker("delivery", worker.run)
-    return build_app(
+    runtime.add_worker("alert-feed", feed.run)
+    app = build_app(
         title="Notifier",
         description="Alerts by division for social-security offices: signed webhooks "
-        "with retries, and the office REST API.",
+        "with retries, the office REST API, a live stream and the office dashboard.",
         runtime=runtime,
-        routers=[api.router],
-        state={"delivery_worker": worker},
+        routers=[api.router, dashboard.router],
+        state={"delivery_worker": worker, "alert_feed": feed},
     )
+    dashboard.install(app)
+    return app

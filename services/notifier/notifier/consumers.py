@@ -19,9 +19,15 @@ from notifier.service import ALERT_EVENTS, apply_alert_event
 log = logging.getLogger(__name__)
 
 
-def alerts_handler(*, offices: Sequence[OfficeConfig], on_queued: Callable[[], None]) -> Handler:
+def alerts_handler(
+    *,
+    offices: Sequence[OfficeConfig],
+    on_queued: Callable[[], None],
+    on_changed: Callable[[], None] | None = None,
+) -> Handler:
     """A handler for the consumer loop; `on_queued` runs after a commit that queued
-    deliveries, so the worker sends them at once instead of at its next poll."""
+    deliveries, so the worker sends them at once instead of at its next poll, and
+    `on_changed` after every commit that applied an alert event (live streams)."""
 
     async def handle(session: AsyncSession, envelope: Envelope) -> None:
         if envelope.name not in ALERT_EVENTS:
@@ -34,13 +40,20 @@ def alerts_handler(*, offices: Sequence[OfficeConfig], on_queued: Callable[[], N
         if division != alert.division_code:
             alert = alert.model_copy(update={"division_code": division})
         queued = await apply_alert_event(
-            session, name=envelope.name, alert=alert, event_time=envelope.time, offices=offices
+            session,
+            name=envelope.name,
+            alert=alert,
+            event_time=envelope.time,
+            offices=offices,
+            extra=envelope.data,
         )
-        if queued:
 
-            def after_commit(_session: Any) -> None:
+        def after_commit(_session: Any) -> None:
+            if queued:
                 on_queued()
+            if on_changed is not None:
+                on_changed()
 
-            event.listen(session.sync_session, "after_commit", after_commit, once=True)
+        event.listen(session.sync_session, "after_commit", after_commit, once=True)
 
     return handle

@@ -1,6 +1,12 @@
 """The delivery worker: POSTs due deliveries to office webhooks, many at once, and records
 what happened. Deliveries are rows, so a restart resumes them; a crash mid-POST only
-means the lease runs out and the same event (same webhook-id) is sent again."""
+means the lease runs out and the same event (same webhook-id) is sent again.
+
+Each office endpoint has a circuit breaker (notifier.breaker): a failing office gets one
+probe now and then instead of its whole backlog, and once it answers the backlog drains
+at a bounded rate. Its unbroken failures are tracked in the database
+(notifier.endpoints), and past `disable_after_seconds` the endpoint is disabled with an
+operational alert to the city."""
 
 from __future__ import annotations
 
@@ -8,43 +14,25 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
-from prometheus_client import CollectorRegistry, Histogram
-from prometheus_client import Counter as PromCounter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared.config import DeliveryConfig, HubConfig, OfficeConfig
 from hub_shared.db import SessionFactory
-from hub_shared.webhooks import sign
+from notifier.attempt import DeliveryMetrics, post_delivery
+from notifier.breaker import BreakerState, EndpointBreaker, endpoint_failed
 from notifier.delivery_store import Claimed, Outcome, claim_due, record_outcomes, release
-from notifier.schedule import parse_retry_after
+from notifier.endpoints import track_health
+from notifier.service import disabled_endpoints
 
+__all__ = ["DeliveryMetrics", "DeliveryWorker"]
 log = logging.getLogger(__name__)
-CONTENT_TYPE = "application/cloudevents+json"
 _LEASE_MARGIN_SECONDS = 30.0
-
-
-class DeliveryMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.attempts = PromCounter(
-            "hub_notifier_delivery_attempts",
-            "webhook delivery attempts by outcome",
-            ["outcome"],
-            registry=registry,
-        )
-        self.latency = Histogram(
-            "hub_notifier_delivery_seconds", "webhook delivery latency", registry=registry
-        )
-
-    def observe(self, o: Outcome) -> None:
-        outcome = "ok" if o.ok else "gone" if o.gone else "error" if o.error else "failed"
-        self.attempts.labels(outcome).inc()
-        self.latency.observe(o.latency_ms / 1000)
 
 
 class DeliveryWorker:
@@ -61,16 +49,20 @@ class DeliveryWorker:
         per_office: int = 16,
         poll_seconds: float = 1.0,
         rng: random.Random | None = None,
+        on_alerts_changed: Callable[[], None] | None = None,
     ) -> None:
         self._sessions = sessions
+        self._hub = hub
         self._config: DeliveryConfig = hub.delivery
         self._offices: dict[str, OfficeConfig] = {o.id: o for o in hub.offices if o.webhook_url}
         self._endpoints = {o.id: o.webhook_url or "" for o in self._offices.values()}
+        self.breakers = {o: EndpointBreaker(self._config) for o in self._offices}
         self._metrics = metrics
         self._max = max_in_flight
         self._per_office = per_office
         self._poll = poll_seconds
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
+        self._on_alerts_changed = on_alerts_changed
         self._wake = asyncio.Event()
         self._in_flight: dict[int, tuple[str, asyncio.Task[None]]] = {}
         self._done: list[Outcome] = []
@@ -116,38 +108,90 @@ class DeliveryWorker:
         free = self._max - len(self._in_flight) + len(finished)
         if self._next_due is not None and self._next_due <= datetime.now(UTC):
             self._next_due = None
+        self._judge(outcomes)
         async with self._sessions() as session, session.begin():
-            next_due = await record_outcomes(
-                session, outcomes, delivery=self._config, endpoints=self._endpoints, rng=self._rng
-            )
-            claimed = await self._claim(session, free, finished) if free > 0 else []
+            next_due, disabled = await self._record(session, outcomes)
+            quota = self._quota(finished) if free > 0 else {}
+            claimed = await self._claim(session, free, quota) if free > 0 else []
+            if len(claimed) >= free:
+                quota = {}  # the global limit cut the claim short: no word on backlogs
         del self._done[: len(outcomes)]
         for o in outcomes:
             self._in_flight.pop(o.delivery.id, None)
-        self._recorded(outcomes, next_due)
+        self._recorded(outcomes, next_due, disabled)
+        probes = await self._claimed(claimed, quota)
         for c in claimed:
-            self._in_flight[c.id] = (c.office_id, asyncio.create_task(self._deliver(c)))
+            task = asyncio.create_task(self._deliver(c, probe=c.id in probes))
+            self._in_flight[c.id] = (c.office_id, task)
         if self._done or self._wake.is_set():
             return
-        wait = self._poll
-        if self._next_due is not None:
-            wait = min(wait, max((self._next_due - datetime.now(UTC)).total_seconds(), 0.0))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), wait)
+        await self._sleep()
 
-    async def _claim(self, session: AsyncSession, free: int, finished: set[int]) -> list[Claimed]:
+    def _judge(self, outcomes: list[Outcome]) -> None:
+        """Feed the breakers, in the order the attempts finished."""
+        for o in outcomes:
+            breaker = self.breakers.get(o.delivery.office_id)
+            if breaker is not None and not o.gone:
+                breaker.record(
+                    failed=endpoint_failed(o.status_code), probe=o.probe, retry_after=o.retry_after
+                )
+        if self._metrics is not None:
+            for office, breaker in self.breakers.items():
+                held = breaker.state in (BreakerState.OPEN, BreakerState.HALF_OPEN)
+                self._metrics.breaker.labels(office).set(1 if held else 0)
+
+    async def _record(
+        self, session: AsyncSession, outcomes: list[Outcome]
+    ) -> tuple[datetime | None, list[str]]:
+        next_due = await record_outcomes(session, outcomes, delivery=self._config, rng=self._rng)
+        disabled = await track_health(
+            session, outcomes, offices=self._hub.offices, delivery=self._config
+        )
+        return next_due, [d.office_id for d in disabled]
+
+    def _quota(self, finished: set[int]) -> dict[str, int]:
         busy = Counter(
             office for i, (office, _task) in self._in_flight.items() if i not in finished
         )
+        quota: dict[str, int] = {}
+        for office in self._offices:
+            room = self._per_office - busy.get(office, 0)
+            allowed = self.breakers[office].quota()
+            quota[office] = max(min(room, allowed if allowed is not None else room), 0)
+        return quota
+
+    async def _claim(self, session: AsyncSession, free: int, quota: dict[str, int]) -> list[Claimed]:
+        gone = await disabled_endpoints(session)
+        for office, url in self._endpoints.items():
+            if gone.get(office) == url:
+                quota[office] = 0
         return await claim_due(
             session,
-            endpoints=self._endpoints,
-            busy=busy,
-            per_office=self._per_office,
+            quota=quota,
             limit=free,
             lease_seconds=self._config.timeout_seconds + _LEASE_MARGIN_SECONDS,
             owner=self._owner,
         )
+
+    async def _claimed(self, claimed: list[Claimed], quota: dict[str, int]) -> set[int]:
+        """Tell the breakers what was claimed; the ids that are probes."""
+        count = Counter(c.office_id for c in claimed)
+        probes: set[int] = set()
+        for office, breaker in self.breakers.items():
+            if await breaker.claimed(count.get(office, 0), quota.get(office)):
+                probes.update(c.id for c in claimed if c.office_id == office)
+        return probes
+
+    async def _sleep(self) -> None:
+        wait = self._poll
+        if self._next_due is not None:
+            wait = min(wait, max((self._next_due - datetime.now(UTC)).total_seconds(), 0.0))
+        for breaker in self.breakers.values():
+            wake_in = breaker.wake_in()
+            if wake_in is not None:
+                wait = min(wait, wake_in)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), wait)
 
     async def _flush(self) -> None:
         """Record finished attempts, all in one transaction."""
@@ -155,61 +199,37 @@ class DeliveryWorker:
         if not outcomes:
             return
         async with self._sessions() as session, session.begin():
-            next_due = await record_outcomes(
-                session, outcomes, delivery=self._config, endpoints=self._endpoints, rng=self._rng
-            )
+            next_due, disabled = await self._record(session, outcomes)
         for o in outcomes:
             self._in_flight.pop(o.delivery.id, None)
-        self._recorded(outcomes, next_due)
+        self._recorded(outcomes, next_due, disabled)
 
-    def _recorded(self, outcomes: list[Outcome], next_due: datetime | None) -> None:
+    def _recorded(
+        self, outcomes: list[Outcome], next_due: datetime | None, disabled: list[str]
+    ) -> None:
         for o in outcomes:
             if o.ok:
                 self.delivered += 1
-            elif o.gone:
-                log.warning(
-                    "office %s: webhook answered 410 Gone; endpoint disabled", o.delivery.office_id
-                )
+        for office in disabled:
+            log.warning("office %s: webhook endpoint disabled", office)
+        if disabled and self._on_alerts_changed is not None:
+            self._on_alerts_changed()  # the operational alert is in the inbox now
         if next_due is not None:
             self._next_due = min(self._next_due or next_due, next_due)
 
-    async def _deliver(self, claimed: Claimed) -> None:
-        outcome = await self._attempt(self._clients[claimed.office_id], claimed)
+    async def _deliver(self, claimed: Claimed, *, probe: bool) -> None:
+        office = self._offices[claimed.office_id]
+        outcome = await post_delivery(
+            self._clients[claimed.office_id],
+            office,
+            claimed,
+            timeout=self._config.timeout_seconds,
+            probe=probe,
+        )
         if self._metrics is not None:
             self._metrics.observe(outcome)
         self._done.append(outcome)
         self._wake.set()
-
-    async def _attempt(self, client: httpx.AsyncClient, claimed: Claimed) -> Outcome:
-        office = self._offices[claimed.office_id]
-        url = office.webhook_url or ""
-        secret = office.webhook_secret.get_secret_value() if office.webhook_secret else ""
-        body = claimed.body.encode()
-        headers = {"content-type": CONTENT_TYPE, **sign([secret], claimed.event_id, body)}
-        attempted_at = datetime.now(UTC)
-        started = time.perf_counter()
-
-        def done(
-            status_code: int | None = None,
-            error: str | None = None,
-            retry_after: float | None = None,
-        ) -> Outcome:
-            latency = (time.perf_counter() - started) * 1000
-            return Outcome(claimed, attempted_at, latency, status_code, error, retry_after)
-
-        try:
-            async with asyncio.timeout(self._config.timeout_seconds):
-                response = await client.post(url, content=body, headers=headers)
-        except (TimeoutError, httpx.TimeoutException):
-            return done(error=f"no answer within {self._config.timeout_seconds:g} s")
-        except httpx.HTTPError as exc:
-            # The URL may carry credentials in its query: keep it out of the log.
-            return done(error=f"{type(exc).__name__}: {str(exc).replace(url, '<url>')}"[:500])
-        except Exception as exc:
-            log.exception("office %s: delivery %s failed unexpectedly", office.id, claimed.id)
-            return done(error=f"{type(exc).__name__}"[:500])
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
-        return done(status_code=response.status_code, retry_after=retry_after)
 
     async def _stop_in_flight(self) -> None:
         """On stop: cancel POSTs in flight, record what finished, release the rest."""

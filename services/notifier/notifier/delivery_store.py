@@ -1,10 +1,10 @@
-"""The durable delivery queue in the database: claim due deliveries, record each attempt
-and its outcome, disable endpoints that answered 410, read the delivery log."""
+"""The durable delivery queue in the database: claim due deliveries and record each
+attempt and its outcome."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,9 +15,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared.config import DeliveryConfig
-from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, Endpoint, table_of
-from notifier.schedule import aware, retry_delay
-from notifier.service import disabled_endpoints
+from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, table_of
+from notifier.schedule import retry_delay
 
 PENDING = DeliveryStatus.PENDING.value
 
@@ -32,11 +31,14 @@ class Claimed:
     alert_id: str
     body: str
     attempts: int
+    failures: int = 0
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one attempt gave: a status code, or an error (timeout, refused, ...)."""
+    """What one attempt gave: a status code, or an error (timeout, refused, ...).
+    A failed probe of an open circuit breaker does not use up the retry schedule: the
+    endpoint is down, not this delivery."""
 
     delivery: Claimed
     attempted_at: datetime
@@ -44,6 +46,7 @@ class Outcome:
     status_code: int | None = None
     error: str | None = None
     retry_after: float | None = None
+    probe: bool = False
 
     @property
     def ok(self) -> bool:
@@ -54,30 +57,11 @@ class Outcome:
         return self.status_code == 410
 
 
-async def claim_due(
-    session: AsyncSession,
-    *,
-    endpoints: Mapping[str, str],
-    busy: Mapping[str, int],
-    per_office: int,
-    limit: int,
-    lease_seconds: float,
-    owner: str,
-) -> list[Claimed]:
-    """Lease up to `limit` due deliveries, oldest first, never two for the same office and
-    alert (a later event waits while an earlier one is pending), at most `per_office` in
-    flight per office. `endpoints`: office id -> configured webhook URL."""
-    now = datetime.now(UTC)
-    gone = await disabled_endpoints(session)
-    active = [
-        office
-        for office, url in endpoints.items()
-        if gone.get(office) != url and busy.get(office, 0) < per_office
-    ]
-    if not active or limit <= 0:
-        return []
+def _blocked() -> Any:
+    """An earlier delivery of the same alert to the same office is still pending: the
+    later one waits, so `raised` always reaches an office before `resolved`."""
     earlier = aliased(Delivery)
-    blocked = (
+    return (
         select(earlier.id)
         .where(
             earlier.office_id == Delivery.office_id,
@@ -87,30 +71,69 @@ async def claim_due(
         )
         .exists()
     )
-    query = (
-        select(Delivery)
+
+
+async def claim_due(
+    session: AsyncSession,
+    *,
+    quota: Mapping[str, int],
+    limit: int,
+    lease_seconds: float,
+    owner: str,
+) -> list[Claimed]:
+    """Lease up to `limit` due deliveries, oldest first, at most `quota[office]` for each
+    office (a busy or draining office cannot crowd out the others)."""
+    offices = {office: n for office, n in quota.items() if n > 0}
+    if not offices or limit <= 0:
+        return []
+    now = datetime.now(UTC)
+    # Rank each office's due deliveries first (without locks: PostgreSQL allows no FOR
+    # UPDATE beside a window function), then lock the chosen rows, skipping any that
+    # another worker holds.
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=col(Delivery.office_id),
+            order_by=(col(Delivery.next_attempt_at), col(Delivery.id)),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(col(Delivery.id), col(Delivery.office_id), col(Delivery.next_attempt_at), rank)
         .where(
             col(Delivery.status) == PENDING,
             col(Delivery.next_attempt_at) <= now,
             or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
-            col(Delivery.office_id).in_(active),
-            ~blocked,
+            col(Delivery.office_id).in_(list(offices)),
+            ~_blocked(),
+        )
+        .subquery()
+    )
+    allowed = case(offices, value=ranked.c.office_id, else_=0)
+    chosen = (
+        select(ranked.c.id)
+        .where(ranked.c.rank <= allowed)
+        .order_by(ranked.c.next_attempt_at, ranked.c.id)
+        .limit(limit)
+    )
+    ids = list((await session.exec(chosen)).all())
+    if not ids:
+        return []
+    locked = (
+        select(Delivery)
+        .where(
+            col(Delivery.id).in_(ids),
+            col(Delivery.status) == PENDING,
+            or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
         )
         .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
-        .limit(limit * 2)
-        .with_for_update(skip_locked=True, of=Delivery)
+        .with_for_update(skip_locked=True)
     )
-    taken: list[Claimed] = []
-    load = dict(busy)
-    for row in (await session.exec(query)).all():
-        if len(taken) == limit:
-            break
-        if load.get(row.office_id, 0) >= per_office or row.id is None:
-            continue
-        load[row.office_id] = load.get(row.office_id, 0) + 1
-        taken.append(
-            Claimed(row.id, row.event_id, row.office_id, row.alert_id, row.body, row.attempts)
-        )
+    taken = [
+        Claimed(r.id, r.event_id, r.office_id, r.alert_id, r.body, r.attempts, r.failures)
+        for r in (await session.exec(locked)).all()
+        if r.id is not None
+    ]
     if taken:
         await session.execute(
             update(Delivery)
@@ -132,13 +155,14 @@ async def release(session: AsyncSession, owner: str) -> None:
 
 _T = table_of(Delivery)
 # One statement for every outcome, run as an executemany. A retry or exhaustion only moves
-# a delivery that is still pending: a 410 seen meanwhile for the same office has disabled
-# it, and that must stick. Success and 410 are facts and always win.
+# a delivery that is still pending: a disabled endpoint has disabled it meanwhile, and
+# that must stick. Success and 410 are facts and always win.
 _RECORD_OUTCOME = (
     update(_T)
     .where(_T.c.id == bindparam("b_id"))
     .values(
         attempts=bindparam("b_attempts"),
+        failures=bindparam("b_failures"),
         lease_until=None,
         leased_by=None,
         last_status_code=bindparam("b_code"),
@@ -165,16 +189,15 @@ async def record_outcomes(
     outcomes: Sequence[Outcome],
     *,
     delivery: DeliveryConfig,
-    endpoints: Mapping[str, str],
     rng: random.Random | None = None,
 ) -> datetime | None:
     """Log every attempt and move each delivery on: delivered, retried later, exhausted,
-    or disabled with its endpoint (410). Returns the earliest retry time it set."""
+    or disabled (410; the endpoint itself is disabled by `endpoints.track_health`).
+    Returns the earliest retry time it set."""
     if not outcomes:
         return None
     now = datetime.now(UTC)
     next_due: datetime | None = None
-    gone: dict[str, Outcome] = {}
     attempts: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
     for o in outcomes:
@@ -192,97 +215,38 @@ async def record_outcomes(
         change: dict[str, Any] = {
             "b_id": o.delivery.id,
             "b_attempts": count,
+            "b_failures": o.delivery.failures,
             "b_code": o.status_code,
             "b_error": o.error,
             "b_delivered": None,
             "b_next": None,
             "b_force": o.ok or o.gone,
+            "b_status": PENDING,
         }
         if o.ok:
             change.update(b_status=DeliveryStatus.DELIVERED.value, b_delivered=now)
         elif o.gone:
             change.update(b_status=DeliveryStatus.DISABLED.value)
-            gone.setdefault(o.delivery.office_id, o)
+        elif o.probe:
+            # Due again as soon as the breaker lets anything through.
+            pass
         else:
+            failures = o.delivery.failures + 1
             delay = retry_delay(
-                count,
+                failures,
                 delivery.retry_schedule_seconds,
                 jitter_ratio=delivery.jitter_ratio,
                 retry_after=o.retry_after,
                 rng=rng,
             )
+            change.update(b_failures=failures)
             if delay is None:
                 change.update(b_status=DeliveryStatus.EXHAUSTED.value)
             else:
                 due = now + timedelta(seconds=delay)
-                change.update(b_status=PENDING, b_next=due)
+                change.update(b_next=due)
                 next_due = due if next_due is None else min(next_due, due)
         changes.append(change)
     await session.execute(insert(DeliveryAttempt), attempts)
     await session.execute(_RECORD_OUTCOME, changes)
-    for office_id, o in gone.items():
-        await _disable_endpoint(session, office_id, endpoints.get(office_id, ""), o, now)
     return next_due
-
-
-async def _disable_endpoint(
-    session: AsyncSession, office_id: str, url: str, o: Outcome, now: datetime
-) -> None:
-    endpoint = await session.get(Endpoint, office_id, with_for_update=True)
-    if endpoint is None:
-        endpoint = Endpoint(office_id=office_id, webhook_url=url)
-    endpoint.webhook_url = url
-    endpoint.disabled_at = now
-    endpoint.disabled_reason = f"410 Gone answering delivery {o.delivery.event_id}"
-    session.add(endpoint)
-    await session.execute(
-        update(Delivery)
-        .where(col(Delivery.office_id) == office_id, col(Delivery.status) == PENDING)
-        .values(status=DeliveryStatus.DISABLED.value)
-    )
-
-
-async def delivery_log(
-    session: AsyncSession, *, alert_id: str, office_ids: Collection[str] | None
-) -> list[dict[str, Any]]:
-    """Every delivery of an alert with its attempts; `office_ids` None means all offices."""
-    query = select(Delivery).where(col(Delivery.alert_id) == alert_id)
-    if office_ids is not None:
-        query = query.where(col(Delivery.office_id).in_(list(office_ids)))
-    deliveries = list((await session.exec(query.order_by(col(Delivery.id)))).all())
-    ids = [d.id for d in deliveries]
-    attempts: dict[int, list[dict[str, Any]]] = {}
-    if ids:
-        rows = await session.exec(
-            select(DeliveryAttempt)
-            .where(col(DeliveryAttempt.delivery_id).in_(ids))
-            .order_by(col(DeliveryAttempt.id))
-        )
-        for a in rows.all():
-            attempts.setdefault(a.delivery_id, []).append(
-                {
-                    "attempt": a.attempt_no,
-                    "attempted_at": aware(a.attempted_at).isoformat(),
-                    "status_code": a.status_code,
-                    "error": a.error,
-                    "latency_ms": a.latency_ms,
-                }
-            )
-    return [_delivery_json(d, attempts.get(d.id or 0, [])) for d in deliveries]
-
-
-def _delivery_json(d: Delivery, attempts: list[dict[str, Any]]) -> dict[str, Any]:
-    pending = d.status == PENDING
-    return {
-        "event_id": d.event_id,
-        "office_id": d.office_id,
-        "type": d.event_name,
-        "status": d.status,
-        "attempts": d.attempts,
-        "created_at": aware(d.created_at).isoformat(),
-        "next_attempt_at": aware(d.next_attempt_at).isoformat() if pending else None,
-        "delivered_at": aware(d.delivered_at).isoformat() if d.delivered_at else None,
-        "last_status_code": d.last_status_code,
-        "last_error": d.last_error,
-        "log": attempts,
-    }

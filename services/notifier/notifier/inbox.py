@@ -162,10 +162,26 @@ async def dismiss(
 
 
 async def changed_since(
-    session: AsyncSession, *, principal: Principal, since: datetime, limit: int = 500
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    since: datetime,
+    after: tuple[datetime, str] | None = None,
+    limit: int = 500,
 ) -> list[NotifierAlert]:
-    """The caller's alerts changed at or after `since`, oldest change first."""
+    """The caller's alerts changed at or after `since` (and after the page key `after`:
+    updated_at, alert_id), oldest change first."""
     query = select(NotifierAlert).where(col(NotifierAlert.updated_at) >= since)
+    if after is not None:
+        query = query.where(
+            or_(
+                col(NotifierAlert.updated_at) > after[0],
+                and_(
+                    col(NotifierAlert.updated_at) == after[0],
+                    col(NotifierAlert.alert_id) > after[1],
+                ),
+            )
+        )
     shown = visible(principal)
     if shown is not None:
         query = query.where(shown)

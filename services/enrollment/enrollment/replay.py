@@ -1,0 +1,170 @@
+"""Rebuild the matcher's state from the topics, from offset 0, into a fresh database.
+
+First the alerts already published (alerts.v1) are loaded as they were last seen, so that
+re-judging the inputs finds them open and raises nothing twice; then every input event is
+applied through the same handler and inbox as the live consumer, in batches. What the
+rebuilt state still stages in the outbox is new information (printed, and published when
+the service runs on this database); for the same inputs it is nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from sqlalchemy import func
+from sqlmodel import SQLModel, col, select
+
+from enrollment import alerts as alert_store
+from enrollment import matcher
+from enrollment.consumers import make_handler
+from enrollment.import_api import IMPORT_TABLES
+from enrollment.models import TABLES, Alert
+from enrollment.rules import Policy
+from hub_shared.config import ServiceSettings
+from hub_shared.consumer import apply_batch
+from hub_shared.db import SessionFactory, create_tables, make_engine, make_sessions, table_of
+from hub_shared.envelope import Envelope, decode
+from hub_shared.events import AlertData
+from hub_shared.inbox import ProcessedEvent
+from hub_shared.kafka import connection_options
+from hub_shared.outbox import OutboxMessage
+from hub_shared.topics import (
+    ACCIDENTS,
+    ALERTS,
+    DISEASES,
+    ENROLLMENTS,
+    ENTERPRISES,
+    FINDINGS,
+    PERMITS,
+)
+
+# enterprises.v1 too: the registry's read side is rebuilt along with the matcher's state.
+INPUTS = [t.name for t in (ENTERPRISES, PERMITS, ENROLLMENTS, FINDINGS, ACCIDENTS, DISEASES)]
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class ReplayReport:
+    alerts_loaded: int = 0
+    events_read: int = 0
+    events_applied: int = 0
+    seconds: float = 0.0
+    staged: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events_read / self.seconds if self.seconds else 0.0
+
+
+def subject_key(alert: AlertData) -> str:
+    s = alert.subject
+    return {
+        "project_not_enrolled": s.permit_no,
+        "enterprise_uninsured": s.uscc,
+        "accident_uninsured_employer": s.report_id,
+        "disease_uninsured_employer": s.diagnosis_id,
+    }[alert.kind] or s.uscc
+
+
+async def _read_to_end(settings: ServiceSettings, topics: list[str], batch: int) -> Any:
+    """Yield batches of every record now in `topics`, from offset 0 to the current end."""
+    consumer = AIOKafkaConsumer(
+        *topics, bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+        auto_offset_reset="earliest", max_poll_records=batch,
+        **connection_options(settings.kafka_tls),
+    )  # fmt: skip
+    await consumer.start()
+    try:
+        while not consumer.assignment():  # noqa: ASYNC110 - group-less assignment has no event
+            await asyncio.sleep(0.05)
+        partitions = sorted(consumer.assignment())
+        ends = await consumer.end_offsets(partitions)
+        begins = await consumer.beginning_offsets(partitions)
+        left: set[TopicPartition] = {tp for tp in partitions if ends[tp] > begins[tp]}
+        while left:
+            got = await consumer.getmany(*left, timeout_ms=1000, max_records=batch)
+            out: list[ConsumerRecord[Any, Any]] = []
+            for tp, records in got.items():
+                out.extend(r for r in records if r.offset < ends[tp])
+                if records and records[-1].offset >= ends[tp] - 1:
+                    left.discard(tp)
+            if out:
+                yield out
+    finally:
+        await consumer.stop()
+
+
+async def _load_alerts(sessions: SessionFactory, records: list[ConsumerRecord[Any, Any]]) -> int:
+    async with sessions() as session, session.begin():
+        for record in records:
+            data = AlertData.model_validate(json.loads(record.value))
+            row = await session.get(Alert, data.alert_id) or Alert(
+                alert_id=data.alert_id, kind=data.kind, subject_key=subject_key(data),
+                status=data.status, division_code=data.division_code, subject="", reason="",
+                evidence="",
+            )  # fmt: skip
+            row.status = data.status
+            row.subject = data.subject.model_dump_json(exclude_none=True)
+            row.reason = data.reason
+            row.evidence = json.dumps([e.to_json() for e in data.evidence], ensure_ascii=False)
+            row.raised_at, row.resolved_at = data.raised_at, data.resolved_at
+            row.resolution = data.resolution
+            row.acknowledged_at, row.acknowledged_by = data.acknowledged_at, data.acknowledged_by
+            session.add(row)
+    return len(records)
+
+
+async def replay(
+    settings: ServiceSettings, *, batch: int = 500, progress: Progress | None = None
+) -> ReplayReport:
+    """Rebuild into `settings.database_url`, which must not hold matcher state yet."""
+    note = progress or (lambda _phase, _n: None)
+    engine = make_engine(settings.database_url)
+    models: list[type[SQLModel]] = [*TABLES, *IMPORT_TABLES, OutboxMessage, ProcessedEvent]
+    tables = [table_of(m) for m in models]
+    await create_tables(engine, tables)
+    sessions = make_sessions(engine)
+    report = ReplayReport()
+    began = time.perf_counter()
+    try:
+        async with sessions() as session:
+            if (await session.exec(select(func.count()).select_from(ProcessedEvent))).one():
+                raise ValueError(
+                    "the database already holds matcher state: replay needs a fresh one"
+                )
+        async for records in _read_to_end(settings, [ALERTS.name], batch):
+            report.alerts_loaded += await _load_alerts(sessions, records)
+            note("alerts", report.alerts_loaded)
+        policy = Policy(
+            source=f"/hub/{settings.service}",
+            grace_seconds=settings.hub.matching.grace_seconds,
+            name_threshold=settings.hub.matching.name_threshold,
+        )
+        handler = make_handler(policy)
+        async for records in _read_to_end(settings, INPUTS, batch):
+            items: list[tuple[str, Envelope]] = [
+                (r.topic, decode(r.key, r.value, list(r.headers or ()))) for r in records
+            ]
+            report.events_read += len(items)
+            report.events_applied += await apply_batch(sessions, handler, "matcher", items)
+            note("events", report.events_read)
+        while True:
+            async with sessions() as session, session.begin():
+                await alert_store.lock_matcher(session)
+                if not await matcher.check_due_permits(session, policy, limit=2000):
+                    break
+        report.seconds = time.perf_counter() - began
+        async with sessions() as session:
+            staged = await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))
+            report.staged = [
+                {"type": m.ce_type, "key": m.key, "subject": m.ce_subject} for m in staged.all()
+            ]
+    finally:
+        await engine.dispose()
+    return report
