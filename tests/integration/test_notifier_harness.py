@@ -7,6 +7,7 @@ alerts a test published (a fresh id each), never about everything a receiver saw
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 
 from hub_shared.config import EnvSettings, ServiceSettings
 from hub_shared.envelope import Envelope
@@ -26,10 +29,12 @@ from hubtools.kafka import LocalKafka
 from notifier.app import create_app
 from tests.integration.test_notifier_receiver import Receiver
 from tests.support.hub import bearer, running, wait_for
+from tests.support.processes import free_port
 
 CITY_SECRET = "whsec_" + base64.b64encode(b"notifier-test-city-secret-0123").decode()
 YANZHOU_SECRET = "whsec_" + base64.b64encode(b"notifier-test-yanzhou-secret-01").decode()
 AGENCY, CITY, RENCHENG, YANZHOU = "n-agency", "n-office-city", "n-office-rencheng", "n-office-yz"
+ADMIN = "n-admin"
 PROBLEM = "application/problem+json"
 T = TypeVar("T")
 
@@ -41,19 +46,27 @@ async def until(probe: Callable[[], Awaitable[T | None]], *, what: str) -> T:
     return result
 
 
-def write_config(path: Path, receiver: str) -> Path:
-    """A city office and Yanzhou with webhooks, Rencheng pull-only, a read-only client."""
+def write_config(path: Path, receiver: str, *, delivery: str = "", yanzhou: str = "") -> Path:
+    """A city office and Yanzhou with webhooks, Rencheng pull-only, a read-only client and
+    an admin. `delivery` and `yanzhou` add lines to those sections."""
     path.write_text(
         f"""
 [delivery]
 retry_schedule_seconds = [0.2, 0.5]
 timeout_seconds = 1
 jitter_ratio = 0.1
+{delivery}
 
 [[clients]]
 id = "agency"
 token = "{AGENCY}"
 scopes = ["alerts:read"]
+divisions = ["370800"]
+
+[[clients]]
+id = "ops"
+token = "{ADMIN}"
+scopes = ["admin"]
 divisions = ["370800"]
 
 [[offices]]
@@ -69,6 +82,7 @@ divisions = ["370812"]
 webhook_url = "{receiver}/yanzhou"
 webhook_secret = "{YANZHOU_SECRET}"
 token = "{YANZHOU}"
+{yanzhou}
 
 [[offices]]
 id = "rencheng"
@@ -90,6 +104,8 @@ class Hub:
     bootstrap: str
     stack: AsyncExitStack
     client: httpx.AsyncClient | None = None
+    http: bool = False  # behind a real HTTP server (streams need one), else in-process
+    base_url: str = ""
 
     @property
     def api(self) -> httpx.AsyncClient:
@@ -97,7 +113,14 @@ class Hub:
         return self.client
 
     async def start(self) -> None:
-        self.client = await self.stack.enter_async_context(running(create_app(self.settings)))
+        app = create_app(self.settings)
+        if not self.http:
+            self.client = await self.stack.enter_async_context(running(app))
+            return
+        self.base_url = await self.stack.enter_async_context(serving(app))
+        self.client = await self.stack.enter_async_context(
+            httpx.AsyncClient(base_url=self.base_url, timeout=30)
+        )
 
     async def restart(self) -> None:
         """Stop the app (lifespan exit) and start a new one on the same database."""
@@ -128,6 +151,10 @@ class Hub:
     async def alert(self, alert_id: str, token: str = AGENCY) -> httpx.Response:
         return await self.api.get(f"/v1/alerts/{alert_id}", headers=bearer(token))
 
+    async def stored_as(self, alert_id: str, token: str) -> dict[str, Any] | None:
+        response = await self.alert(alert_id, token)
+        return response.json() if response.status_code == 200 else None  # type: ignore[no-any-return]
+
     async def stored(self, alert_id: str, **expected: Any) -> dict[str, Any] | None:
         """The alert as the REST API shows it, once it has the expected field values."""
         response = await self.alert(alert_id)
@@ -154,12 +181,48 @@ class Hub:
 
 
 @asynccontextmanager
-async def running_hub(kafka: LocalKafka, database_url: str, tmp_path: Path) -> AsyncIterator[Hub]:
-    """A receiver, a producer and the notifier app; each test module makes it a fixture."""
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """The app (with its lifespan) behind uvicorn on 127.0.0.1; yields its base URL.
+    Streams need a real server: httpx's ASGI transport waits for the whole body."""
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            await task
+            raise RuntimeError("uvicorn stopped before it started")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        app.state.alert_feed.close()  # end open streams, so the server can stop
+        server.should_exit = True
+        await task
+
+
+@asynccontextmanager
+async def running_hub(
+    kafka: LocalKafka,
+    database_url: str,
+    tmp_path: Path,
+    *,
+    http: bool = False,
+    writer: Callable[[Path, str], Path] | None = None,
+    **config: str,
+) -> AsyncIterator[Hub]:
+    """A receiver, a producer and the notifier app; each test module makes it a fixture.
+    `http`: serve it over real HTTP; `writer(path, receiver_url)` writes another config;
+    `config`: extra lines for write_config."""
     receiver = Receiver()
     await receiver.start()
+    path = tmp_path / "hub.toml"
     env = EnvSettings(
-        config=write_config(tmp_path / "hub.toml", receiver.base_url),
+        config=writer(path, receiver.base_url)
+        if writer
+        else write_config(path, receiver.base_url, **config),
         data_dir=tmp_path,
         kafka_bootstrap=kafka.bootstrap,
         notifier_database_url=database_url,
@@ -167,7 +230,12 @@ async def running_hub(kafka: LocalKafka, database_url: str, tmp_path: Path) -> A
     producer = Producer(kafka.bootstrap, client_id="notifier-test")
     await producer.start()
     h = Hub(
-        ServiceSettings.load("notifier", env), receiver, producer, kafka.bootstrap, AsyncExitStack()
+        ServiceSettings.load("notifier", env),
+        receiver,
+        producer,
+        kafka.bootstrap,
+        AsyncExitStack(),
+        http=http,
     )
     try:
         await h.start()

@@ -34,6 +34,7 @@ class Receiver:
     requests: list[Request] = field(default_factory=list)
     base_url: str = ""
     _plans: dict[tuple[str, str], list[Planned]] = field(default_factory=dict)
+    _outages: dict[str, Planned] = field(default_factory=dict)
     _server: asyncio.Server | None = None
     _writers: set[asyncio.StreamWriter] = field(default_factory=set)
     _busy: set[asyncio.Task[None]] = field(default_factory=set)
@@ -42,6 +43,20 @@ class Receiver:
     def plan(self, path: str, alert_id: str, *answers: Planned) -> None:
         """Answer the next requests for this alert at this path so; 200 afterwards."""
         self._plans.setdefault((path, alert_id), []).extend(answers)
+
+    def fail_all(self, path: str, answer: Planned = 503) -> None:
+        """Answer every request at `path` so (the office's system is down) until `recover`."""
+        self._outages[path] = answer
+
+    def recover(self, path: str) -> None:
+        self._outages.pop(path, None)
+
+    def at(self, path: str, alert_ids: set[str]) -> list[Request]:
+        """Requests at `path` about any of `alert_ids`, in arrival order."""
+        return [r for r in self.requests if r.path == path and r.event.get("subject") in alert_ids]
+
+    async def for_alert_count(self, alert_ids: set[str], path: str, count: int) -> bool:
+        return len(self.at(path, alert_ids)) >= count
 
     def for_alert_now(self, alert_id: str, path: str | None = None) -> list[Request]:
         return [
@@ -110,6 +125,8 @@ class Receiver:
             await writer.drain()
 
     def _answer(self, request: Request) -> Planned:
+        if request.path in self._outages:
+            return self._outages[request.path]
         try:
             subject = str(request.event.get("subject"))
         except ValueError:

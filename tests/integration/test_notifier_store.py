@@ -19,8 +19,10 @@ from hub_shared.config import DeliveryConfig, OfficeConfig
 from hub_shared.db import SessionFactory, create_tables, make_engine, make_sessions
 from hub_shared.events import AlertData
 from notifier.delivery_store import Claimed, Outcome, claim_due, record_outcomes
+from notifier.endpoints import track_health
+from notifier.inbox import get_visible
 from notifier.models import TABLES, Delivery, DeliveryAttempt, Endpoint, NotifierAlert
-from notifier.service import alert_json, apply_alert_event, get_visible
+from notifier.service import alert_json, apply_alert_event
 
 SECRET = SecretStr("whsec_" + base64.b64encode(b"store-test-secret-0123456789").decode())
 OFFICES = (
@@ -115,9 +117,7 @@ async def claim(sessions: SessionFactory, limit: int = 50, **busy: int) -> list[
     async with sessions() as session, session.begin():
         return await claim_due(
             session,
-            endpoints=ENDPOINTS,
-            busy=busy,
-            per_office=3,
+            quota={office: 3 - busy.get(office, 0) for office in ENDPOINTS},
             limit=limit,
             lease_seconds=60,
             owner="test",
@@ -157,7 +157,8 @@ async def test_outcomes_move_deliveries_on_and_a_410_disables_the_office(
         Outcome(taken[(ids[1], "rencheng")], now, 5.0, error="ConnectError: refused"),
     ]
     async with sessions() as session, session.begin():
-        due = await record_outcomes(session, outcomes, delivery=config, endpoints=ENDPOINTS)
+        due = await record_outcomes(session, outcomes, delivery=config)
+        await track_health(session, outcomes, offices=OFFICES, delivery=config)
     assert due is not None and 9 <= (due - now).total_seconds() <= 11
 
     status = {(d.alert_id, d.office_id): (d.status, d.attempts) for a in ids
@@ -178,7 +179,8 @@ async def test_outcomes_move_deliveries_on_and_a_410_disables_the_office(
     # A POST that was in flight when the 410 came fails later: the delivery stays disabled.
     async with sessions() as session, session.begin():
         late_failure = [Outcome(taken[(ids[2], "rencheng")], now, 5.0, status_code=500)]
-        await record_outcomes(session, late_failure, delivery=config, endpoints=ENDPOINTS)
+        await record_outcomes(session, late_failure, delivery=config)
+        await track_health(session, late_failure, offices=OFFICES, delivery=config)
     [in_flight] = [d for d in await deliveries(sessions, ids[2]) if d.office_id == "rencheng"]
     assert (in_flight.status, in_flight.attempts) == ("disabled", 1)
 

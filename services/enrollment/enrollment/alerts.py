@@ -10,8 +10,9 @@ from sqlalchemy import text
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from enrollment.drafts import AlertDraft
 from enrollment.models import Alert
-from hub_shared.events import AlertData, AlertKind, AlertSubject, Evidence
+from hub_shared.events import AlertData, Evidence
 from hub_shared.outbox import add_event
 
 _MATCHER_LOCK = 3708_2021_64  # the plan's document number: any constant shared by instances
@@ -52,7 +53,7 @@ def to_data(alert: Alert) -> AlertData:
     )
 
 
-def _publish(session: AsyncSession, name: str, alert: Alert, source: str) -> None:
+def publish(session: AsyncSession, name: str, alert: Alert, source: str) -> None:
     add_event(
         session,
         name,
@@ -63,35 +64,40 @@ def _publish(session: AsyncSession, name: str, alert: Alert, source: str) -> Non
     )
 
 
-async def raise_alert(
-    session: AsyncSession,
-    *,
-    kind: AlertKind,
-    subject_key: str,
-    division_code: str,
-    subject: AlertSubject,
-    reason: str,
-    evidence: list[Evidence],
-    source: str,
-) -> Alert | None:
-    """Open an alert unless one is open for the same kind and subject."""
-    if await find_open(session, kind, subject_key) is not None:
-        return None
-    alert = Alert(
+def new_alert(draft: AlertDraft, raised_at: datetime | None = None) -> Alert:
+    """An open alert row for a draft (not yet added to any session)."""
+    return Alert(
         alert_id=str(uuid.uuid4()),
-        kind=kind,
-        subject_key=subject_key,
+        kind=draft.kind,
+        subject_key=draft.subject_key,
         status="open",
-        division_code=division_code,
-        subject=subject.model_dump_json(exclude_none=True),
-        reason=reason,
-        evidence=json.dumps([e.to_json() for e in evidence], ensure_ascii=False),
-        raised_at=datetime.now(UTC),
+        division_code=draft.division_code,
+        subject=draft.subject.model_dump_json(exclude_none=True),
+        reason=draft.reason,
+        evidence=json.dumps([e.to_json() for e in draft.evidence], ensure_ascii=False),
+        raised_at=raised_at or datetime.now(UTC),
     )
+
+
+async def raise_alert(session: AsyncSession, draft: AlertDraft, source: str) -> Alert | None:
+    """Open an alert unless one is open for the same kind and subject."""
+    if await find_open(session, draft.kind, draft.subject_key) is not None:
+        return None
+    alert = new_alert(draft)
     session.add(alert)
     await session.flush()
-    _publish(session, "alert.raised", alert, source)
+    publish(session, "alert.raised", alert, source)
     return alert
+
+
+def resolved(alert: Alert, resolution: str, evidence: list[Evidence] | None = None) -> None:
+    """Mark an alert resolved by an enrollment; its evidence says how it matched."""
+    if evidence:
+        known = json.loads(alert.evidence)
+        alert.evidence = json.dumps(known + [e.to_json() for e in evidence], ensure_ascii=False)
+    alert.status = "resolved"
+    alert.resolved_at = datetime.now(UTC)
+    alert.resolution = resolution
 
 
 async def resolve(
@@ -101,13 +107,8 @@ async def resolve(
     source: str,
     evidence: list[Evidence] | None = None,
 ) -> None:
-    """Close an alert with the enrollment that covers it; its evidence says how it matched."""
-    if evidence:
-        known = json.loads(alert.evidence)
-        alert.evidence = json.dumps(known + [e.to_json() for e in evidence], ensure_ascii=False)
-    alert.status = "resolved"
-    alert.resolved_at = datetime.now(UTC)
-    alert.resolution = resolution
+    """Close an alert with the enrollment that covers it, and stage `alert.resolved`."""
+    resolved(alert, resolution, evidence)
     session.add(alert)
     await session.flush()
-    _publish(session, "alert.resolved", alert, source)
+    publish(session, "alert.resolved", alert, source)

@@ -13,16 +13,21 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from enrollment import alerts
+from enrollment.drafts import (
+    finding_alert,
+    incident_alert,
+    incident_kind,
+    match_evidence,
+    permit_alert,
+)
 from enrollment.models import Enrollment, Finding, Incident, WatchedPermit
 from enrollment.rules import (
     EnrollmentFacts,
     PermitFacts,
     Policy,
     employer_coverage,
-    grace_text,
     permit_coverage,
 )
-from hub_shared.events import AlertSubject, Evidence
 
 
 def facts(e: Enrollment) -> EnrollmentFacts:
@@ -76,36 +81,15 @@ async def employer_enrollments(session: AsyncSession, uscc: str) -> list[Enrollm
 async def evaluate_permit(session: AsyncSession, p: WatchedPermit, policy: Policy) -> None:
     """Open or resolve the permit's project_not_enrolled alert; only once it is due."""
     pf = permit_facts(p)
-    matches = permit_coverage(
-        await project_candidates(session, pf), pf, today(), policy.name_threshold
-    )
+    candidates = await project_candidates(session, pf)
+    matches = permit_coverage(candidates, pf, today(), policy.name_threshold)
     open_alert = await alerts.find_open(session, "project_not_enrolled", p.permit_no)
     if matches and open_alert is not None:
         best = matches[0]
-        found = Evidence(
-            type="enrollment.registered",
-            id=best.enrollment_id,
-            score=best.score,
-            detail=best.explain(),
-        )
-        await alerts.resolve(session, open_alert, best.enrollment_id, policy.source, [found])
+        evidence = [match_evidence(best)]
+        await alerts.resolve(session, open_alert, best.enrollment_id, policy.source, evidence)
     elif not matches and open_alert is None:
-        waited = grace_text(policy.grace_seconds)
-        await alerts.raise_alert(
-            session,
-            kind="project_not_enrolled",
-            subject_key=p.permit_no,
-            division_code=p.division_code,
-            subject=AlertSubject(
-                uscc=p.contractor_uscc,
-                name=p.contractor_name,
-                permit_no=p.permit_no,
-                project_name=p.project_name,
-            ),
-            reason=f"施工许可证 {p.permit_no} 已发放 {waited}, 未找到按项目参保记录",
-            evidence=[Evidence(type="permit.issued", id=p.event_id)],
-            source=policy.source,
-        )
+        await alerts.raise_alert(session, permit_alert(p, policy), policy.source)
 
 
 async def evaluate_finding(session: AsyncSession, f: Finding, policy: Policy) -> None:
@@ -114,70 +98,28 @@ async def evaluate_finding(session: AsyncSession, f: Finding, policy: Policy) ->
     if covered and open_alert is not None:
         await alerts.resolve(session, open_alert, covered[0], policy.source)
     elif not covered and open_alert is None:
-        projects = (
-            await session.exec(
-                select(WatchedPermit.permit_no).where(WatchedPermit.contractor_uscc == f.uscc)
-            )
-        ).all()
-        listed = f"; 其在建项目施工许可证: {', '.join(sorted(projects))}" if projects else ""
-        await alerts.raise_alert(
-            session,
-            kind="enterprise_uninsured",
-            subject_key=f.uscc,
-            division_code=f.division_code,
-            subject=AlertSubject(uscc=f.uscc, name=f.name, finding_id=f.finding_id),
-            reason=f"{f.source_department} 于 {f.found_on} 发现该单位未参加工伤保险{listed}",
-            evidence=[Evidence(type="enterprise.uninsured", id=f.finding_id)]
-            + [Evidence(type="permit.issued", id=p, detail="在建项目") for p in sorted(projects)],
-            source=policy.source,
-        )
+        query = select(WatchedPermit.permit_no).where(WatchedPermit.contractor_uscc == f.uscc)
+        projects = list((await session.exec(query)).all())
+        await alerts.raise_alert(session, finding_alert(f, projects), policy.source)
 
 
 async def evaluate_incident(session: AsyncSession, i: Incident, policy: Policy) -> None:
     """An accident or diagnosis is covered by an employer enrollment active on its date,
     or by a project enrollment of the permit it names."""
-    kind = "accident_uninsured_employer" if i.kind == "accident" else "disease_uninsured_employer"
-    by = employer_coverage(
-        await employer_enrollments(session, i.employer_uscc), i.employer_uscc, i.occurred_on
-    )
+    enrollments = await employer_enrollments(session, i.employer_uscc)
+    by = employer_coverage(enrollments, i.employer_uscc, i.occurred_on)
     if not by and i.permit_no:
         permit = await session.get(WatchedPermit, i.permit_no)
         if permit is not None:
             pf = permit_facts(permit)
             candidates = await project_candidates(session, pf)
-            by = [
-                m.enrollment_id
-                for m in permit_coverage(candidates, pf, i.occurred_on, policy.name_threshold)
-            ]
-    open_alert = await alerts.find_open(session, kind, i.incident_id)
+            matches = permit_coverage(candidates, pf, i.occurred_on, policy.name_threshold)
+            by = [m.enrollment_id for m in matches]
+    open_alert = await alerts.find_open(session, incident_kind(i), i.incident_id)
     if by and open_alert is not None:
         await alerts.resolve(session, open_alert, by[0], policy.source)
     elif not by and open_alert is None:
-        what = "生产安全事故" if i.kind == "accident" else "职业病诊断"
-        await alerts.raise_alert(
-            session,
-            kind=kind,  # type: ignore[arg-type]
-            subject_key=i.incident_id,
-            division_code=i.division_code,
-            subject=AlertSubject(
-                uscc=i.employer_uscc,
-                name=i.employer_name,
-                permit_no=i.permit_no,
-                **(
-                    {"report_id": i.incident_id}
-                    if i.kind == "accident"
-                    else {"diagnosis_id": i.incident_id}
-                ),
-            ),
-            reason=f"{what} {i.incident_id} ({i.occurred_on}) 的用人单位当日无有效工伤保险参保记录",
-            evidence=[
-                Evidence(
-                    type=f"{i.kind}.{'reported' if i.kind == 'accident' else 'diagnosed'}",
-                    id=i.event_id,
-                )
-            ],
-            source=policy.source,
-        )
+        await alerts.raise_alert(session, incident_alert(i), policy.source)
 
 
 async def after_enrollment_change(session: AsyncSession, e: Enrollment, policy: Policy) -> None:

@@ -2,9 +2,11 @@
 
 First the alerts already published (alerts.v1) are loaded as they were last seen, so that
 re-judging the inputs finds them open and raises nothing twice; then every input event is
-applied through the same handler and inbox as the live consumer, in batches. What the
-rebuilt state still stages in the outbox is new information (printed, and published when
-the service runs on this database); for the same inputs it is nothing.
+folded into its final state and every subject judged once, with the live matcher's rules
+and alert drafts (enrollment.rebuild), and all of it written in bulk, with the inbox rows
+that let the live consumer skip what replay applied. What the rebuilt state still stages in
+the outbox is new information (printed, and published when the service runs on this
+database); for the same inputs it is nothing.
 """
 
 from __future__ import annotations
@@ -14,22 +16,20 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from sqlalchemy import func
 from sqlmodel import SQLModel, col, select
 
-from enrollment import alerts as alert_store
-from enrollment import matcher
-from enrollment.consumers import make_handler
 from enrollment.import_api import IMPORT_TABLES
 from enrollment.models import TABLES, Alert
+from enrollment.rebuild import FinalState, judge, write
 from enrollment.rules import Policy
 from hub_shared.config import ServiceSettings
-from hub_shared.consumer import apply_batch
-from hub_shared.db import SessionFactory, create_tables, make_engine, make_sessions, table_of
-from hub_shared.envelope import Envelope, decode
+from hub_shared.db import create_tables, make_engine, make_sessions, table_of
+from hub_shared.envelope import decode
 from hub_shared.events import AlertData
 from hub_shared.inbox import ProcessedEvent
 from hub_shared.kafka import connection_options
@@ -100,24 +100,19 @@ async def _read_to_end(settings: ServiceSettings, topics: list[str], batch: int)
         await consumer.stop()
 
 
-async def _load_alerts(sessions: SessionFactory, records: list[ConsumerRecord[Any, Any]]) -> int:
-    async with sessions() as session, session.begin():
-        for record in records:
-            data = AlertData.model_validate(json.loads(record.value))
-            row = await session.get(Alert, data.alert_id) or Alert(
-                alert_id=data.alert_id, kind=data.kind, subject_key=subject_key(data),
-                status=data.status, division_code=data.division_code, subject="", reason="",
-                evidence="",
-            )  # fmt: skip
-            row.status = data.status
-            row.subject = data.subject.model_dump_json(exclude_none=True)
-            row.reason = data.reason
-            row.evidence = json.dumps([e.to_json() for e in data.evidence], ensure_ascii=False)
-            row.raised_at, row.resolved_at = data.raised_at, data.resolved_at
-            row.resolution = data.resolution
-            row.acknowledged_at, row.acknowledged_by = data.acknowledged_at, data.acknowledged_by
-            session.add(row)
-    return len(records)
+def alert_row(data: AlertData, row: Alert | None) -> Alert:
+    """The alert as its latest published event states it."""
+    row = row or Alert(alert_id=data.alert_id, kind=data.kind, subject_key=subject_key(data),
+                       status=data.status, division_code=data.division_code, subject="",
+                       reason="", evidence="")  # fmt: skip
+    row.status = data.status
+    row.subject = data.subject.model_dump_json(exclude_none=True)
+    row.reason = data.reason
+    row.evidence = json.dumps([e.to_json() for e in data.evidence], ensure_ascii=False)
+    row.raised_at, row.resolved_at = data.raised_at, data.resolved_at
+    row.resolution = data.resolution
+    row.acknowledged_at, row.acknowledged_by = data.acknowledged_at, data.acknowledged_by
+    return row
 
 
 async def replay(
@@ -138,27 +133,28 @@ async def replay(
                 raise ValueError(
                     "the database already holds matcher state: replay needs a fresh one"
                 )
+        loaded: dict[str, Alert] = {}
         async for records in _read_to_end(settings, [ALERTS.name], batch):
-            report.alerts_loaded += await _load_alerts(sessions, records)
+            for r in records:
+                data = AlertData.model_validate(json.loads(r.value))
+                loaded[data.alert_id] = alert_row(data, loaded.get(data.alert_id))
+            report.alerts_loaded = len(loaded)
             note("alerts", report.alerts_loaded)
+        state = FinalState()
+        async for records in _read_to_end(settings, INPUTS, batch):
+            for r in records:
+                state.add(r.topic, decode(r.key, r.value, list(r.headers or ())))
+            report.events_read += len(records)
+            note("events", report.events_read)
+        report.events_applied = len(state.applied)
         policy = Policy(
             source=f"/hub/{settings.service}",
             grace_seconds=settings.hub.matching.grace_seconds,
             name_threshold=settings.hub.matching.name_threshold,
         )
-        handler = make_handler(policy)
-        async for records in _read_to_end(settings, INPUTS, batch):
-            items: list[tuple[str, Envelope]] = [
-                (r.topic, decode(r.key, r.value, list(r.headers or ()))) for r in records
-            ]
-            report.events_read += len(items)
-            report.events_applied += await apply_batch(sessions, handler, "matcher", items)
-            note("events", report.events_read)
-        while True:
-            async with sessions() as session, session.begin():
-                await alert_store.lock_matcher(session)
-                if not await matcher.check_due_permits(session, policy, limit=2000):
-                    break
+        judged = judge(state, list(loaded.values()), policy, datetime.now(UTC))
+        async with sessions() as session, session.begin():
+            await write(session, judged, policy.source)
         report.seconds = time.perf_counter() - began
         async with sessions() as session:
             staged = await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))

@@ -36,9 +36,7 @@ def endpoint_failed(status_code: int | None) -> bool:
 
 
 class EndpointBreaker:
-    def __init__(
-        self, config: DeliveryConfig, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, config: DeliveryConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.state = BreakerState.CLOSED
         self._threshold = config.breaker_failure_threshold
         self._open_seconds = config.breaker_open_seconds
@@ -92,9 +90,11 @@ class EndpointBreaker:
         if probe:
             self._reopened += 1
             self._open(retry_after)
-        elif self.state in (BreakerState.CLOSED, BreakerState.DRAINING):
-            if self._failures >= self._threshold:
-                self._open(retry_after)
+        elif self._failures >= self._threshold and self.state in (
+            BreakerState.CLOSED,
+            BreakerState.DRAINING,
+        ):
+            self._open(retry_after)
 
     def _open(self, retry_after: float | None) -> None:
         period = min(self._open_seconds * 2 ** max(self._reopened - 1, 0), self._max_open_seconds)

@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from sse_starlette import EventSourceResponse
 
 from hub_shared.auth import Principal, TokenRegistry
-from hub_shared.errors import Conflict, HubError, Unauthorized
+from hub_shared.errors import Conflict, Unauthorized
 from hub_shared.runtime import ServiceRuntime
 from notifier import dashboard_data as view
 from notifier import inbox
@@ -239,6 +239,3 @@ def install(app: FastAPI) -> None:
     """Static files and the sign-in redirect."""
     mount_static(app)
     app.add_exception_handler(SignInNeeded, sign_in_needed)
-
-
-__all__ = ["HubError", "install", "router"]

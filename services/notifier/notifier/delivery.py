@@ -160,7 +160,9 @@ class DeliveryWorker:
             quota[office] = max(min(room, allowed if allowed is not None else room), 0)
         return quota
 
-    async def _claim(self, session: AsyncSession, free: int, quota: dict[str, int]) -> list[Claimed]:
+    async def _claim(
+        self, session: AsyncSession, free: int, quota: dict[str, int]
+    ) -> list[Claimed]:
         gone = await disabled_endpoints(session)
         for office, url in self._endpoints.items():
             if gone.get(office) == url:

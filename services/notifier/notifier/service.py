@@ -27,7 +27,7 @@ WEBHOOK_SOURCE = "/hub/enrollment"  # CONTRACTS.md §8 fixes the source of offic
 # Extension: alerts the notifier raises itself about its own operation. They live in the
 # notifier only (REST, webhooks, stream, dashboard), never on alerts.v1.
 ENDPOINT_DISABLED = "delivery_endpoint_disabled"
-InboxKind = Literal[AlertKind, Literal["delivery_endpoint_disabled"]]
+InboxKind = Literal[AlertKind, "delivery_endpoint_disabled"]
 HUB_KINDS: frozenset[str] = frozenset(get_args(AlertKind))
 _FORMAT = JSONFormat()
 _TIME = TypeAdapter(datetime)
