@@ -107,16 +107,8 @@ async def service(kafka: LocalKafka, database_url: str, tmp_path: Path) -> Async
         ),
     )
     app = create_app(settings)
-    async def watchdog() -> None:
-        await asyncio.sleep(20)
-        import sys
-        for task in asyncio.all_tasks():
-            print("TASK", task.get_name(), file=sys.stderr, flush=True)
-            task.print_stack(file=sys.stderr)
     async with running(app) as client:
         yield Service(client, app, settings)
-        wd = asyncio.get_running_loop().create_task(watchdog())
-    wd.cancel()
 
 
 def _bearer(token: str) -> dict[str, str]:

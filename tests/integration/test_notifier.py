@@ -16,6 +16,7 @@ from standardwebhooks.webhooks import Webhook
 
 from hubtools.kafka import LocalKafka
 from tests.integration.test_notifier_harness import (
+    ADMIN,
     CITY_SECRET,
     YANZHOU,
     YANZHOU_SECRET,
@@ -25,6 +26,7 @@ from tests.integration.test_notifier_harness import (
     running_hub,
     until,
 )
+from tests.support.hub import bearer
 
 
 @pytest.fixture
@@ -231,3 +233,37 @@ async def test_late_and_repeated_events_change_nothing_they_should_not(hub: Hub)
         ("city", "alert.resolved"),
         ("yanzhou", "alert.resolved"),
     }
+
+
+async def test_exhausted_deliveries_are_kept_and_an_admin_resends_them_since_a_time(
+    hub: Hub,
+) -> None:
+    old, recent = new_alert("370812"), new_alert("370812")
+    hub.receiver.plan("/yanzhou", old["alert_id"], 502, 502, 502)
+    await hub.publish("alert.raised", old)
+    log = await until(lambda: hub.settled(old["alert_id"], 2), what="exhausted")
+    assert {d["office_id"]: d["status"] for d in log}["yanzhou"] == "exhausted"
+    healthy = new_alert("370812")  # a success between: the breaker stays closed
+    await hub.publish("alert.raised", healthy)
+    await until(lambda: hub.settled(healthy["alert_id"], 2), what="a delivery that works")
+    since = datetime.now(UTC)
+    hub.receiver.plan("/yanzhou", recent["alert_id"], 502, 502, 502)
+    await hub.publish("alert.raised", recent)
+    log = await until(lambda: hub.settled(recent["alert_id"], 2), what="exhausted too")
+    [exhausted] = [d for d in log if d["office_id"] == "yanzhou"]
+    assert (exhausted["status"], exhausted["attempts"]) == ("exhausted", 3)
+
+    response = await hub.api.post(
+        "/v1/admin/offices/yanzhou/redeliver",
+        json={"since": since.isoformat()},
+        headers=bearer(ADMIN),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["requeued"] == 1  # the recent one only
+    log = await until(lambda: hub.settled(recent["alert_id"], 2), what="resent")
+    [resent] = [d for d in log if d["office_id"] == "yanzhou"]
+    assert resent["status"] == "delivered"
+    assert [a["status_code"] for a in resent["log"]] == [502, 502, 502, 200]
+    tries = hub.receiver.for_alert_now(recent["alert_id"], "/yanzhou")
+    assert {r.headers["webhook-id"] for r in tries} == {exhausted["event_id"]}
+    assert len(hub.receiver.for_alert_now(old["alert_id"], "/yanzhou")) == 3

@@ -159,3 +159,54 @@ async def test_ack_is_recorded_published_once_and_idempotent(hub: Hub) -> None:
     log = await until(lambda: hub.settled(alert["alert_id"], 1), what="raise delivered")
     assert [d["type"] for d in log] == ["alert.raised"]
     assert (await hub.alert(alert["alert_id"])).json() == acked
+
+
+async def test_dismiss_records_the_reason_publishes_it_and_a_resolve_still_wins(hub: Hub) -> None:
+    alert = new_alert("370811")
+    await hub.publish("alert.raised", alert)
+    await until(lambda: hub.stored(alert["alert_id"]), what="stored")
+    path = f"/v1/alerts/{alert['alert_id']}/dismiss"
+    reason = {"reason": "项目已停工, 无施工人员"}
+
+    assert (await hub.api.post(path, json=reason, headers=bearer(AGENCY))).status_code == 403
+    assert (await hub.api.post(path, json=reason, headers=bearer(YANZHOU))).status_code == 404
+    empty = await hub.api.post(path, json={"reason": ""}, headers=bearer(RENCHENG))
+    assert empty.status_code == 422
+    assert [e["loc"] for e in empty.json()["errors"]] == [["body", "reason"]]
+    first = await hub.api.post(path, json=reason, headers=bearer(RENCHENG))
+    assert first.status_code == 200, first.text
+    dismissed = first.json()
+    assert dismissed["status"] == "dismissed"
+    assert dismissed["dismissed_by"] == "rencheng"
+    assert dismissed["dismissal_reason"] == reason["reason"]
+    assert dismissed["dismissed_at"] and dismissed["acknowledged_by"] == "rencheng"
+    again = await hub.api.post(path, json={"reason": "again"}, headers=bearer(CITY))
+    assert again.json() == dismissed  # once dismissed, it stays as the first said
+    listed = await hub.api.get(
+        "/v1/alerts", params={"status": "dismissed", "limit": "500"}, headers=bearer(RENCHENG)
+    )
+    assert alert["alert_id"] in {a["alert_id"] for a in listed.json()["items"]}
+
+    async def published() -> list[Any]:
+        records = await topic_records(hub.bootstrap, "alerts.v1")
+        return [
+            json.loads(r.value)
+            for r in records
+            if r.key == alert["alert_id"].encode()
+            and dict(r.headers).get("ce_type") == b"cn.gov.jining.hub.alert.acknowledged"
+        ]
+
+    [event] = await until(published, what="alert.acknowledged with the dismissal")
+    assert event["status"] == "dismissed"
+    assert event["dismissal_reason"] == reason["reason"]
+
+    # The coverage appears after all: the resolve wins over the dismissal and is announced.
+    closed_at = datetime.now(UTC).isoformat()
+    closing = {**alert, "status": "resolved", "resolved_at": closed_at, "resolution": "SI-1"}
+    await hub.publish("alert.resolved", closing)
+    final = await until(lambda: hub.stored(alert["alert_id"], status="resolved"), what="resolved")
+    assert final["dismissal_reason"] == reason["reason"]  # the dismissal stays on record
+    log = await until(lambda: hub.settled(alert["alert_id"], 2), what="raise and resolve")
+    assert [d["type"] for d in log] == ["alert.raised", "alert.resolved"]
+    late = await hub.api.post(path, json=reason, headers=bearer(RENCHENG))
+    assert late.status_code == 409

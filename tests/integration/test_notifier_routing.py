@@ -101,7 +101,7 @@ async def test_every_office_sees_and_acts_on_its_divisions_only_through_every_en
             await hub.publish("alert.raised", alert)
 
         # Webhooks: each county office gets its own county's alert, the city every one.
-        for code, alert in alerts.items():
+        for alert in alerts.values():
             await until(lambda a=alert: hub.stored_as(a["alert_id"], ADMIN), what="stored")  # type: ignore[misc]
         await until(
             lambda: hub.receiver.for_alert_count(set(ids), f"/{CITY}", len(ids)), what="city"
@@ -165,8 +165,9 @@ async def check_rest(hub: Hub, office: str, ids: dict[str, str], own: set[str]) 
             dismissed = await hub.api.post(f"{path}/dismiss", json={"reason": "x"}, headers=auth)
             assert dismissed.status_code == 404
     for target in OFFICE_CODES:  # offices hold no admin scope, not even for themselves
-        response = await hub.api.post(f"/v1/admin/offices/o{target}/redeliver",
-                                      json={"since": "2021-01-01T00:00:00+08:00"}, headers=auth)  # fmt: skip
+        since = {"since": "2021-01-01T00:00:00+08:00"}
+        path = f"/v1/admin/offices/o{target}/redeliver"
+        response = await hub.api.post(path, json=since, headers=auth)
         assert response.status_code == 403
 
 
