@@ -40,8 +40,11 @@ fmt: venv  ## format and fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: venv kafka-jars  ## benchmarks (numbers reported, not asserted)
+BENCH_EVENTS ?= 100000
+bench: venv kafka-jars  ## benchmarks (numbers reported, never asserted); BENCH_EVENTS=1000000 for the full replay
 	$(BIN)/python -m hubtools.bench
+	$(BIN)/python -m hubtools.bench_matcher --events $(BENCH_EVENTS)
+	$(BIN)/python -m hubtools.bench_import
 
 clean:  ## remove local state (var/) but keep the venv and jar cache
 	rm -rf var

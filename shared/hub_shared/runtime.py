@@ -4,7 +4,6 @@ background workers, readiness. Built in the app's lifespan, never at import time
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -68,14 +67,22 @@ class ServiceRuntime:
             asyncio.create_task(self._supervise(name, w), name=name) for name, w in self._workers
         ]
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop background work, then the producer and the engine; each step is bounded so a
+        stuck connection cannot hang shutdown (what was not committed is redone on restart)."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self.producer.stop()
-        await self.engine.dispose()
+        if self._tasks:
+            _done, stuck = await asyncio.wait(self._tasks, timeout=timeout)
+            for task in stuck:
+                log.warning(
+                    "background task %s did not stop within %.0f s", task.get_name(), timeout
+                )
+        for step, name in ((self.producer.stop, "producer"), (self.engine.dispose, "database")):
+            try:
+                await asyncio.wait_for(step(), timeout)
+            except TimeoutError:
+                log.warning("stopping the %s took over %.0f s; abandoned", name, timeout)
 
     async def _supervise(self, name: str, worker: Worker) -> None:
         """Keep a background loop alive: a crash is logged and the loop restarted."""

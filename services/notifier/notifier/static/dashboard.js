@@ -19,6 +19,7 @@
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
       .then(function (data) {
         openChart.setOption({
+          animation: false,
           tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
           legend: { top: 0 },
           grid: { left: 40, right: 10, top: 40, bottom: 50 },
@@ -30,6 +31,7 @@
         }, true);
         var median = data.resolution.median_hours;
         resolutionChart.setOption({
+          animation: false,
           title: {
             text: "已解决 " + data.resolution.resolved + " 条" +
               (median === null ? "" : ", 中位用时 " + median + " 小时"),
