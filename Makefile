@@ -48,3 +48,7 @@ bench: venv kafka-jars  ## benchmarks (numbers reported, never asserted); BENCH_
 
 clean:  ## remove local state (var/) but keep the venv and jar cache
 	rm -rf var
+
+.PHONY: demo
+demo: venv  ## load a seeded demo Jining through the REST APIs of a running hub (start `make run` first)
+	$(BIN)/python -m hubtools.demo_data --enterprises 2000 --seed 1

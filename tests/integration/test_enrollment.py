@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from tests.support.hub import (
     bearer,
     encode,
     new_permit_no,
+    payload,
     permit,
     running,
     settings_for,
@@ -86,8 +86,8 @@ def enrollment_body(permit_no: str | None, **overrides: Any) -> dict[str, Any]:
 async def alert_events(kafka: LocalKafka, permit_no: str) -> list[tuple[str, dict[str, Any]]]:
     out = []
     for record in await topic_records(kafka.bootstrap, "alerts.v1"):
-        data = json.loads(record.value)
-        if data["subject"].get("permit_no") == permit_no:
+        data = payload(record)
+        if data.get("subject", {}).get("permit_no") == permit_no:
             out.append((dict(record.headers)["ce_type"].decode().rsplit(".", 2)[-2:][1], data))
     return out
 

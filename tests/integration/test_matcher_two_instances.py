@@ -3,7 +3,6 @@ log through the real broker: the alerts end exactly as the rules say, none lost 
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
 from pathlib import Path
@@ -22,6 +21,7 @@ from hubtools.kafka import LocalKafka
 from tests.support.events import permit_issued, project_enrolled
 from tests.support.hub import (
     new_permit_no,
+    payload,
     running,
     settings_for,
     topic_records,
@@ -88,13 +88,13 @@ async def test_two_instances_end_in_the_rules_alerts_none_lost_or_doubled(
     async def published() -> list[dict[str, Any]]:
         events = []
         for record in await topic_records(kafka.bootstrap, "alerts.v1"):
-            data = json.loads(record.value)
-            if data["subject"].get("permit_no") in permits:
+            data = payload(record)
+            if data.get("subject", {}).get("permit_no") in permits:
                 events.append({"type": dict(record.headers)["ce_type"].decode(), **data})
         raised = {e["subject"]["permit_no"] for e in events if e["type"].endswith("raised")}
         return events if raised >= set(permits) - enrolled else []
 
-    events = await wait_for(published, what="alerts on alerts.v1")
+    events = await wait_for(published, timeout=90, what="alerts on alerts.v1")
     raised = Counter(e["subject"]["permit_no"] for e in events if e["type"].endswith("raised"))
     assert max(raised.values()) == 1, "an alert was raised twice for one permit"
     resolved = {e["subject"]["permit_no"] for e in events if e["type"].endswith("resolved")}

@@ -3,7 +3,6 @@ alerts, and stages nothing to send to offices again."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from sqlmodel import select
@@ -19,6 +18,7 @@ from hubtools.kafka import LocalKafka
 from tests.support.events import permit_issued, project_enrolled
 from tests.support.hub import (
     new_permit_no,
+    payload,
     running,
     settings_for,
     topic_records,
@@ -58,7 +58,7 @@ async def test_replay_rebuilds_the_same_alerts_and_sends_nothing_twice(
                 found = await _alerts(runtime.sessions, permits)
                 return len(found) == len(permits) - len(enrolled_early)
 
-            await wait_for(raised, what="alerts of the unenrolled permits")
+            await wait_for(raised, timeout=120, what="alerts of the unenrolled permits")
             late = [project_enrolled(p) for p in enrolled_late]
             await producer.publish_many([(topic_of(e.name).name, e) for e in late])
 
@@ -90,5 +90,5 @@ async def test_replay_rebuilds_the_same_alerts_and_sends_nothing_twice(
         await engine.dispose()
     assert after == before
     records = await topic_records(kafka.bootstrap, "alerts.v1")
-    ours = [json.loads(r.value) for r in records if json.loads(r.value)["alert_id"] in before]
+    ours = [payload(r) for r in records if payload(r).get("alert_id") in before]
     assert len(ours) == len(before) + 2  # raised for each, resolved for two: nothing more

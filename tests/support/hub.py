@@ -204,6 +204,16 @@ async def topic_records(bootstrap: str, topic: str) -> list[Any]:
             await consumer.stop()
 
 
+def payload(record: Any) -> dict[str, Any]:
+    """A record's JSON object, or {} for what other tests put on shared topics on purpose
+    (malformed records for dead-letter tests)."""
+    try:
+        data = json.loads(record.value)
+    except (TypeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 async def wait_for(
     probe: Callable[[], Awaitable[T]], *, timeout: float = 30, what: str = "condition"
 ) -> T:

@@ -51,6 +51,11 @@ def replay(
         f"applied {report.events_applied:,} in {report.seconds:.1f} s "
         f"({report.events_per_second:,.0f}/s)"
     )
+    if report.superseded:
+        console.print(
+            f"[yellow]{report.superseded} older duplicate open alert(s) on alerts.v1 "
+            "closed as superseded[/]"
+        )
     if report.staged:
         console.print(
             f"[yellow]{len(report.staged)} new event(s) staged[/] (published when "

@@ -27,6 +27,7 @@ from enrollment.rules import (
     Policy,
     employer_coverage,
     permit_coverage,
+    project_match,
 )
 
 
@@ -130,7 +131,14 @@ async def after_enrollment_change(session: AsyncSession, e: Enrollment, policy: 
             clauses.append(col(WatchedPermit.permit_no) == e.permit_no)
         if e.project_code:
             clauses.append(col(WatchedPermit.project_code) == e.project_code)
-        permits = list((await session.exec(select(WatchedPermit).where(or_(*clauses)))).all())
+        candidates = (await session.exec(select(WatchedPermit).where(or_(*clauses)))).all()
+        # Only permits this enrollment matches can change state when it comes or goes; a
+        # large contractor's other sites are left alone (judging them all is quadratic).
+        this = facts(e)
+        permits = [
+            p for p in candidates
+            if project_match(this, permit_facts(p), policy.name_threshold) is not None
+        ]  # fmt: skip
         for p in permits:
             if p.checked_at is not None:  # before its due time a permit is not judged yet
                 await evaluate_permit(session, p, policy)

@@ -33,7 +33,8 @@ TIER_NOTES: Final[tuple[str, ...]] = (
     "工伤发生率(‰) = 当年事故数 ÷ 统计日参保人数 × 1000; 行业平均 = 同区域同行业大类的合计。",
     "比值 = 本单位发生率 ÷ 行业平均: ≥2 上浮两档(150%), ≥1.2 上浮一档(120%), "
     ">0.8 不浮动(100%), >0.5 下浮一档(80%), 其余下浮两档(50%)。",
-    "一类行业只上浮不下浮; 基金支缴率未知时最多下浮一档; 基金支缴率 >100% 至少 120%, >150% 为 150%。",
+    "一类行业只上浮不下浮; 基金支缴率未知时最多下浮一档; "
+    "基金支缴率 >100% 至少 120%, >150% 为 150%。",
     "未参保、无风险类别或行业当年无事故的单位维持 100%。",
 )
 
@@ -88,7 +89,7 @@ def suggest_tier(
     ratio = injury_rate / industry_average
     tier = _rate_tier(ratio)
     reasons = [
-        f"工伤发生率 {injury_rate:.2f}‰, 行业平均 {industry_average:.2f}‰, 比值 {ratio:.2f},"
+        f"工伤发生率 {injury_rate:.2f}‰, 行业平均 {industry_average:.2f}‰, 比值 {ratio:.3f},"
         f" 按发生率为 {tier}%"
     ]
     if fund_usage is None:
@@ -219,8 +220,9 @@ def floating_rate_report(
             industry_average=average,
             fund_usage=None,
         )
+        accidents_of = counts.get(employer.uscc, 0)
         advices.append(
-            Advice(employer, industry, risk_class, staff, counts.get(employer.uscc, 0), rate, average, tier)
+            Advice(employer, industry, risk_class, staff, accidents_of, rate, average, tier)
         )
     return FloatingRateReport(division_code, year, as_of, tuple(advices))
 

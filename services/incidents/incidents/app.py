@@ -8,7 +8,7 @@ from hub_shared.config import ServiceSettings
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 from hub_shared.topics import ENROLLMENTS, ENTERPRISES
-from incidents import api, consumers
+from incidents import api, consumers, insights
 from incidents.models import TABLES
 from incidents.pii import PiiKey
 
@@ -35,7 +35,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         title="Work-injury hub: incidents",
         description=DESCRIPTION,
         runtime=runtime,
-        routers=[api.router],
+        routers=[api.router, insights.router],
         state={"pii": pii},
         on_start=[load_pii_key],
     )

@@ -110,7 +110,9 @@ async def floating_rates(
     as_of = reports.stock_date(year, today)
     moment = clock.now() if as_of == today else clock.end_of_day(as_of)
     # An employer's accidents count wherever they happened: load every division's.
-    facts = await load_facts(sessions=sessions, division_code=CITY, first=date(year, 1, 1), last=as_of)
+    facts = await load_facts(
+        sessions=sessions, division_code=CITY, first=date(year, 1, 1), last=as_of
+    )
     names = {v.uscc: v.name for v in facts.versions}
     states = reports.enterprises_as_of(facts.states(), moment)
     return advice.floating_rate_report(

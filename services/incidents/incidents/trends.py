@@ -240,7 +240,7 @@ def compute(
     """Every table the trend needs, from the facts, then the trend itself."""
     version_list, enrollment_list = list(versions), list(enrollments)
     accident_list = list(accidents)
-    wanted = sorted({*years, BASELINE_YEAR} if BASELINE_YEAR <= today.year else set(years))
+    wanted = sorted({*years, BASELINE_YEAR} if today.year >= BASELINE_YEAR else set(years))
     counties = counties_in(division_code)
     reports: dict[int, KeyIndustryReport] = {}
     county_reports: dict[str, dict[int, KeyIndustryReport]] = {code: {} for code in counties}
@@ -249,8 +249,11 @@ def compute(
         moment = now if as_of == today else clock.end_of_day(as_of)
         states = enterprises_as_of(version_list, moment)
 
-        def table(code: str, year: int = year, as_of: date = as_of) -> KeyIndustryReport:
-            return key_industry_report(
+        codes = [division_code]
+        if year in (BASELINE_YEAR, years[-1]):
+            codes += counties
+        for code in codes:
+            table = key_industry_report(
                 division_code=code,
                 year=year,
                 as_of=as_of,
@@ -258,11 +261,10 @@ def compute(
                 enrollments=enrollment_list,
                 accidents=accident_list,
             )
-
-        reports[year] = table(division_code)
-        if year in (BASELINE_YEAR, years[-1]):
-            for code in counties:
-                county_reports[code][year] = table(code)
+            if code == division_code:
+                reports[year] = table
+            if code in county_reports and year in (BASELINE_YEAR, years[-1]):
+                county_reports[code][year] = table
     return trend_report(
         division_code=division_code, years=years, reports=reports, county_reports=county_reports
     )

@@ -1,5 +1,10 @@
 """One webhook POST (CONTRACTS.md §8): signed with the office's secret (and, during a
-rotation, its previous one), timed, and turned into an Outcome."""
+rotation, its previous one), timed, and turned into an Outcome.
+
+The POSTs go through aiohttp rather than httpx: measured against a local receiver at 64
+concurrent requests, httpx spent about 4 ms of CPU per request (its connection pool's
+bookkeeping grows with concurrency) and aiohttp about 0.2 ms, and the notifier's
+throughput target is 500 deliveries/s on one core."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import logging
 import time
 from datetime import UTC, datetime
 
-import httpx
+import aiohttp
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client import Counter as PromCounter
 
@@ -19,6 +24,7 @@ from notifier.schedule import parse_retry_after
 
 log = logging.getLogger(__name__)
 CONTENT_TYPE = "application/cloudevents+json"
+_MAX_ANSWER_BYTES = 64 * 1024
 
 
 def office_secrets(office: OfficeConfig) -> list[str]:
@@ -27,8 +33,16 @@ def office_secrets(office: OfficeConfig) -> list[str]:
     return [s.get_secret_value() for s in secrets if s is not None]
 
 
+def webhook_headers(
+    office: OfficeConfig, claimed: Claimed, body: bytes, now: datetime | None = None
+) -> dict[str, str]:
+    """Content type and the Standard Webhooks headers, one signature per secret."""
+    signed = sign(office_secrets(office), claimed.event_id, body, now)
+    return {"content-type": CONTENT_TYPE, **signed}
+
+
 async def post_delivery(
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     office: OfficeConfig,
     claimed: Claimed,
     *,
@@ -37,7 +51,7 @@ async def post_delivery(
 ) -> Outcome:
     url = office.webhook_url or ""
     body = claimed.body.encode()
-    headers = {"content-type": CONTENT_TYPE, **sign(office_secrets(office), claimed.event_id, body)}
+    headers = webhook_headers(office, claimed, body)
     attempted_at = datetime.now(UTC)
     started = time.perf_counter()
 
@@ -49,17 +63,21 @@ async def post_delivery(
 
     try:
         async with asyncio.timeout(timeout):
-            response = await client.post(url, content=body, headers=headers)
-    except (TimeoutError, httpx.TimeoutException):
+            async with client.post(
+                url, data=body, headers=headers, allow_redirects=False
+            ) as response:
+                # Read (a bounded part of) the answer so the connection can be reused.
+                await response.content.read(_MAX_ANSWER_BYTES)
+                status, retry_after_header = response.status, response.headers.get("retry-after")
+    except TimeoutError:
         return done(error=f"no answer within {timeout:g} s")
-    except httpx.HTTPError as exc:
+    except aiohttp.ClientError as exc:
         # The URL may carry credentials in its query: keep it out of the log.
         return done(error=f"{type(exc).__name__}: {str(exc).replace(url, '<url>')}"[:500])
     except Exception as exc:
         log.exception("office %s: delivery %s failed unexpectedly", office.id, claimed.id)
         return done(error=f"{type(exc).__name__}"[:500])
-    retry_after = parse_retry_after(response.headers.get("retry-after"))
-    return done(status_code=response.status_code, retry_after=retry_after)
+    return done(status_code=status, retry_after=parse_retry_after(retry_after_header))
 
 
 class DeliveryMetrics:

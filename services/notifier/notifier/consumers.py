@@ -17,6 +17,7 @@ from hub_shared.events import AlertData
 from notifier.service import ALERT_EVENTS, apply_alert_event
 
 log = logging.getLogger(__name__)
+_BATCH_KEY = "notifier.batch"
 
 
 def alerts_handler(
@@ -39,6 +40,7 @@ def alerts_handler(
         division = normalize_division(alert.division_code)
         if division != alert.division_code:
             alert = alert.model_copy(update={"division_code": division})
+        batch = _batch_of(session)
         queued = await apply_alert_event(
             session,
             name=envelope.name,
@@ -47,9 +49,13 @@ def alerts_handler(
             offices=offices,
             extra=envelope.data,
         )
+        batch.queued = batch.queued or bool(queued)
+        if batch.listening:
+            return
+        batch.listening = True
 
         def after_commit(_session: Any) -> None:
-            if queued:
+            if batch.queued:
                 on_queued()
             if on_changed is not None:
                 on_changed()
@@ -57,3 +63,23 @@ def alerts_handler(
         event.listen(session.sync_session, "after_commit", after_commit, once=True)
 
     return handle
+
+
+class _Batch:
+    """What the events of one transaction (a consumer batch) did, for after the commit."""
+
+    queued = False
+    listening = False
+
+
+def _batch_of(session: AsyncSession) -> _Batch:
+    batch = session.info.get(_BATCH_KEY)
+    if batch is None:
+        # The consumer applies a batch of events in one transaction. Flushing after each
+        # (autoflush on the next query) cost three round trips per event; the rows now go
+        # to the database in one flush at commit. apply_alert_event finds alerts added
+        # earlier in the same transaction itself (notifier.service.ALERTS_KEY).
+        session.sync_session.autoflush = False
+        batch = session.info[_BATCH_KEY] = _Batch()
+    assert isinstance(batch, _Batch)
+    return batch

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import httpx
+import aiohttp
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared.config import DeliveryConfig, HubConfig, OfficeConfig
@@ -45,8 +45,8 @@ class DeliveryWorker:
         sessions: SessionFactory,
         hub: HubConfig,
         metrics: DeliveryMetrics | None = None,
-        max_in_flight: int = 64,
-        per_office: int = 16,
+        max_in_flight: int = 256,
+        per_office: int = 32,
         poll_seconds: float = 1.0,
         rng: random.Random | None = None,
         on_alerts_changed: Callable[[], None] | None = None,
@@ -66,7 +66,7 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._in_flight: dict[int, tuple[str, asyncio.Task[None]]] = {}
         self._done: list[Outcome] = []
-        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._clients: dict[str, aiohttp.ClientSession] = {}
         self._next_due: datetime | None = None
         self._owner = str(uuid.uuid4())  # this worker's name on the leases it holds
         self.delivered = 0
@@ -81,14 +81,17 @@ class DeliveryWorker:
             return
         async with contextlib.AsyncExitStack() as stack:
             # A connection pool per office: one slow office cannot hold the others'
-            # connections, and small pools keep httpcore's per-request bookkeeping cheap.
-            limits = httpx.Limits(
-                max_connections=self._per_office, max_keepalive_connections=self._per_office
-            )
-            timeout = httpx.Timeout(self._config.timeout_seconds)
+            # connections. Redirects are not followed: a 3xx is an answer, not a 2xx.
             for office_id in self._offices:
+                connector = aiohttp.TCPConnector(limit=self._per_office)
                 self._clients[office_id] = await stack.enter_async_context(
-                    httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)
+                    aiohttp.ClientSession(
+                        connector=connector,
+                        auto_decompress=False,
+                        trust_env=False,
+                        skip_auto_headers=("User-Agent",),
+                        headers={"user-agent": "hub-notifier/1"},
+                    )
                 )
             try:
                 while True:

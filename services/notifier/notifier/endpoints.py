@@ -22,7 +22,14 @@ from notifier.breaker import endpoint_failed
 from notifier.delivery_store import PENDING, Outcome
 from notifier.models import Delivery, DeliveryStatus, Endpoint, NotifierAlert
 from notifier.schedule import aware
-from notifier.service import ENDPOINT_DISABLED, RAISED, RESOLVED, iso, queue_deliveries
+from notifier.service import (
+    ENDPOINT_DISABLED,
+    RAISED,
+    RESOLVED,
+    forget_disabled,
+    iso,
+    queue_deliveries,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +97,7 @@ async def disable(session: AsyncSession, row: Endpoint, reason: str, now: dateti
     admin redelivery sends them)."""
     row.disabled_at, row.disabled_reason = now, reason[:500]
     session.add(row)
+    forget_disabled(session)
     await session.execute(
         update(Delivery)
         .where(col(Delivery.office_id) == row.office_id, col(Delivery.status) == PENDING)
@@ -155,6 +163,7 @@ async def enable(
         return False
     row.disabled_at, row.disabled_reason, row.failing_since = None, None, None
     session.add(row)
+    forget_disabled(session)
     open_alerts = await session.exec(
         select(NotifierAlert).where(
             col(NotifierAlert.kind) == ENDPOINT_DISABLED, col(NotifierAlert.status) == "open"

@@ -30,6 +30,9 @@ ENDPOINT_DISABLED = "delivery_endpoint_disabled"
 InboxKind = Literal[AlertKind, "delivery_endpoint_disabled"]
 HUB_KINDS: frozenset[str] = frozenset(get_args(AlertKind))
 _FORMAT = JSONFormat()
+# Alerts this transaction has read or added, by id: with autoflush off (a consumer batch),
+# an alert added by an earlier event of the batch is not in the database yet.
+ALERTS_KEY = "notifier.alerts"
 _TIME = TypeAdapter(datetime)
 
 
@@ -64,7 +67,10 @@ async def apply_alert_event(
     `extra`: the event's raw data, for the dismissal fields AlertData does not carry.
     Returns how many deliveries were queued."""
     event_time = aware(event_time)
-    row = await session.get(NotifierAlert, alert.alert_id, with_for_update=True)
+    known: dict[str, NotifierAlert] = session.info.setdefault(ALERTS_KEY, {})
+    row = known.get(alert.alert_id)
+    if row is None:
+        row = await session.get(NotifierAlert, alert.alert_id, with_for_update=True)
     if row is not None and is_older(
         incoming_status=alert.status,
         incoming_time=event_time,
@@ -91,6 +97,7 @@ async def apply_alert_event(
     row.updated_at = datetime.now(UTC)
     _keep_ack(row, alert, extra)
     session.add(row)
+    known[row.alert_id] = row
     # One webhook per transition: a second `raised` of a known alert, or a `resolved` of
     # an alert already resolved, changes the state but tells the offices nothing new.
     # A dismissed alert that is then resolved is still announced: dismissal is one
@@ -126,7 +133,7 @@ async def queue_deliveries(
     targets = webhook_offices_for(row.division_code, offices)
     if not targets:
         return 0
-    gone = await disabled_endpoints(session)
+    gone = await disabled_endpoints(session, cached=True)
     data = alert_json(row)
     for office in targets:
         event_id = str(uuid.uuid4())
@@ -163,7 +170,24 @@ def cloudevent_body(
     return ce_http.to_structured(event, _FORMAT).body.decode()
 
 
-async def disabled_endpoints(session: AsyncSession) -> dict[str, str]:
-    """office id -> the webhook URL that was disabled (410 Gone or failing too long)."""
+_DISABLED_KEY = "notifier.disabled_endpoints"
+
+
+async def disabled_endpoints(session: AsyncSession, *, cached: bool = False) -> dict[str, str]:
+    """office id -> the webhook URL that was disabled (410 Gone or failing too long).
+    `cached`: read once per transaction (a consumer batch queues many alerts); disabling
+    an endpoint forgets the cached answer (`forget_disabled`)."""
+    if cached and _DISABLED_KEY in session.info:
+        found: dict[str, str] = session.info[_DISABLED_KEY]
+        return found
     query = select(Endpoint).where(col(Endpoint.disabled_at).is_not(None))
-    return {e.office_id: e.webhook_url for e in (await session.exec(query)).all()}
+    with session.no_autoflush:
+        rows = (await session.exec(query)).all()
+    found = {e.office_id: e.webhook_url for e in rows}
+    if cached:
+        session.info[_DISABLED_KEY] = found
+    return found
+
+
+def forget_disabled(session: AsyncSession) -> None:
+    session.info.pop(_DISABLED_KEY, None)

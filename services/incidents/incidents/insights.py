@@ -1,0 +1,77 @@
+"""Routes of the trend and floating-rate reports: JSON/CSV under /v1, the HTML page, /static.
+
+One router (`router`) holds them all, so that app.py includes it with one line.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
+
+from hub_shared.auth import CurrentPrincipal
+from incidents import advice, pages, trend_data
+from incidents.api import RuntimeDep, can_read_reports
+from incidents.report_queries import FloatingRateQuery, TrendQuery
+
+router = APIRouter()
+api = APIRouter(prefix="/v1/reports", tags=["reports"])
+
+_PROBLEMS: dict[int | str, dict[str, object]] = {
+    status: {"description": "problem+json (RFC 9457)", "content": {"application/problem+json": {}}}
+    for status in (401, 403, 422)
+}
+
+
+@api.get(
+    "/trends",
+    responses=_PROBLEMS,
+    dependencies=[Depends(can_read_reports)],
+)
+async def get_trends(
+    query: Annotated[TrendQuery, Query()], principal: CurrentPrincipal, runtime: RuntimeDep
+) -> JSONResponse:
+    """Accident rate per key industry and year against the 2020 baseline and the 20% target."""
+    principal.require_division(query.division_code)
+    report = await trend_data.trend_report(
+        sessions=runtime.sessions,
+        division_code=query.division_code,
+        from_year=query.from_year,
+        to_year=query.to_year,
+    )
+    return JSONResponse(report.as_dict())
+
+
+@api.get(
+    "/floating-rates",
+    response_model=None,
+    responses={
+        200: {
+            "description": "floating-rate suggestions per employer",
+            "content": {"application/json": {}, "text/csv": {}},
+        },
+        **_PROBLEMS,
+    },
+    dependencies=[Depends(can_read_reports)],
+)
+async def get_floating_rates(
+    query: Annotated[FloatingRateQuery, Query()], principal: CurrentPrincipal, runtime: RuntimeDep
+) -> Response:
+    """Per employer: risk class, base rate, injury rate vs its industry, a suggested tier."""
+    principal.require_division(query.division_code)
+    report = await trend_data.floating_rates(
+        sessions=runtime.sessions, division_code=query.division_code, year=query.year
+    )
+    if query.format == "csv":
+        filename = f"floating-rates-{query.division_code}-{query.year}.csv"
+        return Response(
+            advice.to_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return JSONResponse(report.as_dict())
+
+
+router.include_router(api)
+router.include_router(pages.router)
