@@ -164,6 +164,9 @@ class EnvSettings(BaseSettings):
     log_level: str = "INFO"
     pii_key: SecretStr | None = None
     consumer_group_prefix: str = "hub"
+    # Where a consumer group without committed offsets starts. "earliest" (the default) loses
+    # nothing; "latest" is for a throwaway group that only cares about what comes next.
+    consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
     kafka_security_protocol: Literal["PLAINTEXT", "SSL"] = "PLAINTEXT"
     kafka_ssl_cafile: Path | None = None
     kafka_ssl_certfile: Path | None = None
@@ -195,6 +198,7 @@ class ServiceSettings(BaseModel):
     log_level: str
     pii_key: SecretStr | None
     consumer_group_prefix: str = "hub"
+    consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
     kafka_tls: KafkaTls | None = None
 
     @classmethod
@@ -219,6 +223,7 @@ class ServiceSettings(BaseModel):
             log_level=env.log_level,
             pii_key=env.pii_key,
             consumer_group_prefix=env.consumer_group_prefix,
+            consumer_offset_reset=env.consumer_offset_reset,
             kafka_tls=_kafka_tls(env),
         )
 

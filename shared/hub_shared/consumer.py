@@ -60,7 +60,9 @@ class EventConsumer:
         after_commit: Callable[[], None] | None = None,
         max_records: int = 200,
         options: Mapping[str, Any] | None = None,
+        offset_reset: str = "earliest",
     ) -> None:
+        self._offset_reset = offset_reset
         self._options = dict(options or {})
         self.name = name
         self._bootstrap = bootstrap
@@ -103,7 +105,7 @@ class EventConsumer:
             group_id=self._group_id,
             client_id=f"{self._group_id}-{self.name}",
             enable_auto_commit=False,
-            auto_offset_reset="earliest",
+            auto_offset_reset=self._offset_reset,
             max_poll_records=self._max_records,
             **self._options,
         )

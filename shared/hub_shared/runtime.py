@@ -52,6 +52,7 @@ class ServiceRuntime:
             producer=self.producer,
             after_commit=self.relay.notify,
             options=self.kafka_options,
+            offset_reset=self.settings.consumer_offset_reset,
         )
         self.consumers.append(consumer)
         self._workers.append((f"consumer-{name}", consumer.run))

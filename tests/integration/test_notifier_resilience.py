@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -134,7 +134,8 @@ async def test_a_long_failing_endpoint_is_disabled_the_city_is_told_and_an_admin
     assert {d["office_id"]: (d["status"], d["attempts"]) for d in
             await hub.deliveries(later["alert_id"])}["yanzhou"] == ("disabled", 0)  # fmt: skip
     path = "/v1/admin/offices/yanzhou/redeliver"
-    body = {"since": started.isoformat()}
+    beijing = timezone(timedelta(hours=8))
+    body = {"since": started.astimezone(beijing).isoformat()}  # any offset: same instant
     assert (await hub.api.post(path, json=body, headers=bearer(YANZHOU))).status_code == 403
     assert (await hub.api.post(path, json={}, headers=bearer(ADMIN))).status_code == 422
     nowhere = await hub.api.post("/v1/admin/offices/nope/redeliver", json=body,

@@ -43,12 +43,18 @@ async def test_replay_rebuilds_the_same_alerts_and_sends_nothing_twice(
         "enrollment", config=config, bootstrap=kafka.bootstrap,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'live.db'}", data_dir=tmp_path,
     )  # fmt: skip
-    app = create_app(live)
+    # The live instance only needs this test's events: a new group starting at the end.
+    app = create_app(live.model_copy(update={"consumer_offset_reset": "latest"}))
     producer = Producer(kafka.bootstrap, client_id="test-replay")
     await producer.start()
     try:
         async with running(app):
             runtime: ServiceRuntime = app.state.runtime
+
+            async def assigned() -> bool:
+                return all(c.assigned_partitions > 0 for c in runtime.consumers)
+
+            await wait_for(assigned, what="the live consumer's partitions")
             early = [project_enrolled(p) for p in enrolled_early] + [
                 permit_issued(p) for p in permits
             ]

@@ -10,7 +10,8 @@ goes to two offices. Two runs:
   went through at the first try;
 - throughput: alerts published as fast as the producer goes; deliveries per second
   from the first publish to the last 2xx.
-Writes var/bench-notifier.json.
+Both on SQLite (the local default) and, when PostgreSQL's binaries are installed, on a
+throwaway PostgreSQL cluster (production's database). Writes var/bench-notifier.json.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from hub_shared.envelope import Envelope
 from hub_shared.kafka import Producer
 from hub_shared.topics import event_type
 from hubtools.kafka import LocalKafka
+from hubtools.postgres import LocalPostgres, find_pg_bin
 
 PACED_RATE, PACED_SECONDS = 100, 20
 THROUGHPUT_ALERTS = 5000
@@ -219,7 +221,7 @@ async def _throughput(producer: Producer, receiver: str, before: int) -> dict[st
     }
 
 
-async def _bench(kafka: LocalKafka, data: Path, receiver: str) -> dict[str, Any]:
+async def _bench(kafka: LocalKafka, data: Path, receiver: str, database: str) -> dict[str, Any]:
     from notifier.app import create_app
 
     env = EnvSettings(
@@ -227,7 +229,7 @@ async def _bench(kafka: LocalKafka, data: Path, receiver: str) -> dict[str, Any]
         kafka_bootstrap=kafka.bootstrap,
         data_dir=data,
         consumer_group_prefix=f"bench-{uuid.uuid4().hex[:6]}",
-        notifier_database_url=f"sqlite+aiosqlite:///{data / 'notifier.db'}",
+        notifier_database_url=database,
     )
     app: FastAPI = create_app(ServiceSettings.load("notifier", env))
     producer = Producer(kafka.bootstrap, client_id="bench-notifier")
@@ -236,9 +238,11 @@ async def _bench(kafka: LocalKafka, data: Path, receiver: str) -> dict[str, Any]
         async with app.router.lifespan_context(app):
             warm = _alert(county_codes()[0])  # the consumer group joins before timing
             await producer.publish_many([("alerts.v1", warm)])
-            await _wait_count(receiver, 2, 60)
-            figures = await _paced(producer, receiver, 2)
-            paced = 2 + 2 * figures["paced_alerts"]
+            async with httpx.AsyncClient() as client:
+                before = int((await client.get(f"{receiver}/count", timeout=30)).json())
+            await _wait_count(receiver, before + 2, 60)
+            figures = await _paced(producer, receiver, before + 2)
+            paced = before + 2 + 2 * figures["paced_alerts"]
             figures |= await _throughput(producer, receiver, paced)
     finally:
         await producer.stop()
@@ -247,29 +251,50 @@ async def _bench(kafka: LocalKafka, data: Path, receiver: str) -> dict[str, Any]
     return figures
 
 
+def _postgres_available() -> bool:
+    try:
+        find_pg_bin()
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return True
+
+
 def main() -> None:
     port = _free_port()
     receiver = multiprocessing.get_context("spawn").Process(
         target=_receiver, args=(port, FAIL_RATIO), daemon=True
     )
     receiver.start()
+    results: dict[str, dict[str, Any]] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="hub-bench-notifier-") as tmp:
             data = Path(tmp)
-            with LocalKafka(data / "kafka", partitions=6) as kafka:
-                figures = asyncio.run(_bench(kafka, data, f"http://127.0.0.1:{port}"))
+            url = f"http://127.0.0.1:{port}"
+            # A fresh broker for each run: the second must not consume the first's alerts.
+            with LocalKafka(data / "kafka-sqlite", partitions=6) as kafka:
+                sqlite = f"sqlite+aiosqlite:///{data / 'notifier.db'}"
+                results["sqlite"] = asyncio.run(_bench(kafka, data, url, sqlite))
+            if _postgres_available():
+                with (
+                    LocalKafka(data / "kafka-postgres", partitions=6) as kafka,
+                    LocalPostgres(data / "postgres") as pg,
+                ):
+                    database = pg.create_database("bench_notifier")
+                    results["postgres"] = asyncio.run(_bench(kafka, data, url, database))
     finally:
         receiver.terminate()
         receiver.join(10)
-    table = Table(title="notifier delivery (SQLite, receiver failing 10%, 2 cores)")
+    table = Table(title="notifier delivery (receiver failing 10%, one process, 2 cores)")
     table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key, value in figures.items():
-        table.add_row(key, f"{value:,.2f}" if isinstance(value, float) else str(value))
+    for name in results:
+        table.add_column(name, justify="right")
+    for key in results["sqlite"]:
+        cells = [results[name].get(key) for name in results]
+        table.add_row(key, *(f"{v:,.2f}" if isinstance(v, float) else str(v) for v in cells))
     console.print(table)
     out = Path("var/bench-notifier.json")
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2))
+    out.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -27,12 +27,15 @@ from hub_shared.db import SessionFactory
 from notifier.attempt import DeliveryMetrics, post_delivery
 from notifier.breaker import BreakerState, EndpointBreaker, endpoint_failed
 from notifier.delivery_store import Claimed, Outcome, claim_due, record_outcomes, release
-from notifier.endpoints import track_health
-from notifier.service import disabled_endpoints
+from notifier.endpoints import load_endpoints, track_health
+from notifier.models import Endpoint
 
 __all__ = ["DeliveryMetrics", "DeliveryWorker"]
 log = logging.getLogger(__name__)
 _LEASE_MARGIN_SECONDS = 30.0
+# While POSTs are in flight, steps come at most this often: each step is a transaction,
+# and gathering a few finished attempts into it spends the database far less.
+_MIN_STEP_SECONDS = 0.02
 
 
 class DeliveryWorker:
@@ -68,6 +71,7 @@ class DeliveryWorker:
         self._done: list[Outcome] = []
         self._clients: dict[str, aiohttp.ClientSession] = {}
         self._next_due: datetime | None = None
+        self._last_step = 0.0
         self._owner = str(uuid.uuid4())  # this worker's name on the leases it holds
         self.delivered = 0
 
@@ -104,6 +108,7 @@ class DeliveryWorker:
         """Record what finished and claim what is due, in one transaction; start the POSTs;
         then sleep until a POST finishes, new deliveries arrive, or a retry falls due."""
         self._wake.clear()
+        self._last_step = asyncio.get_running_loop().time()
         # Outcomes leave `_done` only once committed: a stop in mid-transaction still
         # records them in `_stop_in_flight`.
         outcomes = list(self._done)
@@ -113,8 +118,9 @@ class DeliveryWorker:
             self._next_due = None
         self._judge(outcomes)
         async with self._sessions() as session, session.begin():
-            next_due, disabled = await self._record(session, outcomes)
-            quota = self._quota(finished) if free > 0 else {}
+            rows = await load_endpoints(session, self._endpoints)
+            next_due, disabled = await self._record(session, outcomes, rows)
+            quota = self._quota(finished, rows) if free > 0 else {}
             claimed = await self._claim(session, free, quota) if free > 0 else []
             if len(claimed) >= free:
                 quota = {}  # the global limit cut the claim short: no word on backlogs
@@ -127,8 +133,16 @@ class DeliveryWorker:
             task = asyncio.create_task(self._deliver(c, probe=c.id in probes))
             self._in_flight[c.id] = (c.office_id, task)
         if self._done or self._wake.is_set():
+            await self._pace()
             return
         await self._sleep()
+
+    async def _pace(self) -> None:
+        """Let a few more attempts finish before the next step, while any are in flight."""
+        if self._in_flight:
+            elapsed = asyncio.get_running_loop().time() - self._last_step
+            if elapsed < _MIN_STEP_SECONDS:
+                await asyncio.sleep(_MIN_STEP_SECONDS - elapsed)
 
     def _judge(self, outcomes: list[Outcome]) -> None:
         """Feed the breakers, in the order the attempts finished."""
@@ -144,20 +158,29 @@ class DeliveryWorker:
                 self._metrics.breaker.labels(office).set(1 if held else 0)
 
     async def _record(
-        self, session: AsyncSession, outcomes: list[Outcome]
+        self,
+        session: AsyncSession,
+        outcomes: list[Outcome],
+        rows: dict[str, Endpoint] | None = None,
     ) -> tuple[datetime | None, list[str]]:
         next_due = await record_outcomes(session, outcomes, delivery=self._config, rng=self._rng)
         disabled = await track_health(
-            session, outcomes, offices=self._hub.offices, delivery=self._config
+            session, outcomes, offices=self._hub.offices, delivery=self._config, rows=rows
         )
         return next_due, [d.office_id for d in disabled]
 
-    def _quota(self, finished: set[int]) -> dict[str, int]:
+    def _quota(self, finished: set[int], rows: dict[str, Endpoint]) -> dict[str, int]:
+        """How many deliveries each office may have claimed now: room in its share of the
+        POSTs in flight, what its breaker allows, none once its endpoint is disabled."""
         busy = Counter(
             office for i, (office, _task) in self._in_flight.items() if i not in finished
         )
         quota: dict[str, int] = {}
         for office in self._offices:
+            row = rows.get(office)
+            if row is not None and row.disabled_at is not None:
+                quota[office] = 0
+                continue
             room = self._per_office - busy.get(office, 0)
             allowed = self.breakers[office].quota()
             quota[office] = max(min(room, allowed if allowed is not None else room), 0)
@@ -166,10 +189,6 @@ class DeliveryWorker:
     async def _claim(
         self, session: AsyncSession, free: int, quota: dict[str, int]
     ) -> list[Claimed]:
-        gone = await disabled_endpoints(session)
-        for office, url in self._endpoints.items():
-            if gone.get(office) == url:
-                quota[office] = 0
         return await claim_due(
             session,
             quota=quota,

@@ -31,6 +31,7 @@ async def redeliver(
     still comes before `resolved`."""
     enabled = await enable(session, office, offices)
     now = datetime.now(UTC)
+    since = since.astimezone(UTC)  # stored times are UTC (SQLite compares them as text)
     result = await session.execute(
         update(Delivery)
         .where(

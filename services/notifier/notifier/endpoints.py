@@ -52,14 +52,18 @@ async def track_health(
     *,
     offices: Sequence[OfficeConfig],
     delivery: DeliveryConfig,
+    rows: dict[str, Endpoint] | None = None,
 ) -> list[Disabled]:
     """Move each endpoint's `failing_since` with the outcomes (in the order they finished);
-    disable an endpoint that answered 410 or has failed for `disable_after_seconds`."""
+    disable an endpoint that answered 410 or has failed for `disable_after_seconds`.
+    `rows`: the endpoints as `load_endpoints` read them in this transaction (kept up to
+    date here), or None to read them."""
     if not outcomes:
         return []
     by_id = {o.id: o for o in offices if o.webhook_url}
     urls = {o.id: o.webhook_url or "" for o in by_id.values()}
-    rows = await load_endpoints(session, urls)
+    if rows is None:
+        rows = await load_endpoints(session, urls)
     now = datetime.now(UTC)
     disabled: list[Disabled] = []
     for office_id in dict.fromkeys(o.delivery.office_id for o in outcomes):
@@ -82,7 +86,7 @@ async def track_health(
         if reason is None and since == old:
             continue
         if row is None:
-            row = Endpoint(office_id=office_id, webhook_url=urls[office_id])
+            row = rows[office_id] = await _fresh_endpoint(session, office_id, urls[office_id])
         row.failing_since = since
         session.add(row)
         if reason is not None:
@@ -90,6 +94,16 @@ async def track_health(
             await raise_endpoint_disabled(session, by_id[office_id], row, offices)
             disabled.append(Disabled(office_id, reason))
     return disabled
+
+
+async def _fresh_endpoint(session: AsyncSession, office_id: str, url: str) -> Endpoint:
+    """The office's row for a URL it had no row for: a new row, or the row of its old
+    URL taken over (a new URL is a new endpoint: enabled, not failing)."""
+    row = await session.get(Endpoint, office_id, with_for_update=True)
+    if row is None:
+        return Endpoint(office_id=office_id, webhook_url=url)
+    row.webhook_url, row.disabled_at, row.disabled_reason, row.failing_since = url, None, None, None
+    return row
 
 
 async def disable(session: AsyncSession, row: Endpoint, reason: str, now: datetime) -> None:
