@@ -86,7 +86,10 @@ async def test_replay_rebuilds_the_same_alerts_and_sends_nothing_twice(
         update={"database_url": f"sqlite+aiosqlite:///{tmp_path / 'rebuilt.db'}"}
     )
     report = await replay(rebuilt)
-    assert report.staged == [], "replay would send something to offices again"
+    # The shared test topics also hold other tests' history, which a fresh judge may alert
+    # on; for this scenario's subjects nothing may be sent again.
+    ours_staged = [s for s in report.staged if s["alert_subject"].get("permit_no") in permits]
+    assert ours_staged == [], "replay would send something to offices again"
     assert report.events_read >= len(early) + len(late)
 
     engine = make_engine(rebuilt.database_url)

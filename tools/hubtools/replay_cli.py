@@ -51,6 +51,11 @@ def replay(
         f"applied {report.events_applied:,} in {report.seconds:.1f} s "
         f"({report.events_per_second:,.0f}/s)"
     )
+    if report.unreadable:
+        console.print(
+            f"[yellow]{report.unreadable} unreadable record(s) skipped[/] "
+            "(the live consumers dead-lettered them)"
+        )
     if report.superseded:
         console.print(
             f"[yellow]{report.superseded} older duplicate open alert(s) on alerts.v1 "

@@ -57,6 +57,7 @@ class ReplayReport:
     seconds: float = 0.0
     staged: list[dict[str, Any]] = field(default_factory=list)
     superseded: int = 0
+    unreadable: int = 0
 
     @property
     def events_per_second(self) -> float:
@@ -155,14 +156,21 @@ async def replay(
         loaded: dict[str, Alert] = {}
         async for records in _read_to_end(settings, [ALERTS.name], batch):
             for r in records:
-                data = AlertData.model_validate(json.loads(r.value))
+                try:
+                    data = AlertData.model_validate_json(r.value)
+                except ValueError:  # pydantic's ValidationError included
+                    report.unreadable += 1  # dead-lettered when it was consumed live
+                    continue
                 loaded[data.alert_id] = alert_row(data, loaded.get(data.alert_id))
             report.alerts_loaded = len(loaded)
             note("alerts", report.alerts_loaded)
         state = FinalState()
         async for records in _read_to_end(settings, INPUTS, batch):
             for r in records:
-                state.add(r.topic, decode(r.key, r.value, list(r.headers or ())))
+                try:
+                    state.add(r.topic, decode(r.key, r.value, list(r.headers or ())))
+                except ValueError:  # malformed or impossible: the live consumer dead-lettered it
+                    report.unreadable += 1
             report.events_read += len(records)
             note("events", report.events_read)
         report.events_applied = len(state.applied)
@@ -179,7 +187,13 @@ async def replay(
         async with sessions() as session:
             staged = await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))
             report.staged = [
-                {"type": m.ce_type, "key": m.key, "subject": m.ce_subject} for m in staged.all()
+                {
+                    "type": m.ce_type,
+                    "key": m.key,
+                    "subject": m.ce_subject,
+                    "alert_subject": json.loads(m.payload).get("subject", {}),
+                }
+                for m in staged.all()
             ]
     finally:
         await engine.dispose()
