@@ -45,6 +45,7 @@ bench: venv kafka-jars  ## benchmarks (numbers reported, never asserted); BENCH_
 	$(BIN)/python -m hubtools.bench
 	$(BIN)/python -m hubtools.bench_matcher --events $(BENCH_EVENTS)
 	$(BIN)/python -m hubtools.bench_import
+	$(BIN)/python -m hubtools.bench_notifier
 
 clean:  ## remove local state (var/) but keep the venv and jar cache
 	rm -rf var

@@ -5,18 +5,21 @@ the city; an admin redelivery sends everything again; nothing is lost on the way
 
 from __future__ import annotations
 
+import base64
 import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from standardwebhooks.webhooks import Webhook
 
 from hubtools.kafka import LocalKafka
 from tests.integration.test_notifier_harness import (
     ADMIN,
     CITY,
     YANZHOU,
+    YANZHOU_SECRET,
     Hub,
     new_alert,
     resolved,
@@ -25,6 +28,7 @@ from tests.integration.test_notifier_harness import (
 )
 from tests.support.hub import bearer
 
+RETIRING = "whsec_" + base64.b64encode(b"yanzhou-secret-being-retired-01").decode()
 BREAKER = """
 breaker_failure_threshold = 2
 breaker_open_seconds = 0.3
@@ -36,7 +40,10 @@ drain_rate_per_second = 10
 @pytest.fixture
 async def hub(kafka: LocalKafka, database_url: str, tmp_path: Path) -> AsyncIterator[Hub]:
     config = BREAKER + "disable_after_seconds = 3600\n"
-    async with running_hub(kafka, database_url, tmp_path, delivery=config) as running:
+    rotating = f'webhook_secret_previous = "{RETIRING}"'  # Yanzhou rotates its secret
+    async with running_hub(
+        kafka, database_url, tmp_path, delivery=config, yanzhou=rotating
+    ) as running:
         yield running
 
 
@@ -77,6 +84,10 @@ async def test_the_breaker_holds_a_down_office_back_and_drains_it_at_a_bounded_r
                     what="drained")  # fmt: skip
     ok = [r for r in hub.receiver.at("/yanzhou", ids) if r.status == 200]
     assert len({r.headers["webhook-id"] for r in ok}) == len(ok) == 22
+    for request in ok:  # mid-rotation: both the new and the retiring secret verify
+        assert len(request.headers["webhook-signature"].split(" ")) == 2
+        for secret in (YANZHOU_SECRET, RETIRING):
+            Webhook(secret).verify(request.body, request.headers)
     # 10/s with a burst of 10: 22 deliveries take over a second, not one burst.
     assert ok[-1].at - ok[0].at >= 0.9
     types = [r.event["type"] for r in ok if r.event["subject"] == backlog[0]["alert_id"]]

@@ -24,6 +24,8 @@ import random
 import resource
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -35,6 +37,8 @@ import httpx
 from fastapi import FastAPI
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import func
+from sqlmodel import col, select
 
 from hub_shared.config import EnvSettings, ServiceSettings
 from hub_shared.divisions import CITY, county_codes
@@ -166,6 +170,15 @@ async def _wait_count(receiver: str, want: int, limit: float) -> None:
     console.print(f"[red]gave up waiting for {want} deliveries after {limit:.0f} s")
 
 
+async def _statuses(app: FastAPI) -> dict[str, int]:
+    """How the notifier's deliveries ended (all `delivered` unless something was lost)."""
+    from notifier.models import Delivery
+
+    query = select(Delivery.status, func.count()).group_by(col(Delivery.status))
+    async with app.state.runtime.sessions() as session:
+        return {str(status): int(n) for status, n in (await session.exec(query)).all()}
+
+
 def _q(values: list[float], q: int) -> float:
     if len(values) < 2:
         return values[0] if values else float("nan")
@@ -244,6 +257,7 @@ async def _bench(kafka: LocalKafka, data: Path, receiver: str, database: str) ->
             figures = await _paced(producer, receiver, before + 2)
             paced = before + 2 + 2 * figures["paced_alerts"]
             figures |= await _throughput(producer, receiver, paced)
+            figures["deliveries_by_status"] = await _statuses(app)
     finally:
         await producer.stop()
     figures["fail_ratio"] = FAIL_RATIO
@@ -259,31 +273,45 @@ def _postgres_available() -> bool:
     return True
 
 
-def main() -> None:
+def _run_one(database: str, out: Path) -> None:
+    """One run (`--database sqlite|postgres`) with its own broker, receiver and database."""
     port = _free_port()
     receiver = multiprocessing.get_context("spawn").Process(
         target=_receiver, args=(port, FAIL_RATIO), daemon=True
     )
     receiver.start()
-    results: dict[str, dict[str, Any]] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="hub-bench-notifier-") as tmp:
             data = Path(tmp)
             url = f"http://127.0.0.1:{port}"
-            # A fresh broker for each run: the second must not consume the first's alerts.
-            with LocalKafka(data / "kafka-sqlite", partitions=6) as kafka:
-                sqlite = f"sqlite+aiosqlite:///{data / 'notifier.db'}"
-                results["sqlite"] = asyncio.run(_bench(kafka, data, url, sqlite))
-            if _postgres_available():
-                with (
-                    LocalKafka(data / "kafka-postgres", partitions=6) as kafka,
-                    LocalPostgres(data / "postgres") as pg,
-                ):
-                    database = pg.create_database("bench_notifier")
-                    results["postgres"] = asyncio.run(_bench(kafka, data, url, database))
+            with LocalKafka(data / "kafka", partitions=6) as kafka:
+                if database == "sqlite":
+                    sqlite = f"sqlite+aiosqlite:///{data / 'notifier.db'}"
+                    figures = asyncio.run(_bench(kafka, data, url, sqlite))
+                else:
+                    with LocalPostgres(data / "postgres") as pg:
+                        db = pg.create_database("bench_notifier")
+                        figures = asyncio.run(_bench(kafka, data, url, db))
     finally:
         receiver.terminate()
         receiver.join(10)
+    out.write_text(json.dumps(figures))
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--database":
+        _run_one(sys.argv[2], Path(sys.argv[3]))
+        return
+    # Each database in a process of its own: a run must not inherit the last one's
+    # threads, garbage or warm caches.
+    results: dict[str, dict[str, Any]] = {}
+    databases = ["sqlite", "postgres"] if _postgres_available() else ["sqlite"]
+    with tempfile.TemporaryDirectory(prefix="hub-bench-notifier-") as tmp:
+        for database in databases:
+            out = Path(tmp) / f"{database}.json"
+            command = [sys.executable, "-m", "hubtools.bench_notifier", "--database", database]
+            subprocess.run([*command, str(out)], check=True)
+            results[database] = json.loads(out.read_text())
     table = Table(title="notifier delivery (receiver failing 10%, one process, 2 cores)")
     table.add_column("figure")
     for name in results:

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 _LEASE_MARGIN_SECONDS = 30.0
 # While POSTs are in flight, steps come at most this often: each step is a transaction,
 # and gathering a few finished attempts into it spends the database far less.
-_MIN_STEP_SECONDS = 0.02
+_MIN_STEP_SECONDS = 0.05
 
 
 class DeliveryWorker:

@@ -26,7 +26,7 @@
           xAxis: { type: "category", data: data.open.counties, axisLabel: { rotate: 30 } },
           yAxis: { type: "value", minInterval: 1 },
           series: data.open.series.map(function (s) {
-            return { name: s.name, type: "bar", stack: "open", data: s.data };
+            return { name: s.name, type: "bar", stack: "open", barMaxWidth: 48, data: s.data };
           })
         }, true);
         var median = data.resolution.median_hours;
