@@ -57,8 +57,7 @@ def build_app(
         if all(checks.values()):
             return {"status": "ready", "checks": checks}
         failing = ", ".join(name for name, ok in checks.items() if not ok)
-        response = problem(503, "Not ready", f"not ready: {failing}", slug="not-ready")
-        return response
+        return problem(503, "Not ready", f"not ready: {failing}", slug="not-ready")
 
     for router in routers:
         app.include_router(router)
