@@ -75,3 +75,4 @@ async def get_floating_rates(
 
 router.include_router(api)
 router.include_router(pages.router)
+from incidents import submission  # noqa: E402, F401  (adds its routes to router)
