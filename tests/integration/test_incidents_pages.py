@@ -4,193 +4,62 @@ over 2020-2022 through the REST API."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import io
-import random
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import FastAPI
 
-from hub_shared.config import EnvSettings, ServiceSettings
 from hub_shared.envelope import Envelope
-from hub_shared.events import EnrollmentData, EnterpriseData
-from hub_shared.identifiers import USCC_ALPHABET, uscc_check_char
-from hub_shared.kafka import Producer
-from hub_shared.topics import topic_of
 from hubtools.kafka import LocalKafka
-from incidents import clock
-from incidents.app import create_app
-from tests.support.hub import running, wait_for
+from tests.support.hub import wait_for
+from tests.support.incidents import (
+    COUNTY,
+    EMERGENCY,
+    REPORTS,
+    Service,
+    accident,
+    bearer,
+    employer_events,
+    incidents_service,
+    new_uscc,
+    projected_end_offsets,
+    projection_caught_up,
+    publish,
+)
 
-EMERGENCY, REPORTS, COUNTY = "p-emergency", "p-reports", "p-rencheng"
 # 汶上县 and pharmaceutical manufacturing (C27): no other test module uses them, but the
 # topics are shared by the session (this test runs once per database backend), so the
 # expectations are what was projected before plus this test's additions.
 DIVISION, INDUSTRY = "370830", "C27"
-PROJECTED = ("enterprises.v1", "enrollments.v1")
-
-
-def _config(path: Path) -> Path:
-    path.write_text(
-        f"""
-[[clients]]
-id = "emergency"
-token = "{EMERGENCY}"
-scopes = ["accidents:write"]
-divisions = ["370800"]
-
-[[clients]]
-id = "reports"
-token = "{REPORTS}"
-scopes = ["reports:read"]
-divisions = ["370800"]
-
-[[clients]]
-id = "rencheng"
-token = "{COUNTY}"
-scopes = ["reports:read"]
-divisions = ["370811"]
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
-@dataclass
-class Service:
-    client: httpx.AsyncClient
-    app: FastAPI
-    settings: ServiceSettings
 
 
 @pytest.fixture
 async def service(kafka: LocalKafka, database_url: str, tmp_path: Path) -> AsyncIterator[Service]:
-    settings = ServiceSettings.load(
-        "incidents",
-        EnvSettings(
-            config=_config(tmp_path / "incidents.toml"),
-            kafka_bootstrap=kafka.bootstrap,
-            incidents_database_url=database_url,
-            data_dir=tmp_path,
-            consumer_group_prefix=f"test-{uuid.uuid4().hex[:8]}",
-        ),
-    )
-    app = create_app(settings)
-    async with running(app) as client:
-        yield Service(client, app, settings)
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+    async with incidents_service(kafka, database_url, tmp_path) as running_service:
+        yield running_service
 
 
 def _uscc() -> str:
-    body = f"91{DIVISION}" + "".join(random.choice(USCC_ALPHABET) for _ in range(9))
-    return body + uscc_check_char(body)
+    return new_uscc(DIVISION)
 
 
 def _events(uscc: str, employees: int, insured: int) -> list[Envelope]:
-    at = datetime(2019, 12, 1, tzinfo=clock.BEIJING)
-    enterprise = EnterpriseData(
-        uscc=uscc, name=f"医药{uscc[-4:]}", division_code=DIVISION, industry_code=INDUSTRY,
-        employees=employees,
-    )  # fmt: skip
-    enrollment = EnrollmentData(
-        enrollment_id=f"SI-{uuid.uuid4().hex[:12]}",
-        kind="employer",
-        employer_uscc=uscc,
-        employer_name=enterprise.name,
-        division_code=DIVISION,
-        insured_headcount=insured,
-        valid_from=date(2019, 1, 1),
-    )
-    return [
-        Envelope(
-            type="cn.gov.jining.hub.enterprise.registered",
-            source="/test",
-            key=uscc,
-            data=enterprise.to_json(),
-            time=at,
-        ),
-        Envelope(
-            type="cn.gov.jining.hub.enrollment.registered",
-            source="/test",
-            key=uscc,
-            data=enrollment.to_json(),
-            time=at,
-        ),
-    ]
-
-
-async def _end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(*PROJECTED, bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in PROJECTED
-            for partition in (consumer.partitions_for_topic(topic) or set())
-        ]
-        assert partitions, "the broker lists no partitions for the projected topics"
-        return dict(await consumer.end_offsets(partitions))
-    finally:
-        with contextlib.suppress(asyncio.CancelledError):
-            await consumer.stop()
-
-
-async def _caught_up(service: Service, ends: dict[TopicPartition, int]) -> bool:
-    """Whether the projection has committed every offset up to `ends`."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=service.settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        group = f"{service.settings.consumer_group_prefix}-incidents-projection"
-        committed = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    return all(
-        end == 0 or (tp in committed and committed[tp].offset >= end) for tp, end in ends.items()
-    )
-
-
-async def _publish(kafka: LocalKafka, events: list[Envelope]) -> None:
-    producer = Producer(kafka.bootstrap, client_id="test-incidents-pages")
-    await producer.start()
-    try:
-        await producer.publish_many([(topic_of(e.name).name, e) for e in events])
-    finally:
-        await producer.stop()
+    return employer_events(uscc, DIVISION, INDUSTRY, employees, insured)
 
 
 def _accident(uscc: str, year: int, n: int) -> dict[str, Any]:
-    return {
-        "report_id": f"YJ-{uuid.uuid4().hex[:12]}",
-        "occurred_at": f"{year}-0{n % 9 + 1}-1{n % 9}T10:00:00+08:00",
-        "division_code": DIVISION,
-        "employer": {"name": "医药企业", "uscc": uscc},
-        "industry_code": INDUSTRY,
-        "grade": "general",
-        "deaths": 0,
-        "serious_injuries": 0,
-        "minor_injuries": 1,
-    }
+    return accident(uscc, DIVISION, INDUSTRY, year, n)
 
 
 async def _trends(service: Service, division: str, token: str = REPORTS) -> httpx.Response:
     return await service.client.get(
         "/v1/reports/trends",
         params={"division_code": division, "from_year": 2020, "to_year": 2022},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
 
 
@@ -199,8 +68,8 @@ def _pharma(report: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_trends_json_page_and_floating_rates(service: Service, kafka: LocalKafka) -> None:
-    ends = await _end_offsets(kafka.bootstrap)
-    await wait_for(lambda: _caught_up(service, ends), what="the projection to catch up")
+    ends = await projected_end_offsets(kafka.bootstrap)
+    await wait_for(lambda: projection_caught_up(service, ends), what="the projection to catch up")
     earlier = [
         p["insured_employees"] for p in _pharma((await _trends(service, DIVISION)).json())["years"]
     ]
@@ -211,11 +80,11 @@ async def test_trends_json_page_and_floating_rates(service: Service, kafka: Loca
 
     risky, safe = _uscc(), _uscc()
     # 500 more insured: 200 at the risky one, 300 at the safe one.
-    await _publish(kafka, _events(risky, 400, 200) + _events(safe, 300, 300))
+    await publish(kafka, _events(risky, 400, 200) + _events(safe, 300, 300))
     for year, count in ((2020, 5), (2021, 4), (2022, 6)):
         for n in range(count):
             response = await service.client.post(
-                "/v1/accidents", json=_accident(risky, year, n), headers=_bearer(EMERGENCY)
+                "/v1/accidents", json=_accident(risky, year, n), headers=bearer(EMERGENCY)
             )
             assert response.status_code == 201, response.text
 
@@ -265,7 +134,7 @@ async def test_trends_json_page_and_floating_rates(service: Service, kafka: Loca
     advice = await service.client.get(
         "/v1/reports/floating-rates",
         params={"division_code": DIVISION, "year": 2022},
-        headers=_bearer(REPORTS),
+        headers=bearer(REPORTS),
     )
     assert advice.status_code == 200
     rows = {row["uscc"]: row for row in advice.json()["employers"]}
@@ -282,7 +151,7 @@ async def test_trends_json_page_and_floating_rates(service: Service, kafka: Loca
     as_csv = await service.client.get(
         "/v1/reports/floating-rates",
         params={"division_code": DIVISION, "year": 2022, "format": "csv"},
-        headers=_bearer(REPORTS),
+        headers=bearer(REPORTS),
     )
     assert as_csv.headers["content-type"].startswith("text/csv")
     lines = {line["uscc"]: line for line in csv.DictReader(io.StringIO(as_csv.text))}
@@ -308,7 +177,7 @@ async def test_trends_need_the_scope_and_a_covered_division(service: Service) ->
     bad = await service.client.get(
         "/v1/reports/trends",
         params={"division_code": "370811", "from_year": 2023, "to_year": 2021},
-        headers=_bearer(REPORTS),
+        headers=bearer(REPORTS),
     )
     assert bad.status_code == 422
     assert (await service.client.get("/static/..%2Fpages.py")).status_code == 404

@@ -4,194 +4,63 @@ through the REST API."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import io
-import random
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import FastAPI
 from openpyxl import load_workbook
 
-from hub_shared.config import EnvSettings, ServiceSettings
 from hub_shared.envelope import Envelope
-from hub_shared.events import EnrollmentData, EnterpriseData
-from hub_shared.identifiers import USCC_ALPHABET, uscc_check_char
-from hub_shared.kafka import Producer
-from hub_shared.topics import topic_of
 from hubtools.kafka import LocalKafka
 from incidents import clock
-from incidents.app import create_app
-from tests.support.hub import running, wait_for
+from tests.support.hub import wait_for
+from tests.support.incidents import (
+    COUNTY,
+    EMERGENCY,
+    REPORTS,
+    Service,
+    accident,
+    bearer,
+    employer_events,
+    incidents_service,
+    new_uscc,
+    projected_end_offsets,
+    projection_caught_up,
+    publish,
+)
 
-EMERGENCY, REPORTS, COUNTY = "p-emergency", "p-reports", "p-rencheng"
 # 泗水县 and pharmaceutical manufacturing (C27): no other test module uses this county, but
 # the topics and the database are shared by the session, so the expectations are what the
 # trend showed before plus this test's additions.
 DIVISION, INDUSTRY = "370831", "C27"
-PROJECTED = ("enterprises.v1", "enrollments.v1")
 YEAR = 2024
-
-
-def _config(path: Path) -> Path:
-    path.write_text(
-        f"""
-[[clients]]
-id = "emergency"
-token = "{EMERGENCY}"
-scopes = ["accidents:write"]
-divisions = ["370800"]
-
-[[clients]]
-id = "reports"
-token = "{REPORTS}"
-scopes = ["reports:read"]
-divisions = ["370800"]
-
-[[clients]]
-id = "rencheng"
-token = "{COUNTY}"
-scopes = ["reports:read"]
-divisions = ["370811"]
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
-@dataclass
-class Service:
-    client: httpx.AsyncClient
-    app: FastAPI
-    settings: ServiceSettings
 
 
 @pytest.fixture
 async def service(kafka: LocalKafka, database_url: str, tmp_path: Path) -> AsyncIterator[Service]:
-    settings = ServiceSettings.load(
-        "incidents",
-        EnvSettings(
-            config=_config(tmp_path / "incidents.toml"),
-            kafka_bootstrap=kafka.bootstrap,
-            incidents_database_url=database_url,
-            data_dir=tmp_path,
-            consumer_group_prefix=f"test-{uuid.uuid4().hex[:8]}",
-        ),
-    )
-    app = create_app(settings)
-    async with running(app) as client:
-        yield Service(client, app, settings)
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+    async with incidents_service(kafka, database_url, tmp_path) as running_service:
+        yield running_service
 
 
 def _uscc() -> str:
-    body = f"91{DIVISION}" + "".join(random.choice(USCC_ALPHABET) for _ in range(9))
-    return body + uscc_check_char(body)
+    return new_uscc(DIVISION)
 
 
 def _events(uscc: str, employees: int, insured: int) -> list[Envelope]:
-    at = datetime(2019, 12, 1, tzinfo=clock.BEIJING)
-    enterprise = EnterpriseData(
-        uscc=uscc, name=f"医药{uscc[-4:]}", division_code=DIVISION, industry_code=INDUSTRY,
-        employees=employees,
-    )  # fmt: skip
-    enrollment = EnrollmentData(
-        enrollment_id=f"SI-{uuid.uuid4().hex[:12]}",
-        kind="employer",
-        employer_uscc=uscc,
-        employer_name=enterprise.name,
-        division_code=DIVISION,
-        insured_headcount=insured,
-        valid_from=date(2019, 1, 1),
-    )
-    return [
-        Envelope(
-            type="cn.gov.jining.hub.enterprise.registered",
-            source="/test",
-            key=uscc,
-            data=enterprise.to_json(),
-            time=at,
-        ),
-        Envelope(
-            type="cn.gov.jining.hub.enrollment.registered",
-            source="/test",
-            key=uscc,
-            data=enrollment.to_json(),
-            time=at,
-        ),
-    ]
-
-
-async def _end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(*PROJECTED, bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in PROJECTED
-            for partition in (consumer.partitions_for_topic(topic) or set())
-        ]
-        assert partitions, "the broker lists no partitions for the projected topics"
-        return dict(await consumer.end_offsets(partitions))
-    finally:
-        with contextlib.suppress(asyncio.CancelledError):
-            await consumer.stop()
-
-
-async def _caught_up(service: Service, ends: dict[TopicPartition, int]) -> bool:
-    """Whether the projection has committed every offset up to `ends`."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=service.settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        group = f"{service.settings.consumer_group_prefix}-incidents-projection"
-        committed = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    return all(
-        end == 0 or (tp in committed and committed[tp].offset >= end) for tp, end in ends.items()
-    )
-
-
-async def _publish(kafka: LocalKafka, events: list[Envelope]) -> None:
-    producer = Producer(kafka.bootstrap, client_id="test-incidents-submission")
-    await producer.start()
-    try:
-        await producer.publish_many([(topic_of(e.name).name, e) for e in events])
-    finally:
-        await producer.stop()
+    return employer_events(uscc, DIVISION, INDUSTRY, employees, insured)
 
 
 def _accident(uscc: str, year: int, n: int) -> dict[str, Any]:
-    return {
-        "report_id": f"YJ-{uuid.uuid4().hex[:12]}",
-        "occurred_at": f"{year}-0{n % 9 + 1}-1{n % 9}T10:00:00+08:00",
-        "division_code": DIVISION,
-        "employer": {"name": "医药企业", "uscc": uscc},
-        "industry_code": INDUSTRY,
-        "grade": "general",
-        "deaths": 0,
-        "serious_injuries": 0,
-        "minor_injuries": 1,
-    }
+    return accident(uscc, DIVISION, INDUSTRY, year, n)
 
 
 async def _trend_total(service: Service) -> dict[str, Any]:
     response = await service.client.get(
         "/v1/reports/trends",
         params={"division_code": DIVISION, "from_year": 2020, "to_year": YEAR},
-        headers=_bearer(REPORTS),
+        headers=bearer(REPORTS),
     )
     assert response.status_code == 200, response.text
     total: dict[str, Any] = response.json()["total"]
@@ -199,8 +68,8 @@ async def _trend_total(service: Service) -> dict[str, Any]:
 
 
 async def test_annual_submission_xlsx_and_page(service: Service, kafka: LocalKafka) -> None:
-    ends = await _end_offsets(kafka.bootstrap)
-    await wait_for(lambda: _caught_up(service, ends), what="the projection to catch up")
+    ends = await projected_end_offsets(kafka.bootstrap)
+    await wait_for(lambda: projection_caught_up(service, ends), what="the projection to catch up")
     before = {p["year"]: p for p in (await _trend_total(service))["years"]}
     insured = before[YEAR]["insured_employees"] + 250
     accidents = before[YEAR]["accidents"] + 3
@@ -209,11 +78,11 @@ async def test_annual_submission_xlsx_and_page(service: Service, kafka: LocalKaf
     baseline = round(baseline_accidents * 1000 / insured, 4)
 
     uscc = _uscc()
-    await _publish(kafka, _events(uscc, 300, 250))
+    await publish(kafka, _events(uscc, 300, 250))
     for year, count in ((2020, 2), (YEAR, 3)):
         for n in range(count):
             response = await service.client.post(
-                "/v1/accidents", json=_accident(uscc, year, n), headers=_bearer(EMERGENCY)
+                "/v1/accidents", json=_accident(uscc, year, n), headers=bearer(EMERGENCY)
             )
             assert response.status_code == 201, response.text
 
@@ -225,7 +94,7 @@ async def test_annual_submission_xlsx_and_page(service: Service, kafka: LocalKaf
 
     params: dict[str, Any] = {"division_code": DIVISION, "year": YEAR, "format": "xlsx"}
     answer = await service.client.get(
-        "/v1/reports/annual-submission", params=params, headers=_bearer(REPORTS)
+        "/v1/reports/annual-submission", params=params, headers=bearer(REPORTS)
     )
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("application/vnd.openxmlformats")
@@ -270,7 +139,7 @@ async def test_annual_submission_needs_the_scope_and_a_covered_division(service:
     params: dict[str, Any] = {"division_code": DIVISION, "year": YEAR}
     assert (await service.client.get(url, params=params)).status_code == 401
     for token in (EMERGENCY, COUNTY):
-        answer = await service.client.get(url, params=params, headers=_bearer(token))
+        answer = await service.client.get(url, params=params, headers=bearer(token))
         assert answer.status_code == 403
     own = await service.client.get(
         url, params={"division_code": "370811", "year": YEAR, "token": COUNTY}
@@ -278,6 +147,6 @@ async def test_annual_submission_needs_the_scope_and_a_covered_division(service:
     assert own.status_code == 200 and "任城区" in own.text
     future = clock.today().year + 1
     bad = await service.client.get(
-        url, params={"division_code": DIVISION, "year": future}, headers=_bearer(REPORTS)
+        url, params={"division_code": DIVISION, "year": future}, headers=bearer(REPORTS)
     )
     assert bad.status_code == 422

@@ -7,7 +7,6 @@ alerts a test published (a fresh id each), never about everything a receiver saw
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,7 +17,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 
 from hub_shared.config import EnvSettings, ServiceSettings
@@ -30,6 +28,7 @@ from notifier.app import create_app
 from tests.integration.test_notifier_receiver import Receiver
 from tests.support.hub import bearer, running, wait_for
 from tests.support.processes import free_port
+from tests.support.servers import uvicorn_server
 
 CITY_SECRET = "whsec_" + base64.b64encode(b"notifier-test-city-secret-0123").decode()
 YANZHOU_SECRET = "whsec_" + base64.b64encode(b"notifier-test-yanzhou-secret-01").decode()
@@ -185,28 +184,12 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     """The app (with its lifespan) behind uvicorn on 127.0.0.1; yields its base URL.
     Streams need a real server: httpx's ASGI transport waits for the whole body."""
     port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            await task
-            raise RuntimeError("uvicorn stopped before it started")
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        app.state.alert_feed.close()  # end open streams, so the server can stop
-        server.should_exit = True
-        await task
+    options = {"access_log": False, "lifespan": "on", "timeout_graceful_shutdown": 2}
+    async with uvicorn_server(app, port, **options):
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            app.state.alert_feed.close()  # end open streams, so the server can stop
 
 
 @asynccontextmanager

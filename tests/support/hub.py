@@ -180,8 +180,11 @@ async def topic_records(bootstrap: str, topic: str) -> list[Any]:
     )
     await consumer.start()
     try:
-        while not consumer.assignment():
-            await asyncio.sleep(0.01)
+
+        async def assigned() -> bool:
+            return bool(consumer.assignment())
+
+        await wait_for(assigned, timeout=30, what=f"the partitions of {topic}")
         partitions = sorted(consumer.assignment())
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -15,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from tests.support.hub import wait_for
 
 PACKAGES = {
     "permit-ingest": "permit_ingest",
@@ -67,20 +68,23 @@ class Services:
         return (self.data_dir / f"{service}.log").read_text(errors="replace")
 
     async def until_ready(self, timeout: float = 60) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout
+        """Every started service answers /readyz 200; fails at once if one exits."""
         async with httpx.AsyncClient(timeout=2) as client:
+
+            async def ready(service: str) -> bool:
+                if self.procs[service].poll() is not None:
+                    raise AssertionError(f"{service} exited:\n{self.log(service)[-3000:]}")
+                try:
+                    return (await client.get(self.url(service) + "/readyz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
             for service in self.procs:
-                while True:
-                    try:
-                        if (await client.get(self.url(service) + "/readyz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    if self.procs[service].poll() is not None:
-                        raise AssertionError(f"{service} exited:\n{self.log(service)[-3000:]}")
-                    if asyncio.get_running_loop().time() > deadline:
-                        raise AssertionError(f"{service} not ready:\n{self.log(service)[-3000:]}")
-                    await asyncio.sleep(0.1)
+                await wait_for(
+                    lambda s=service: ready(s),
+                    timeout=timeout,
+                    what=f"{service} /readyz (log: {self.data_dir / service}.log)",
+                )
 
 
 @contextmanager

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.support.processes import free_port
+from tests.support.servers import uvicorn_server
 
 
 @dataclass
@@ -45,16 +44,5 @@ class Receiver:
 async def webhook_receiver() -> AsyncIterator[Receiver]:
     receiver = Receiver(port=free_port())
     app = Starlette(routes=[Route("/alerts", receiver._handle, methods=["POST"])])
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=receiver.port, log_level="warning", lifespan="off"
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
+    async with uvicorn_server(app, receiver.port, lifespan="off"):
         yield receiver
-    finally:
-        server.should_exit = True
-        await task
