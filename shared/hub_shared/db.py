@@ -24,7 +24,13 @@ def make_engine(url: str) -> AsyncEngine:
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # One connection per process: SQLite has one writer at a time, so writers (requests,
+        # consumers, the outbox relay, schedulers) queue in the pool and are woken the moment
+        # the connection is free, instead of in SQLite's busy handler, which sleeps up to
+        # 100 ms between tries and can starve a writer under load.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60
+        )
         _make_sqlite_transactions_immediate(engine)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
