@@ -4,8 +4,9 @@ the batch replay so both write the same alerts."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
 
-from enrollment.models import Finding, Incident, WatchedPermit
 from enrollment.rules import Match, Policy, grace_text
 from hub_shared.events import AlertKind, AlertSubject, Evidence
 
@@ -20,7 +21,58 @@ class AlertDraft:
     evidence: list[Evidence]
 
 
-def permit_alert(p: WatchedPermit, policy: Policy) -> AlertDraft:
+class PermitView(Protocol):
+    """What a permit alert names: a stored permit, or replay's row of one."""
+
+    @property
+    def permit_no(self) -> str: ...
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def project_name(self) -> str: ...
+    @property
+    def division_code(self) -> str: ...
+    @property
+    def contractor_uscc(self) -> str: ...
+    @property
+    def contractor_name(self) -> str: ...
+
+
+class FindingView(Protocol):
+    @property
+    def finding_id(self) -> str: ...
+    @property
+    def uscc(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def division_code(self) -> str: ...
+    @property
+    def found_on(self) -> date: ...
+    @property
+    def source_department(self) -> str: ...
+
+
+class IncidentView(Protocol):
+    @property
+    def incident_id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def employer_uscc(self) -> str: ...
+    @property
+    def employer_name(self) -> str: ...
+    @property
+    def occurred_on(self) -> date: ...
+    @property
+    def permit_no(self) -> str | None: ...
+    @property
+    def division_code(self) -> str: ...
+
+
+def permit_alert(p: PermitView, policy: Policy) -> AlertDraft:
     return AlertDraft(
         kind="project_not_enrolled",
         subject_key=p.permit_no,
@@ -39,7 +91,7 @@ def permit_alert(p: WatchedPermit, policy: Policy) -> AlertDraft:
     )
 
 
-def finding_alert(f: Finding, projects: list[str]) -> AlertDraft:
+def finding_alert(f: FindingView, projects: list[str]) -> AlertDraft:
     """`projects`: the enterprise's permitted projects, listed so the office can act on them."""
     listed = f"; 其在建项目施工许可证: {', '.join(sorted(projects))}" if projects else ""
     return AlertDraft(
@@ -53,7 +105,7 @@ def finding_alert(f: Finding, projects: list[str]) -> AlertDraft:
     )
 
 
-def incident_alert(i: Incident) -> AlertDraft:
+def incident_alert(i: IncidentView) -> AlertDraft:
     accident = i.kind == "accident"
     what = "生产安全事故" if accident else "职业病诊断"
     ids = {"report_id": i.incident_id} if accident else {"diagnosis_id": i.incident_id}
@@ -71,7 +123,7 @@ def incident_alert(i: Incident) -> AlertDraft:
     )
 
 
-def incident_kind(i: Incident) -> AlertKind:
+def incident_kind(i: IncidentView) -> AlertKind:
     return "accident_uninsured_employer" if i.kind == "accident" else "disease_uninsured_employer"
 
 

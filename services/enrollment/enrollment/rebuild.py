@@ -1,21 +1,24 @@
 """The batch form of the matcher, for replay: fold a whole event log into its final state,
 judge every subject once with the same rules and alert drafts as the live matcher, and
-write everything in bulk. Same events, any order, any duplicates: same final state."""
+yield the rows to write in chunks. Same events, any order, any duplicates: same final state.
+
+Rows are named tuples (enrollment.replay_rows), so a million events fit in well under a
+GiB, and every row is built once: folded from the event's JSON, then written as it is.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import sys
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import insert
-from sqlmodel import SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
+from pydantic import BaseModel, TypeAdapter
 
-from enrollment import alerts
 from enrollment.drafts import (
     AlertDraft,
     finding_alert,
@@ -23,189 +26,320 @@ from enrollment.drafts import (
     match_evidence,
     permit_alert,
 )
-from enrollment.matcher import facts, permit_facts
-from enrollment.models import Alert, Enrollment, Enterprise, Finding, Incident, WatchedPermit
 from enrollment.names import name_key
-from enrollment.rules import EnrollmentFacts, Policy, employer_coverage, permit_coverage
+from enrollment.replay_rows import (
+    AlertRow,
+    EnrollmentRow,
+    EnterpriseRow,
+    FindingRow,
+    InboxRow,
+    IncidentRow,
+    OutboxRow,
+    PermitRow,
+)
+from enrollment.rules import Policy, employer_coverage, permit_coverage
 from hub_shared.envelope import Envelope
 from hub_shared.events import (
     AccidentData,
+    AlertData,
     DiseaseData,
     EnrollmentData,
     EnterpriseData,
+    Evidence,
     FindingData,
     PermitData,
 )
-from hub_shared.inbox import ProcessedEvent
-from hub_shared.outbox import OutboxMessage
-from hub_shared.topics import event_type, topic_of
+from hub_shared.topics import ALERTS, event_type
+
+M = TypeVar("M", bound=BaseModel)
+_EVIDENCE = TypeAdapter(list[Evidence])
+Data = bytes | Mapping[str, Any]  # a record's JSON value, or an envelope's parsed data
+CONSUMER = "matcher"
+_REPLAYED = "replayed"  # content_hash of rebuilt rows: their content is the event's
 
 
-@dataclass
+def _parse(model: type[M], data: Data) -> M:
+    if isinstance(data, bytes):
+        return model.model_validate_json(data)
+    return model.model_validate(data)
+
+
+class _Ids:
+    """Random (version 4) UUIDs, drawn from the OS 4,096 at a time: one `os.urandom` call
+    per id costs more than the rest of building an alert."""
+
+    def __init__(self) -> None:
+        self._pool: list[str] = []
+
+    def __call__(self) -> str:
+        if not self._pool:
+            noise = os.urandom(16 * 4096)
+            self._pool = [str(uuid.UUID(bytes=noise[i : i + 16], version=4))
+                          for i in range(0, len(noise), 16)]  # fmt: skip
+        return self._pool.pop()
+
+
+new_id = _Ids()
+
+
+def _same(text: str) -> str:
+    """One string object for the many repeats of a division code or a name."""
+    return sys.intern(text)
+
+
 class FinalState:
     """What the log says in the end, whatever order it was read in."""
 
-    enterprises: dict[str, EnterpriseData] = field(default_factory=dict)
-    enrollments: dict[str, EnrollmentData] = field(default_factory=dict)
-    permits: dict[str, tuple[PermitData, str]] = field(default_factory=dict)
-    findings: dict[str, FindingData] = field(default_factory=dict)
-    incidents: dict[str, Incident] = field(default_factory=dict)
-    applied: dict[str, str] = field(default_factory=dict)  # event id -> topic
+    def __init__(self) -> None:
+        self.enterprises: dict[str, EnterpriseRow] = {}
+        self.enrollments: dict[str, EnrollmentRow] = {}
+        self.permits: dict[str, PermitRow] = {}
+        self.findings: dict[str, FindingRow] = {}
+        self.incidents: dict[str, IncidentRow] = {}
+        self.applied: set[str] = set()
+        self.inbox: list[InboxRow] = []  # applied since the last take_inbox()
+        self.stamp = datetime.now(UTC)  # created_at, updated_at, processed_at of rebuilt rows
 
     def add(self, topic: str, e: Envelope) -> None:
-        if e.id in self.applied:
+        self.apply(topic, e.id, e.name, e.data)
+
+    def apply(self, topic: str, event_id: str, name: str, data: Data) -> None:
+        """Fold one event; ValueError (pydantic's included) when its data is unreadable."""
+        if event_id in self.applied:
             return
-        self.applied[e.id] = topic
-        name = e.name
-        if name.startswith("enterprise.") and name != "enterprise.uninsured":
-            self.enterprises[e.data["uscc"]] = EnterpriseData.model_validate(e.data)
-        elif name.startswith("enrollment."):
-            data = EnrollmentData.model_validate(e.data)
-            known = self.enrollments.get(data.enrollment_id)
-            if known is None or (data.terminated_on and not known.terminated_on):
-                self.enrollments[data.enrollment_id] = data  # a termination is never undone
-        elif name.startswith("permit."):
-            permit = PermitData.model_validate(e.data)
-            known_permit = self.permits.get(permit.permit_no)
-            first_id = e.id if permit.revision == 1 or known_permit is None else known_permit[1]
-            if known_permit is None or permit.revision >= known_permit[0].revision:
-                self.permits[permit.permit_no] = (permit, first_id)
-            elif permit.revision == 1:
-                self.permits[permit.permit_no] = (known_permit[0], e.id)
-        elif name == "enterprise.uninsured":
-            finding = FindingData.model_validate(e.data)
-            self.findings.setdefault(finding.finding_id, finding)
-        elif name in ("accident.reported", "disease.diagnosed"):
-            self._incident(e)
+        fold = _fold_of(name)
+        if fold is not None:
+            fold(self, event_id, data)
+        self.applied.add(event_id)
+        self.inbox.append(InboxRow(CONSUMER, event_id, _same(topic), self.stamp))
 
-    def _incident(self, e: Envelope) -> None:
-        if e.name == "accident.reported":
-            a = AccidentData.model_validate(e.data)
-            row = Incident(incident_id=a.report_id, kind="accident", event_id=e.id,
-                           employer_uscc=a.employer.uscc, employer_name=a.employer.name,
-                           occurred_on=a.occurred_at.date(), permit_no=a.permit_no,
-                           division_code=a.division_code)  # fmt: skip
-        else:
-            d = DiseaseData.model_validate(e.data)
-            row = Incident(incident_id=d.diagnosis_id, kind="disease", event_id=e.id,
-                           employer_uscc=d.employer.uscc, employer_name=d.employer.name,
-                           occurred_on=d.diagnosed_on, division_code=d.division_code)  # fmt: skip
-        self.incidents.setdefault(row.incident_id, row)
+    def take_inbox(self) -> list[InboxRow]:
+        rows, self.inbox = self.inbox, []
+        return rows
+
+    def _enterprise(self, _event_id: str, data: Data) -> None:
+        d = _parse(EnterpriseData, data)
+        self.enterprises[d.uscc] = EnterpriseRow(
+            d.uscc, d.name, _same(d.division_code), _same(d.industry_code), d.employees,
+            self.stamp,
+        )  # fmt: skip
+
+    def _enrollment(self, _event_id: str, data: Data) -> None:
+        d = _parse(EnrollmentData, data)
+        known = self.enrollments.get(d.enrollment_id)
+        if known is not None and (known.terminated_on or not d.terminated_on):
+            return  # the first registration stands; a termination is never undone
+        self.enrollments[d.enrollment_id] = EnrollmentRow(
+            d.enrollment_id, _same(d.kind), d.permit_no, d.project_code, d.project_name,
+            name_key(d.project_name) if d.project_name else None, d.employer_uscc,
+            _same(d.employer_name), _same(d.division_code), d.insured_headcount,
+            d.valid_from, d.valid_to, d.terminated_on, _REPLAYED, self.stamp,
+        )  # fmt: skip
+
+    def _permit(self, event_id: str, data: Data) -> None:
+        d = _parse(PermitData, data)
+        known = self.permits.get(d.permit_no)
+        first_id = event_id if d.revision == 1 or known is None else known.event_id
+        if known is None or d.revision >= known.revision:
+            # project_name_key, due_at and checked_at are set when judged (finished())
+            self.permits[d.permit_no] = PermitRow(
+                d.permit_no, first_id, d.revision, d.project_code, d.project_name, "",
+                _same(d.division_code), d.contractor.uscc, _same(d.contractor.name),
+                d.received_at, d.received_at, None,
+            )  # fmt: skip
+        elif d.revision == 1:
+            self.permits[d.permit_no] = known._replace(event_id=event_id)
+
+    def _finding(self, _event_id: str, data: Data) -> None:
+        d = _parse(FindingData, data)
+        self.findings.setdefault(
+            d.finding_id,
+            FindingRow(d.finding_id, d.uscc, d.name, _same(d.division_code), d.found_on,
+                       _same(d.source_department), d.note, _REPLAYED),
+        )  # fmt: skip
+
+    def _accident(self, event_id: str, data: Data) -> None:
+        a = _parse(AccidentData, data)
+        self.incidents.setdefault(a.report_id, IncidentRow(
+            a.report_id, "accident", event_id, a.employer.uscc, a.employer.name,
+            a.occurred_at.date(), a.permit_no, _same(a.division_code),
+        ))  # fmt: skip
+
+    def _disease(self, event_id: str, data: Data) -> None:
+        d = _parse(DiseaseData, data)
+        self.incidents.setdefault(d.diagnosis_id, IncidentRow(
+            d.diagnosis_id, "disease", event_id, d.employer.uscc, d.employer.name,
+            d.diagnosed_on, None, _same(d.division_code),
+        ))  # fmt: skip
 
 
-@dataclass
-class Judged:
-    rows: dict[type[SQLModel], list[SQLModel]] = field(default_factory=lambda: defaultdict(list))
-    staged: list[tuple[str, Alert]] = field(default_factory=list)  # (event name, alert)
+Fold = Callable[[FinalState, str, Data], None]
+_FOLDS: dict[str, Fold] = {
+    "enterprise": FinalState._enterprise,
+    "enrollment": FinalState._enrollment,
+    "permit": FinalState._permit,
+    "enterprise.uninsured": FinalState._finding,
+    "accident.reported": FinalState._accident,
+    "disease.diagnosed": FinalState._disease,
+}
 
 
-def judge(state: FinalState, loaded: list[Alert], policy: Policy, now: datetime) -> Judged:
-    """Every subject judged once; alerts already published are kept, none raised twice."""
-    out = Judged()
-    today = now.date()
-    enrollments = [_enrollment_row(d) for d in state.enrollments.values()]
-    all_facts = [facts(e) for e in enrollments]
-    by_key: dict[str, list[EnrollmentFacts]] = defaultdict(list)
-    for f in all_facts:
-        for key in {f.permit_no, f.project_code, f.employer_uscc} - {None}:
-            by_key[f"{f.kind}:{key}"].append(f)
-    open_alerts = {(a.kind, a.subject_key): a for a in loaded if a.status == "open"}
+def _fold_of(name: str) -> Fold | None:
+    """By event name, or for enterprise, enrollment and permit events by family."""
+    return _FOLDS.get(name) or _FOLDS.get(name.partition(".")[0])
 
-    def decide(draft: AlertDraft, covered_by: str | None, evidence: list[Any]) -> None:
-        current = open_alerts.get((draft.kind, draft.subject_key))
-        if covered_by and current is not None:
-            alerts.resolved(current, covered_by, evidence)
-            out.staged.append(("alert.resolved", current))
-            del open_alerts[(draft.kind, draft.subject_key)]
-        elif not covered_by and current is None:
-            alert = alerts.new_alert(draft, now)
-            loaded.append(alert)
-            open_alerts[(draft.kind, draft.subject_key)] = alert
-            out.staged.append(("alert.raised", alert))
 
-    permits = {n: _permit_row(d, first, policy, now) for n, (d, first) in state.permits.items()}
-    for p in permits.values():
-        if p.checked_at is None:
-            continue
-        pf = permit_facts(p)
-        keys = {pf.permit_no, pf.project_code, pf.contractor_uscc} - {None}
-        candidates = list({id(f): f for k in keys for f in by_key[f"project:{k}"]}.values())
-        matches = permit_coverage(candidates, pf, today, policy.name_threshold)
-        if matches:
-            decide(permit_alert(p, policy), matches[0].enrollment_id, [match_evidence(matches[0])])
-        else:
-            decide(permit_alert(p, policy), None, [])
-    projects: dict[str, list[str]] = defaultdict(list)
-    for p in permits.values():
-        projects[p.contractor_uscc].append(p.permit_no)
-    for finding in sorted(state.findings.values(), key=lambda d: d.finding_id):
-        row = Finding(**finding.model_dump(), content_hash="replayed")
-        out.rows[Finding].append(row)
-        covered = employer_coverage(by_key[f"employer:{row.uscc}"], row.uscc, today)
-        decide(finding_alert(row, projects[row.uscc]), covered[0] if covered else None, [])
-    for i in state.incidents.values():
-        by = employer_coverage(
-            by_key[f"employer:{i.employer_uscc}"], i.employer_uscc, i.occurred_on
+class Staged(NamedTuple):
+    """An alert event the rebuilt state stages in its outbox."""
+
+    name: str  # "alert.raised" | "alert.resolved"
+    alert_id: str
+    kind: str
+    subject_key: str
+
+
+class Judge:
+    """Every subject judged once; alerts already published (`loaded`, by id, as last seen on
+    alerts.v1) are kept, none raised twice. `rows()` yields the rebuilt state in chunks of one
+    row type; `staged` fills as it goes."""
+
+    def __init__(
+        self, state: FinalState, loaded: dict[str, AlertRow], policy: Policy, now: datetime
+    ) -> None:
+        self.state, self.loaded, self.policy, self.now = state, loaded, policy, now
+        self.staged: list[Staged] = []
+        self._open = {(a.kind, a.subject_key): a.alert_id for a in loaded.values()
+                      if a.status == "open"}  # fmt: skip
+        self._by_key: dict[tuple[str, str], list[EnrollmentRow]] = defaultdict(list)
+
+    def rows(self, chunk: int = 5000) -> Iterator[list[Any]]:
+        pending: dict[type, list[Any]] = defaultdict(list)
+        for row in self._rows():
+            bucket = pending[type(row)]
+            bucket.append(row)
+            if len(bucket) >= chunk:
+                yield bucket
+                pending[type(row)] = []
+        yield from (bucket for bucket in pending.values() if bucket)
+
+    def _rows(self) -> Iterator[NamedTuple]:
+        state = self.state
+        yield from state.enterprises.values()
+        for e in state.enrollments.values():
+            for key in {e.permit_no, e.project_code, e.employer_uscc} - {None}:
+                self._by_key[(e.kind, key)].append(e)  # type: ignore[index]
+            yield e
+        grace = timedelta(seconds=self.policy.grace_seconds)
+        for permit_no, p in state.permits.items():
+            state.permits[permit_no] = p = finished(p, grace, self.now)
+            if p.checked_at is not None:
+                yield from self._judge_permit(p)
+            yield p
+        wanted = {f.uscc for f in state.findings.values()}
+        projects: dict[str, list[str]] = defaultdict(list)
+        for p in state.permits.values():
+            if p.contractor_uscc in wanted:
+                projects[p.contractor_uscc].append(p.permit_no)
+        for f in sorted(state.findings.values()):
+            covered = employer_coverage(self._by_key[("employer", f.uscc)], f.uscc, self.now.date())
+            yield f
+            yield from self._decide(finding_alert(f, projects[f.uscc]), covered[:1], [])
+        for i in state.incidents.values():
+            yield i
+            yield from self._judge_incident(i)
+        yield from self.loaded.values()  # after every resolution above
+
+    def _candidates(self, p: PermitRow) -> list[EnrollmentRow]:
+        keys = {p.permit_no, p.project_code, p.contractor_uscc} - {None}
+        found = {id(e): e for k in keys for e in self._by_key.get(("project", k), ())}  # type: ignore[arg-type]
+        return list(found.values())
+
+    def _judge_permit(self, p: PermitRow) -> Iterator[NamedTuple]:
+        matches = permit_coverage(
+            self._candidates(p), p, self.now.date(), self.policy.name_threshold
         )
-        permit = permits.get(i.permit_no or "")
+        draft = permit_alert(p, self.policy)
+        if matches:
+            yield from self._decide(draft, [matches[0].enrollment_id], [match_evidence(matches[0])])
+        else:
+            yield from self._decide(draft, [], [])
+
+    def _judge_incident(self, i: IncidentRow) -> Iterator[NamedTuple]:
+        by = employer_coverage(self._by_key[("employer", i.employer_uscc)], i.employer_uscc,
+                               i.occurred_on)  # fmt: skip
+        permit = self.state.permits.get(i.permit_no or "")
         if not by and permit is not None:
-            pf = permit_facts(permit)
-            keys = {pf.permit_no, pf.project_code, pf.contractor_uscc} - {None}
-            candidates = list({id(f): f for k in keys for f in by_key[f"project:{k}"]}.values())
-            matched = permit_coverage(candidates, pf, i.occurred_on, policy.name_threshold)
+            matched = permit_coverage(
+                self._candidates(permit), permit, i.occurred_on, self.policy.name_threshold
+            )
             by = [m.enrollment_id for m in matched]
-        decide(incident_alert(i), by[0] if by else None, [])
-    out.rows[Enterprise] = [Enterprise(**d.model_dump()) for d in state.enterprises.values()]
-    out.rows[Enrollment] = list(enrollments)
-    out.rows[WatchedPermit] = list(permits.values())
-    out.rows[Incident] = list(state.incidents.values())
-    out.rows[Alert] = list(loaded)
-    out.rows[ProcessedEvent] = [
-        ProcessedEvent(consumer="matcher", event_id=eid, topic=topic, processed_at=now)
-        for eid, topic in state.applied.items()
-    ]
-    return out
+        yield from self._decide(incident_alert(i), by[:1], [])
+
+    def _decide(
+        self, draft: AlertDraft, covered_by: list[str], evidence: list[Evidence]
+    ) -> Iterator[NamedTuple]:
+        key = (draft.kind, draft.subject_key)
+        current = self._open.get(key)
+        if covered_by and current is not None:
+            # Only a loaded alert can be open here: each subject is judged once.
+            alert = resolved_row(self.loaded[current], covered_by[0], evidence, self.now)
+            self.loaded[current] = alert
+            del self._open[key]
+            yield self._stage("alert.resolved", alert, payload_of(alert))
+        elif not covered_by and current is None:
+            alert, data = raised_row(draft, self.now)
+            self._open[key] = alert.alert_id
+            yield alert
+            yield self._stage("alert.raised", alert, data)
+
+    def _stage(self, name: str, alert: AlertRow, data: AlertData) -> OutboxRow:
+        self.staged.append(Staged(name, alert.alert_id, alert.kind, alert.subject_key))
+        return OutboxRow(
+            new_id(), ALERTS.name, alert.alert_id, event_type(name), self.policy.source,
+            alert.alert_id, self.now, data.model_dump_json(),
+            self.now, None, None,
+        )  # fmt: skip
 
 
-def _enrollment_row(d: EnrollmentData) -> Enrollment:
-    return Enrollment(
-        **d.model_dump(),
-        project_name_key=name_key(d.project_name) if d.project_name else None,
-        content_hash="replayed",
-    )
+def finished(p: PermitRow, grace: timedelta, now: datetime) -> PermitRow:
+    """The permit's final row: its name key and the due time of its grace period."""
+    due = p.received_at + grace
+    return p._replace(project_name_key=name_key(p.project_name), due_at=due,
+                      checked_at=now if due <= now else None)  # fmt: skip
 
 
-def _permit_row(d: PermitData, first_event_id: str, policy: Policy, now: datetime) -> WatchedPermit:
-    due = d.received_at + timedelta(seconds=policy.grace_seconds)
-    return WatchedPermit(
-        permit_no=d.permit_no, event_id=first_event_id, revision=d.revision,
-        project_code=d.project_code, project_name=d.project_name,
-        project_name_key=name_key(d.project_name), division_code=d.division_code,
-        contractor_uscc=d.contractor.uscc, contractor_name=d.contractor.name,
-        received_at=d.received_at, due_at=due, checked_at=now if due <= now else None,
+def raised_row(draft: AlertDraft, now: datetime) -> tuple[AlertRow, AlertData]:
+    """An open alert and its alert.raised payload, as alerts.new_alert and alerts.to_data
+    give them (a unit test holds the two paths equal)."""
+    alert_id = new_id()
+    row = AlertRow(
+        alert_id, draft.kind, draft.subject_key, "open", draft.division_code,
+        draft.subject.model_dump_json(exclude_none=True), draft.reason,
+        _EVIDENCE.dump_json(draft.evidence).decode(), now, None, None, None, None,
+    )  # fmt: skip
+    data = AlertData.model_validate({
+        "alert_id": alert_id, "kind": draft.kind, "status": "open",
+        "division_code": draft.division_code, "subject": draft.subject, "reason": draft.reason,
+        "evidence": draft.evidence, "raised_at": now,
+    })  # fmt: skip
+    return row, data
+
+
+def resolved_row(
+    alert: AlertRow, resolution: str, evidence: list[Evidence], now: datetime
+) -> AlertRow:
+    """As alerts.resolved: closed by an enrollment, its evidence saying how it matched."""
+    known = json.loads(alert.evidence)
+    return alert._replace(
+        status="resolved", resolved_at=now, resolution=resolution,
+        evidence=json.dumps(known + [e.to_json() for e in evidence], ensure_ascii=False),
     )  # fmt: skip
 
 
-async def write(session: AsyncSession, judged: Judged, source: str, chunk: int = 5000) -> None:
-    """Bulk inserts (executemany) of every row and of the staged alert events."""
-    for model, rows in judged.rows.items():
-        table = model.__table__  # type: ignore[attr-defined]
-        dicts = [r.model_dump() for r in rows]
-        for start in range(0, len(dicts), chunk):
-            await session.execute(insert(table), dicts[start : start + chunk])
-    staged = [
-        {
-            "event_id": str(uuid.uuid4()),
-            "topic": topic_of(name).name,
-            "key": alert.alert_id,
-            "ce_type": event_type(name),
-            "ce_source": source,
-            "ce_subject": alert.alert_id,
-            "ce_time": datetime.now(UTC),
-            "payload": json.dumps(alerts.to_data(alert).to_json(), ensure_ascii=False),
-            "created_at": datetime.now(UTC),
-        }
-        for name, alert in judged.staged
-    ]
-    if staged:
-        await session.execute(insert(OutboxMessage.__table__), staged)  # type: ignore[attr-defined]
+def payload_of(alert: AlertRow) -> AlertData:
+    """The alert's whole state as alerts.v1 carries it."""
+    fields = alert._asdict()
+    fields["subject"] = json.loads(alert.subject)
+    fields["evidence"] = json.loads(alert.evidence)
+    del fields["subject_key"]
+    return AlertData.model_validate(fields)

@@ -3,15 +3,16 @@
 First the alerts already published (alerts.v1) are loaded as they were last seen, so that
 re-judging the inputs finds them open and raises nothing twice; then every input event is
 folded into its final state and every subject judged once, with the live matcher's rules
-and alert drafts (enrollment.rebuild), and all of it written in bulk, with the inbox rows
-that let the live consumer skip what replay applied. What the rebuilt state still stages in
-the outbox is new information (printed, and published when the service runs on this
-database); for the same inputs it is nothing.
+and alert drafts (enrollment.rebuild), and all of it written in bulk in one transaction,
+with the inbox rows that let the live consumer skip what replay applied. What the rebuilt
+state still stages in the outbox is new information (printed, and published when the
+service runs on this database); for the same inputs it is nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
 from collections.abc import Callable
@@ -20,20 +21,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from sqlalchemy import func
-from sqlmodel import SQLModel, col, select
+from sqlalchemy import func, select
+from sqlalchemy.schema import CreateTable
 
-from enrollment.import_api import IMPORT_TABLES
-from enrollment.models import TABLES, Alert
-from enrollment.rebuild import FinalState, judge, write
+from enrollment.rebuild import FinalState, Judge, Staged
+from enrollment.replay_rows import REBUILT_TABLES, AlertRow
+from enrollment.replay_write import BulkWriter
 from enrollment.rules import Policy
 from hub_shared.config import ServiceSettings
-from hub_shared.db import create_tables, make_engine, make_sessions, table_of
-from hub_shared.envelope import decode
+from hub_shared.db import make_engine
+from hub_shared.envelope import peek
 from hub_shared.events import AlertData
 from hub_shared.inbox import ProcessedEvent
 from hub_shared.kafka import connection_options
-from hub_shared.outbox import OutboxMessage
 from hub_shared.topics import (
     ACCIDENTS,
     ALERTS,
@@ -55,7 +55,7 @@ class ReplayReport:
     events_read: int = 0
     events_applied: int = 0
     seconds: float = 0.0
-    staged: list[dict[str, Any]] = field(default_factory=list)
+    staged: list[Staged] = field(default_factory=list)
     superseded: int = 0
     unreadable: int = 0
 
@@ -102,99 +102,98 @@ async def _read_to_end(settings: ServiceSettings, topics: list[str], batch: int)
         await consumer.stop()
 
 
-def alert_row(data: AlertData, row: Alert | None) -> Alert:
+def alert_row(data: AlertData) -> AlertRow:
     """The alert as its latest published event states it."""
-    row = row or Alert(alert_id=data.alert_id, kind=data.kind, subject_key=subject_key(data),
-                       status=data.status, division_code=data.division_code, subject="",
-                       reason="", evidence="")  # fmt: skip
-    row.status = data.status
-    row.subject = data.subject.model_dump_json(exclude_none=True)
-    row.reason = data.reason
-    row.evidence = json.dumps([e.to_json() for e in data.evidence], ensure_ascii=False)
-    row.raised_at, row.resolved_at = data.raised_at, data.resolved_at
-    row.resolution = data.resolution
-    row.acknowledged_at, row.acknowledged_by = data.acknowledged_at, data.acknowledged_by
-    return row
+    return AlertRow(
+        data.alert_id, data.kind, subject_key(data), data.status, data.division_code,
+        data.subject.model_dump_json(exclude_none=True), data.reason,
+        json.dumps([e.to_json() for e in data.evidence], ensure_ascii=False),
+        data.raised_at, data.resolved_at, data.resolution, data.acknowledged_at,
+        data.acknowledged_by,
+    )  # fmt: skip
 
 
-def _one_open_per_subject(loaded: list[Alert]) -> int:
+def _one_open_per_subject(loaded: dict[str, AlertRow]) -> int:
     """alerts.v1 should never hold two open alerts for one subject; if it does (a topic fed
     by two unrelated hubs, as in a shared test cluster), the newest stays open and the older
     ones are closed as `superseded`, so the rebuilt state keeps the one-open rule."""
-    newest: dict[tuple[str, str], Alert] = {}
+    newest: dict[tuple[str, str], AlertRow] = {}
     superseded = 0
-    for alert in sorted(loaded, key=lambda a: a.raised_at):
+    for alert in sorted(loaded.values(), key=lambda a: a.raised_at):
         if alert.status != "open":
             continue
         key = (alert.kind, alert.subject_key)
         if key in newest:
             older = newest[key]
-            older.status, older.resolution = "resolved", "superseded"
+            loaded[older.alert_id] = older._replace(status="resolved", resolution="superseded")
             superseded += 1
         newest[key] = alert
     return superseded
 
 
 async def replay(
-    settings: ServiceSettings, *, batch: int = 500, progress: Progress | None = None
+    settings: ServiceSettings, *, batch: int = 2000, progress: Progress | None = None
 ) -> ReplayReport:
     """Rebuild into `settings.database_url`, which must not hold matcher state yet."""
     note = progress or (lambda _phase, _n: None)
     engine = make_engine(settings.database_url)
-    models: list[type[SQLModel]] = [*TABLES, *IMPORT_TABLES, OutboxMessage, ProcessedEvent]
-    tables = [table_of(m) for m in models]
-    await create_tables(engine, tables)
-    sessions = make_sessions(engine)
+    async with engine.begin() as conn:  # their indexes are built when the rows are in
+        for table in REBUILT_TABLES:
+            await conn.execute(CreateTable(table, if_not_exists=True))
     report = ReplayReport()
     began = time.perf_counter()
     try:
-        async with sessions() as session:
-            if (await session.exec(select(func.count()).select_from(ProcessedEvent))).one():
+        async with engine.connect() as conn:
+            if (await conn.execute(select(func.count()).select_from(ProcessedEvent))).scalar():
                 raise ValueError(
                     "the database already holds matcher state: replay needs a fresh one"
                 )
-        loaded: dict[str, Alert] = {}
-        async for records in _read_to_end(settings, [ALERTS.name], batch):
-            for r in records:
-                try:
-                    data = AlertData.model_validate_json(r.value)
-                except ValueError:  # pydantic's ValidationError included
-                    report.unreadable += 1  # dead-lettered when it was consumed live
-                    continue
-                loaded[data.alert_id] = alert_row(data, loaded.get(data.alert_id))
-            report.alerts_loaded = len(loaded)
-            note("alerts", report.alerts_loaded)
-        state = FinalState()
-        async for records in _read_to_end(settings, INPUTS, batch):
-            for r in records:
-                try:
-                    state.add(r.topic, decode(r.key, r.value, list(r.headers or ())))
-                except ValueError:  # malformed or impossible: the live consumer dead-lettered it
-                    report.unreadable += 1
-            report.events_read += len(records)
-            note("events", report.events_read)
-        report.events_applied = len(state.applied)
-        report.superseded = _one_open_per_subject(list(loaded.values()))
-        policy = Policy(
-            source=f"/hub/{settings.service}",
-            grace_seconds=settings.hub.matching.grace_seconds,
-            name_threshold=settings.hub.matching.name_threshold,
-        )
-        judged = judge(state, list(loaded.values()), policy, datetime.now(UTC))
-        async with sessions() as session, session.begin():
-            await write(session, judged, policy.source)
+        loaded = await _load_alerts(settings, batch, report, note)
+        report.superseded = _one_open_per_subject(loaded)
+        indexes = [index for table in REBUILT_TABLES for index in table.indexes]
+        async with BulkWriter(settings.database_url, indexes=indexes) as writer:
+            state = FinalState()
+            async for records in _read_to_end(settings, INPUTS, batch):
+                gc.freeze()  # the state built so far is never garbage: stop rescanning it
+                for r in records:
+                    try:
+                        event_id, name = peek(r.headers or ())
+                        state.apply(r.topic, event_id, name, r.value or b"")
+                    except ValueError:  # malformed or impossible: dead-lettered when live
+                        report.unreadable += 1
+                await writer.put(state.take_inbox())
+                report.events_read += len(records)
+                note("events", report.events_read)
+            report.events_applied = len(state.applied)
+            policy = Policy(
+                source=f"/hub/{settings.service}",
+                grace_seconds=settings.hub.matching.grace_seconds,
+                name_threshold=settings.hub.matching.name_threshold,
+            )
+            judge = Judge(state, loaded, policy, datetime.now(UTC))
+            for rows in judge.rows():
+                await writer.put(rows)
+            report.staged = judge.staged
         report.seconds = time.perf_counter() - began
-        async with sessions() as session:
-            staged = await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))
-            report.staged = [
-                {
-                    "type": m.ce_type,
-                    "key": m.key,
-                    "subject": m.ce_subject,
-                    "alert_subject": json.loads(m.payload).get("subject", {}),
-                }
-                for m in staged.all()
-            ]
     finally:
+        gc.unfreeze()
         await engine.dispose()
     return report
+
+
+async def _load_alerts(
+    settings: ServiceSettings, batch: int, report: ReplayReport, note: Progress
+) -> dict[str, AlertRow]:
+    """Every alert on alerts.v1 as its latest event states it, by id."""
+    loaded: dict[str, AlertRow] = {}
+    async for records in _read_to_end(settings, [ALERTS.name], batch):
+        for r in records:
+            try:
+                data = AlertData.model_validate_json(r.value or b"")
+            except ValueError:  # pydantic's ValidationError included
+                report.unreadable += 1  # dead-lettered when it was consumed live
+                continue
+            loaded[data.alert_id] = alert_row(data)
+        report.alerts_loaded = len(loaded)
+        note("alerts", report.alerts_loaded)
+    return loaded

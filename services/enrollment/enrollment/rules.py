@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from rapidfuzz.distance import Levenshtein
 
@@ -19,7 +21,47 @@ class Policy:
     name_threshold: float = DEFAULT_THRESHOLD
 
 
-@dataclass(frozen=True)
+class EnrollmentLike(Protocol):
+    """What the rules read of an enrollment (EnrollmentFacts, or replay's row of one)."""
+
+    @property
+    def enrollment_id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def permit_no(self) -> str | None: ...
+    @property
+    def project_code(self) -> str | None: ...
+    @property
+    def project_name_key(self) -> str | None: ...
+    @property
+    def project_name(self) -> str | None: ...
+    @property
+    def employer_uscc(self) -> str: ...
+    @property
+    def valid_from(self) -> date: ...
+    @property
+    def valid_to(self) -> date | None: ...
+    @property
+    def terminated_on(self) -> date | None: ...
+
+
+class PermitLike(Protocol):
+    """What the rules read of a permit (PermitFacts, or replay's row of one)."""
+
+    @property
+    def permit_no(self) -> str: ...
+    @property
+    def project_code(self) -> str | None: ...
+    @property
+    def project_name_key(self) -> str: ...
+    @property
+    def project_name(self) -> str: ...
+    @property
+    def contractor_uscc(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
 class EnrollmentFacts:
     enrollment_id: str
     kind: str
@@ -33,7 +75,7 @@ class EnrollmentFacts:
     project_name: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PermitFacts:
     permit_no: str
     project_code: str | None
@@ -42,7 +84,7 @@ class PermitFacts:
     project_name: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     enrollment_id: str
     by: str  # "permit_no" | "project_code" | "name"
@@ -60,7 +102,7 @@ class Match:
         }[self.by]
 
 
-def active_on(e: EnrollmentFacts, day: date) -> bool:
+def active_on(e: EnrollmentLike, day: date) -> bool:
     """In force on `day`: started, not past valid_to, not terminated before that day."""
     if e.valid_from > day:
         return False
@@ -69,7 +111,7 @@ def active_on(e: EnrollmentFacts, day: date) -> bool:
     return e.terminated_on is None or e.terminated_on >= day
 
 
-def project_in_force(e: EnrollmentFacts, day: date) -> bool:
+def project_in_force(e: EnrollmentLike, day: date) -> bool:
     """A project enrollment covers its site from before it starts until it ends or stops:
     enrolling ahead of the permit is exactly what the plan asks for."""
     if e.valid_to is not None and e.valid_to < day:
@@ -78,7 +120,7 @@ def project_in_force(e: EnrollmentFacts, day: date) -> bool:
 
 
 def project_match(
-    e: EnrollmentFacts, permit: PermitFacts, threshold: float = DEFAULT_THRESHOLD
+    e: EnrollmentLike, permit: PermitLike, threshold: float = DEFAULT_THRESHOLD
 ) -> Match | None:
     """How a project enrollment names a permit, or None.
 
@@ -118,8 +160,8 @@ def _mistyped(given: str, actual: str) -> bool:
 
 
 def permit_coverage(
-    enrollments: list[EnrollmentFacts],
-    permit: PermitFacts,
+    enrollments: Iterable[EnrollmentLike],
+    permit: PermitLike,
     today: date,
     threshold: float = DEFAULT_THRESHOLD,
 ) -> list[Match]:
@@ -132,7 +174,7 @@ def permit_coverage(
     return sorted(found, key=lambda m: (rank[m.by], -m.score, m.enrollment_id))
 
 
-def employer_coverage(enrollments: list[EnrollmentFacts], uscc: str, day: date) -> list[str]:
+def employer_coverage(enrollments: Iterable[EnrollmentLike], uscc: str, day: date) -> list[str]:
     """Ids of the employer enrollments of `uscc` active on `day`."""
     return sorted(
         e.enrollment_id

@@ -1,0 +1,230 @@
+"""Replay's writer: chunks of rows inserted in one transaction by a process of its own, so
+that reading and judging (one core) go on while rows are bound and written (the other
+core). The writer is `python -m enrollment.replay_write`, fed pickled chunks on its stdin (the
+database URL first, so no password shows in the process list); the pipe is bounded, so
+the reader waits for the writer rather than piling rows up. All or nothing: an error, or
+the reader going away (end of input without the end marker), rolls everything back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import pickle
+import queue
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import IO, Any
+
+from sqlalchemy import Index, insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.schema import CreateIndex
+
+from enrollment.replay_rows import REBUILT_TABLES, TABLE_OF_ROW
+from hub_shared.db import make_engine
+
+ROW_TYPES = {t.__name__: t for t in TABLE_OF_ROW}
+
+_MISSING = object()
+_STOP_SECONDS = 60.0
+_LENGTH = 8  # bytes of a frame's length prefix
+
+
+@dataclass(frozen=True)
+class _Insert:
+    """An INSERT in the driver's own positional form, and how to bind a row to it: SQLAlchemy's
+    bind processors (its SQLite date and time format, say) applied column by column, without
+    the per-row parameter dictionaries its executemany builds."""
+
+    sql: str
+    binds: tuple[tuple[int, Callable[[Any], Any] | None], ...]
+    memo: dict[Any, Any]  # processed values (equal aware times bind alike: both go to UTC)
+
+    @classmethod
+    def of(cls, dialect: Dialect, row_type: type[Any]) -> _Insert | None:
+        table = TABLE_OF_ROW[row_type]
+        fields: list[str] = list(row_type._fields)
+        compiled = insert(table).compile(dialect=dialect, column_keys=fields)
+        if not compiled.positiontup:
+            return None  # a named paramstyle: let SQLAlchemy bind it
+        binds = tuple(
+            (fields.index(key), table.c[key].type.dialect_impl(dialect).bind_processor(dialect))
+            for key in compiled.positiontup
+        )
+        return cls(str(compiled), binds, {})
+
+    def params(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        binds = self.binds
+        if all(f is None for _, f in binds) and [i for i, _ in binds] == list(range(len(binds))):
+            return rows
+        if len(self.memo) > 100_000:
+            self.memo.clear()
+        bind = self._bind
+        return [tuple([row[i] if f is None else bind(f, row[i]) for i, f in binds]) for row in rows]
+
+    def _bind(self, process: Callable[[Any], Any], value: Any) -> Any:
+        key = (process, value)
+        found = self.memo.get(key, _MISSING)
+        if found is _MISSING:
+            found = self.memo[key] = process(value)
+        return found
+
+
+class WriterFailed(RuntimeError):
+    """The writer process stopped before committing; nothing was written."""
+
+
+class BulkWriter:
+    """`indexes` are created last, in the same transaction: building an index over loaded
+    rows is several times quicker than maintaining it row by row."""
+
+    def __init__(self, database_url: str, indexes: Sequence[Index] = ()) -> None:
+        self._url = database_url
+        self._indexes = [(i.table.name, i.name) for i in indexes]  # type: ignore[union-attr]
+        self._process: asyncio.subprocess.Process | None = None
+        self.rows_written = 0
+
+    async def __aenter__(self) -> BulkWriter:
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "enrollment.replay_write",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        await self._send((self._url, self._indexes))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        process = self._process
+        assert process is not None and process.stdin is not None
+        try:
+            if exc is None:
+                await self._send(None)  # the end marker: commit
+                self.rows_written = int(await self._outcome())
+        finally:
+            process.stdin.close()  # without the end marker, the writer rolls back
+            try:
+                await asyncio.wait_for(process.wait(), _STOP_SECONDS)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+    async def put(self, rows: list[Any]) -> None:
+        """Send one chunk of rows of one type; raises if the writer has failed."""
+        if rows:
+            await self._send((type(rows[0]).__name__, [tuple(r) for r in rows]))
+
+    async def _send(self, item: object) -> None:
+        assert self._process is not None and self._process.stdin is not None
+        frame = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            self._process.stdin.write(len(frame).to_bytes(_LENGTH, "big") + frame)
+            await self._process.stdin.drain()  # waits while the pipe is full
+        except (BrokenPipeError, ConnectionResetError) as exc:  # the writer has gone: why?
+            await self._outcome()
+            raise WriterFailed("replay wrote nothing: the writer process stopped") from exc
+
+    async def _outcome(self) -> str:
+        """The writer's last word: the rows it committed, or WriterFailed with its error."""
+        assert self._process is not None and self._process.stdout is not None
+        line = await self._process.stdout.readline()
+        outcome: dict[str, str] = json.loads(line) if line else {"error": "the writer died"}
+        if "error" in outcome:
+            raise WriterFailed(f"replay wrote nothing: {outcome['error']}")
+        return outcome["rows"]
+
+
+def _frames(stream: IO[bytes]) -> Any:
+    """Yield each pickled frame of `stream`; EOFError if it ends before the end marker."""
+    while True:
+        size = stream.read(_LENGTH)
+        if len(size) < _LENGTH:
+            raise EOFError("the reader went away before the end of input")
+        item = pickle.loads(stream.read(int.from_bytes(size, "big")))  # noqa: S301 - our parent
+        if item is None:
+            return
+        yield item
+
+
+class _Prefetch:
+    """Frames read and unpickled by a thread of their own, up to `depth` ahead, so that the
+    reader process never waits on the pipe while this one waits on the database."""
+
+    def __init__(self, stream: IO[bytes], depth: int = 8) -> None:
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        try:
+            for item in _frames(stream):
+                self._queue.put(("item", item))
+            self._queue.put(("end", None))
+        except BaseException as exc:
+            self._queue.put(("error", exc))
+
+    async def next(self) -> Any:
+        """The next frame; None at the end marker; raises what stopped the reading."""
+        kind, value = await asyncio.to_thread(self._queue.get)
+        if kind == "error":
+            raise value
+        return value
+
+
+async def _write(frames: _Prefetch) -> int:
+    url, indexes = await frames.next()
+    engine = make_engine(url)
+    inserts: dict[type[Any], _Insert | None] = {}
+    written = 0
+    try:
+        async with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":  # one big transaction: a 64 MiB page cache
+                await conn.exec_driver_sql("PRAGMA cache_size=-65536")
+            while (item := await frames.next()) is not None:
+                name, chunk = item
+                await _insert(conn, inserts, ROW_TYPES[name], chunk)
+                written += len(chunk)
+            tables = {t.name: t for t in REBUILT_TABLES}
+            for table, index in indexes:
+                found = next(i for i in tables[table].indexes if i.name == index)
+                await conn.execute(CreateIndex(found, if_not_exists=True))
+    finally:
+        await engine.dispose()
+    return written
+
+
+async def _insert(
+    conn: AsyncConnection,
+    inserts: dict[type[Any], _Insert | None],
+    row_type: type[Any],
+    rows: list[tuple[Any, ...]],
+) -> None:
+    if row_type not in inserts:
+        inserts[row_type] = _Insert.of(conn.dialect, row_type)
+    statement = inserts[row_type]
+    if statement is None:
+        params = [dict(zip(row_type._fields, r, strict=True)) for r in rows]
+        await conn.execute(insert(TABLE_OF_ROW[row_type]), params)
+    else:
+        await conn.exec_driver_sql(statement.sql, statement.params(rows))
+
+
+def main() -> None:
+    """The writer process: every chunk in one transaction, then the indexes, then commit;
+    one JSON line on stdout says how it went."""
+    try:
+        written = asyncio.run(_write(_Prefetch(sys.stdin.buffer)))
+    except BaseException as exc:
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
+        sys.exit(1)
+    print(json.dumps({"rows": str(written)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
