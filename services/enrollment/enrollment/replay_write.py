@@ -13,7 +13,7 @@ import pickle
 import queue
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Any
@@ -35,13 +35,16 @@ _LENGTH = 8  # bytes of a frame's length prefix
 
 @dataclass(frozen=True)
 class _Insert:
-    """An INSERT in the driver's own positional form, and how to bind a row to it: SQLAlchemy's
-    bind processors (its SQLite date and time format, say) applied column by column, without
-    the per-row parameter dictionaries its executemany builds."""
+    """An INSERT in the driver's own positional form, and how to bind rows to it: columns in
+    the statement's order, SQLAlchemy's bind processors (its SQLite date and time format,
+    say) applied to the columns that have one, without the per-row parameter dictionaries
+    its executemany builds. Rebuilt rows share a few timestamps, so processed values are
+    remembered (equal aware times bind alike: the processor takes both to UTC)."""
 
     sql: str
-    binds: tuple[tuple[int, Callable[[Any], Any] | None], ...]
-    memo: dict[Any, Any]  # processed values (equal aware times bind alike: both go to UTC)
+    order: tuple[int, ...]  # the row's field for each parameter
+    processors: Mapping[int, Callable[[Any], Any]]  # by parameter
+    memo: dict[int, dict[Any, Any]]
 
     @classmethod
     def of(cls, dialect: Dialect, row_type: type[Any]) -> _Insert | None:
@@ -50,27 +53,39 @@ class _Insert:
         compiled = insert(table).compile(dialect=dialect, column_keys=fields)
         if not compiled.positiontup:
             return None  # a named paramstyle: let SQLAlchemy bind it
-        binds = tuple(
-            (fields.index(key), table.c[key].type.dialect_impl(dialect).bind_processor(dialect))
-            for key in compiled.positiontup
-        )
-        return cls(str(compiled), binds, {})
+        keys = compiled.positiontup
+        processors = {
+            j: process
+            for j, key in enumerate(keys)
+            if (process := table.c[key].type.dialect_impl(dialect).bind_processor(dialect))
+        }
+        order = tuple(fields.index(key) for key in keys)
+        return cls(str(compiled), order, processors, {j: {} for j in processors})
 
     def params(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        binds = self.binds
-        if all(f is None for _, f in binds) and [i for i, _ in binds] == list(range(len(binds))):
+        in_order = self.order == tuple(range(len(self.order)))
+        if not self.processors and in_order:
             return rows
-        if len(self.memo) > 100_000:
-            self.memo.clear()
-        bind = self._bind
-        return [tuple([row[i] if f is None else bind(f, row[i]) for i, f in binds]) for row in rows]
+        columns = list(zip(*rows, strict=True))
+        if not in_order:
+            columns = [columns[i] for i in self.order]
+        for j, process in self.processors.items():
+            columns[j] = self._processed(j, process, columns[j])
+        return list(zip(*columns, strict=True))
 
-    def _bind(self, process: Callable[[Any], Any], value: Any) -> Any:
-        key = (process, value)
-        found = self.memo.get(key, _MISSING)
-        if found is _MISSING:
-            found = self.memo[key] = process(value)
-        return found
+    def _processed(
+        self, j: int, process: Callable[[Any], Any], values: tuple[Any, ...]
+    ) -> list[Any]:
+        memo = self.memo[j]
+        if len(memo) > 100_000:
+            memo.clear()
+        out = []
+        for value in values:
+            found = memo.get(value, _MISSING)
+            if found is _MISSING:
+                found = memo[value] = process(value)
+            out.append(found)
+        return out
 
 
 class WriterFailed(RuntimeError):
