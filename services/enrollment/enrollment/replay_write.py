@@ -66,16 +66,14 @@ class _Insert:
         in_order = self.order == tuple(range(len(self.order)))
         if not self.processors and in_order:
             return rows
-        columns = list(zip(*rows, strict=True))
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
         if not in_order:
             columns = [columns[i] for i in self.order]
         for j, process in self.processors.items():
             columns[j] = self._processed(j, process, columns[j])
         return list(zip(*columns, strict=True))
 
-    def _processed(
-        self, j: int, process: Callable[[Any], Any], values: tuple[Any, ...]
-    ) -> list[Any]:
+    def _processed(self, j: int, process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
         memo = self.memo[j]
         if len(memo) > 100_000:
             memo.clear()
