@@ -210,7 +210,11 @@ class Judge:
         self.staged: list[Staged] = []
         self._open = {(a.kind, a.subject_key): a.alert_id for a in loaded.values()
                       if a.status == "open"}  # fmt: skip
-        self._by_key: dict[tuple[str, str], list[EnrollmentRow]] = defaultdict(list)
+        # Project enrollments by permit number, project code and employer; employer
+        # enrollments by employer. Two maps rather than one keyed by (kind, key): a million
+        # events make ~800,000 keys, and a tuple each is 45 MB.
+        self._projects: dict[str, list[EnrollmentRow]] = defaultdict(list)
+        self._employers: dict[str, list[EnrollmentRow]] = defaultdict(list)
 
     def rows(self, chunk: int = 5000) -> Iterator[list[Any]]:
         pending: dict[type, list[Any]] = defaultdict(list)
@@ -226,8 +230,12 @@ class Judge:
         state = self.state
         yield from state.enterprises.values()
         for e in state.enrollments.values():
-            for key in {e.permit_no, e.project_code, e.employer_uscc} - {None}:
-                self._by_key[(e.kind, key)].append(e)  # type: ignore[index]
+            if e.kind == "employer":
+                self._employers[e.employer_uscc].append(e)
+            else:
+                for key in {e.permit_no, e.project_code, e.employer_uscc}:
+                    if key is not None:
+                        self._projects[key].append(e)
             yield e
         grace = timedelta(seconds=self.policy.grace_seconds)
         for permit_no, p in state.permits.items():
@@ -241,7 +249,7 @@ class Judge:
             if p.contractor_uscc in wanted:
                 projects[p.contractor_uscc].append(p.permit_no)
         for f in sorted(state.findings.values()):
-            covered = employer_coverage(self._by_key[("employer", f.uscc)], f.uscc, self.now.date())
+            covered = employer_coverage(self._employers.get(f.uscc, ()), f.uscc, self.now.date())
             yield f
             yield from self._decide(finding_alert(f, projects[f.uscc]), covered[:1], [])
         for i in state.incidents.values():
@@ -250,8 +258,8 @@ class Judge:
         yield from self.loaded.values()  # after every resolution above
 
     def _candidates(self, p: PermitRow) -> list[EnrollmentRow]:
-        keys = {p.permit_no, p.project_code, p.contractor_uscc} - {None}
-        found = {id(e): e for k in keys for e in self._by_key.get(("project", k), ())}  # type: ignore[arg-type]
+        keys = {p.permit_no, p.project_code, p.contractor_uscc}
+        found = {id(e): e for k in keys if k is not None for e in self._projects.get(k, ())}
         return list(found.values())
 
     def _judge_permit(self, p: PermitRow) -> Iterator[NamedTuple]:
@@ -265,7 +273,7 @@ class Judge:
             yield from self._decide(draft, [], [])
 
     def _judge_incident(self, i: IncidentRow) -> Iterator[NamedTuple]:
-        by = employer_coverage(self._by_key[("employer", i.employer_uscc)], i.employer_uscc,
+        by = employer_coverage(self._employers.get(i.employer_uscc, ()), i.employer_uscc,
                                i.occurred_on)  # fmt: skip
         permit = self.state.permits.get(i.permit_no or "")
         if not by and permit is not None:
