@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateTable
 from sqlmodel import select
 
@@ -118,6 +119,13 @@ def test_the_bulk_writer_stores_what_the_orm_reads_back(tmp_path: Path) -> None:
     assert stored_outbox.id == 1 and stored_outbox.ce_time == NOW
 
 
+async def _alert_count(engine: AsyncEngine) -> int:
+    async with make_sessions(engine)() as session:
+        count = len((await session.exec(select(Alert))).all())
+    await engine.dispose()
+    return count
+
+
 def test_a_failed_bulk_write_leaves_nothing_behind(tmp_path: Path) -> None:
     """Indexes are built last (as replay does): the one-open-alert index refuses the twin
     then, and the whole transaction rolls back."""
@@ -137,10 +145,7 @@ def test_a_failed_bulk_write_leaves_nothing_behind(tmp_path: Path) -> None:
 
         with pytest.raises(WriterFailed, match="UNIQUE"):
             await write_both()
-        async with make_sessions(engine)() as session:
-            count = len((await session.exec(select(Alert))).all())
-        await engine.dispose()
-        return count
+        return await _alert_count(engine)
 
     assert asyncio.run(scenario()) == 0
 
@@ -159,9 +164,6 @@ def test_a_reader_that_fails_midway_leaves_nothing_behind(tmp_path: Path) -> Non
 
         with pytest.raises(RuntimeError, match="broker"):
             await fail_after_one_chunk()
-        async with make_sessions(engine)() as session:
-            count = len((await session.exec(select(Alert))).all())
-        await engine.dispose()
-        return count
+        return await _alert_count(engine)
 
     assert asyncio.run(scenario()) == 0
