@@ -15,6 +15,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
@@ -23,6 +24,7 @@ from enrollment.drafts import (
     AlertDraft,
     finding_alert,
     incident_alert,
+    incident_kind,
     match_evidence,
     permit_alert,
 )
@@ -251,7 +253,9 @@ class Judge:
         for f in sorted(state.findings.values()):
             covered = employer_coverage(self._employers.get(f.uscc, ()), f.uscc, self.now.date())
             yield f
-            yield from self._decide(finding_alert(f, projects[f.uscc]), covered[:1], [])
+            yield from self._decide(("enterprise_uninsured", f.uscc),
+                                    partial(finding_alert, f, projects[f.uscc]),
+                                    covered[0] if covered else None)  # fmt: skip
         for i in state.incidents.values():
             yield i
             yield from self._judge_incident(i)
@@ -266,11 +270,12 @@ class Judge:
         matches = permit_coverage(
             self._candidates(p), p, self.now.date(), self.policy.name_threshold
         )
-        draft = permit_alert(p, self.policy)
-        if matches:
-            yield from self._decide(draft, [matches[0].enrollment_id], [match_evidence(matches[0])])
-        else:
-            yield from self._decide(draft, [], [])
+        yield from self._decide(
+            ("project_not_enrolled", p.permit_no),
+            lambda: permit_alert(p, self.policy),
+            matches[0].enrollment_id if matches else None,
+            lambda: [match_evidence(matches[0])],
+        )
 
     def _judge_incident(self, i: IncidentRow) -> Iterator[NamedTuple]:
         by = employer_coverage(self._employers.get(i.employer_uscc, ()), i.employer_uscc,
@@ -281,21 +286,28 @@ class Judge:
                 self._candidates(permit), permit, i.occurred_on, self.policy.name_threshold
             )
             by = [m.enrollment_id for m in matched]
-        yield from self._decide(incident_alert(i), by[:1], [])
+        yield from self._decide((incident_kind(i), i.incident_id), partial(incident_alert, i),
+                                by[0] if by else None)  # fmt: skip
 
     def _decide(
-        self, draft: AlertDraft, covered_by: list[str], evidence: list[Evidence]
+        self,
+        key: tuple[str, str],
+        draft: Callable[[], AlertDraft],
+        covered_by: str | None,
+        evidence: Callable[[], list[Evidence]] = list,
     ) -> Iterator[NamedTuple]:
-        key = (draft.kind, draft.subject_key)
+        """Resolve the open alert of (kind, subject) if covered, raise one if not. The draft
+        and the evidence are built only when an alert changes: most subjects need neither."""
         current = self._open.get(key)
         if covered_by and current is not None:
             # Only a loaded alert can be open here: each subject is judged once.
-            alert = resolved_row(self.loaded[current], covered_by[0], evidence, self.now)
+            alert = resolved_row(self.loaded[current], covered_by, evidence(), self.now)
             self.loaded[current] = alert
             del self._open[key]
             yield self._stage("alert.resolved", alert, payload_of(alert))
         elif not covered_by and current is None:
-            alert, data = raised_row(draft, self.now)
+            alert, data = raised_row(draft(), self.now)
+            assert (alert.kind, alert.subject_key) == key
             self._open[key] = alert.alert_id
             yield alert
             yield self._stage("alert.raised", alert, data)
