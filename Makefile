@@ -40,8 +40,8 @@ fmt: venv  ## format and fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-BENCH_EVENTS ?= 100000
-bench: venv kafka-jars  ## benchmarks (numbers reported, never asserted); BENCH_EVENTS=1000000 for the full replay
+BENCH_EVENTS ?= 1000000
+bench: venv kafka-jars  ## benchmarks (numbers reported, never asserted); BENCH_EVENTS=100000 for a quicker replay
 	$(BIN)/python -m hubtools.bench
 	$(BIN)/python -m hubtools.bench_matcher --events $(BENCH_EVENTS)
 	$(BIN)/python -m hubtools.bench_import
