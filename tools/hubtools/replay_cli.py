@@ -67,6 +67,6 @@ def replay(
             "the service runs on this database):"
         )
         for item in report.staged[:20]:
-            console.print(f"  {item.name} {item.kind} {item.subject_key} ({item.alert_id})")
+            console.print(f"  {item.name} {item.kind} {item.subject_key}")
     else:
         console.print("nothing new to publish: the rebuilt state agrees with what was sent")
