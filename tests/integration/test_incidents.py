@@ -4,129 +4,46 @@ PostgreSQL): CONTRACTS.md §3, §6 and §9."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import io
 import json
-import random
-import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import FastAPI
 from openpyxl import load_workbook
-from sqlmodel import col, select
 
-from hub_shared.config import EnvSettings, ServiceSettings
 from hub_shared.envelope import Envelope
 from hub_shared.events import EnrollmentData, EnterpriseData
-from hub_shared.identifiers import USCC_ALPHABET, uscc_check_char
-from hub_shared.kafka import Producer
-from hub_shared.outbox import OutboxMessage
-from hub_shared.topics import topic_of
 from hubtools.kafka import LocalKafka
 from incidents import clock
-from incidents.app import create_app
 from incidents.models import IncidentsAccident, IncidentsDisease, IncidentsEnterprise
-from tests.support.hub import running, topic_records, wait_for
+from tests.support import incidents as support
+from tests.support.hub import topic_records, wait_for
+from tests.support.incidents import (
+    COUNTY,
+    EMERGENCY,
+    HEALTH,
+    REPORTS,
+    Service,
+    bearer,
+    new_id,
+    new_uscc,
+    projected_end_offsets,
+    projection_caught_up,
+    publish,
+)
 
-EMERGENCY, HEALTH, REPORTS, COUNTY = "t-emergency", "t-health", "t-reports", "t-rencheng"
 ID_NUMBER = "370811199001011236"
-ENTERPRISE_TOPICS = ("enterprises.v1", "enrollments.v1")
 
 
-def _config(path: Path) -> Path:
-    path.write_text(
-        f"""
-[[clients]]
-id = "emergency"
-token = "{EMERGENCY}"
-scopes = ["accidents:write"]
-divisions = ["370800"]
-
-[[clients]]
-id = "health"
-token = "{HEALTH}"
-scopes = ["diseases:write"]
-divisions = ["370800"]
-
-[[clients]]
-id = "reports"
-token = "{REPORTS}"
-scopes = ["reports:read"]
-divisions = ["370800"]
-
-[[clients]]
-id = "rencheng"
-token = "{COUNTY}"
-scopes = ["accidents:write", "diseases:write", "reports:read"]
-divisions = ["370811"]
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
-@dataclass
-class Service:
-    client: httpx.AsyncClient
-    app: FastAPI
-    settings: ServiceSettings
-
-    async def post(self, path: str, body: dict[str, Any], token: str) -> httpx.Response:
-        return await self.client.post(path, json=body, headers=_bearer(token))
-
-    async def stored(self, model: Any, record_id: str) -> Any:
-        async with self.app.state.runtime.sessions() as session:
-            return await session.get(model, record_id)
-
-    async def staged(self, subject: str) -> list[OutboxMessage]:
-        """Outbox rows (published or not) of a record."""
-        async with self.app.state.runtime.sessions() as session:
-            query = select(OutboxMessage).where(col(OutboxMessage.ce_subject) == subject)
-            return list((await session.exec(query)).all())
-
-
-@pytest.fixture
-async def service(kafka: LocalKafka, database_url: str, tmp_path: Path) -> AsyncIterator[Service]:
-    settings = ServiceSettings.load(
-        "incidents",
-        EnvSettings(
-            config=_config(tmp_path / "incidents.toml"),
-            kafka_bootstrap=kafka.bootstrap,
-            incidents_database_url=database_url,
-            data_dir=tmp_path,
-            consumer_group_prefix=f"test-{uuid.uuid4().hex[:8]}",
-        ),
-    )
-    app = create_app(settings)
-    async with running(app) as client:
-        yield Service(client, app, settings)
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def _uscc(division: str = "370811") -> str:
-    body = f"91{division}" + "".join(random.choice(USCC_ALPHABET) for _ in range(9))
-    return body + uscc_check_char(body)
-
-
-def _id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+service = support.service
 
 
 def accident(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "report_id": _id("YJ"),
+        "report_id": new_id("YJ"),
         "occurred_at": "2021-05-06T14:20:00+08:00",
         "division_code": "370811",
         "employer": {"name": "山东鲁班建设集团有限公司", "uscc": "91370812MA3L12T073"},
@@ -143,7 +60,7 @@ def accident(**overrides: Any) -> dict[str, Any]:
 
 def disease(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "diagnosis_id": _id("ZYB"),
+        "diagnosis_id": new_id("ZYB"),
         "diagnosed_on": "2021-06-01",
         "patient_id_number": ID_NUMBER,
         "patient_name": "张伟",
@@ -212,7 +129,7 @@ async def test_accepted_accident_is_stored_and_published_as_a_cloudevent(
         "summary": "脚手架坍塌",
     }
     fetched = await service.client.get(
-        f"/v1/accidents/{body['report_id']}", headers=_bearer(EMERGENCY)
+        f"/v1/accidents/{body['report_id']}", headers=bearer(EMERGENCY)
     )
     assert fetched.status_code == 200
     assert fetched.json() == answer
@@ -252,12 +169,12 @@ async def test_auth_media_type_and_division_faults_change_nothing(
     text = await service.client.post(
         "/v1/accidents",
         content=json.dumps(body),
-        headers=_bearer(EMERGENCY) | {"Content-Type": "text/plain"},
+        headers=bearer(EMERGENCY) | {"Content-Type": "text/plain"},
     )
     malformed = await service.client.post(
         "/v1/accidents",
         content=b'{"report_id": ',
-        headers=_bearer(EMERGENCY) | {"Content-Type": "application/json"},
+        headers=bearer(EMERGENCY) | {"Content-Type": "application/json"},
     )
     statuses = [r.status_code for r in (no_token, wrong_scope, other_county, text, malformed)]
     assert statuses == [401, 403, 403, 415, 400]
@@ -274,11 +191,11 @@ async def test_auth_media_type_and_division_faults_change_nothing(
     assert (await service.post("/v1/accidents", elsewhere, EMERGENCY)).status_code == 201
     get = service.client.get
     assert (
-        await get(f"/v1/accidents/{own['report_id']}", headers=_bearer(COUNTY))
+        await get(f"/v1/accidents/{own['report_id']}", headers=bearer(COUNTY))
     ).status_code == 200
-    hidden = await get(f"/v1/accidents/{elsewhere['report_id']}", headers=_bearer(COUNTY))
+    hidden = await get(f"/v1/accidents/{elsewhere['report_id']}", headers=bearer(COUNTY))
     assert hidden.status_code == 404
-    assert (await get("/v1/accidents/nope", headers=_bearer(EMERGENCY))).status_code == 404
+    assert (await get("/v1/accidents/nope", headers=bearer(EMERGENCY))).status_code == 404
 
 
 async def test_repeat_gives_the_first_answer_and_other_content_conflicts(
@@ -351,7 +268,7 @@ async def test_disease_is_stored_and_published_without_the_id_number(
 
     # The same person's later diagnosis names the earlier one.
     later = await service.client.get(
-        f"/v1/diseases/{second['diagnosis_id']}", headers=_bearer(HEALTH)
+        f"/v1/diseases/{second['diagnosis_id']}", headers=bearer(HEALTH)
     )
     assert later.status_code == 200
     assert later.json()["repeat_of"] == [first["diagnosis_id"]]
@@ -378,52 +295,11 @@ async def test_bad_id_number_is_never_echoed(service: Service, kafka: LocalKafka
 # --- projection and the key-industry report ---
 
 
-async def _caught_up(service: Service, ends: dict[TopicPartition, int]) -> bool:
-    """Whether the projection consumer group has committed every offset up to `ends`."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=service.settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        group = f"{service.settings.consumer_group_prefix}-incidents-projection"
-        committed = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    return all(
-        end == 0 or (tp in committed and committed[tp].offset >= end) for tp, end in ends.items()
-    )
-
-
-async def _end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
-    """The current end of every partition of the projected topics."""
-    consumer = AIOKafkaConsumer(*ENTERPRISE_TOPICS, bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in ENTERPRISE_TOPICS
-            for partition in (consumer.partitions_for_topic(topic) or set())
-        ]
-        assert partitions, "the broker lists no partitions for the projected topics"
-        return dict(await consumer.end_offsets(partitions))
-    finally:
-        with contextlib.suppress(asyncio.CancelledError):
-            await consumer.stop()
-
-
-async def _publish(kafka: LocalKafka, events: list[Envelope]) -> None:
-    """Publish events to their topics as the enrollment service would."""
-    producer = Producer(kafka.bootstrap, client_id="test-incidents")
-    await producer.start()
-    try:
-        await producer.publish_many([(topic_of(e.name).name, e) for e in events])
-    finally:
-        await producer.stop()
-
-
 async def _report(service: Service, division: str, year: int, fmt: str = "json") -> httpx.Response:
     return await service.client.get(
         "/v1/reports/key-industries",
         params={"year": year, "division_code": division, "format": fmt},
-        headers=_bearer(REPORTS),
+        headers=bearer(REPORTS),
     )
 
 
@@ -479,7 +355,7 @@ def _enrollment(
     enrollment_id: str | None = None,
 ) -> Envelope:
     data = EnrollmentData(
-        enrollment_id=enrollment_id or _id("SI"),
+        enrollment_id=enrollment_id or new_id("SI"),
         kind=kind,
         employer_uscc=uscc,
         employer_name="x",
@@ -501,13 +377,13 @@ async def test_key_industry_report_reflects_projected_events_and_accidents(
     now = clock.now()
     # Events other tests left on the shared topics are projected too: start from the table
     # once they are applied, and expect exactly this test's additions on top.
-    ends = await _end_offsets(kafka.bootstrap)
-    await wait_for(lambda: _caught_up(service, ends), what="the projection to catch up")
+    ends = await projected_end_offsets(kafka.bootstrap)
+    await wait_for(lambda: projection_caught_up(service, ends), what="the projection to catch up")
     before = {d: _counts((await _report(service, d, year)).json()) for d in ("370811", "370800")}
 
-    building, mine, hazmat, site_only, software = (_uscc() for _ in range(5))
+    building, mine, hazmat, site_only, software = (new_uscc("370811") for _ in range(5))
     long_ago, yesterday = date(year - 3, 1, 1), clock.today() - timedelta(days=1)
-    terminated_id = _id("SI")
+    terminated_id = new_id("SI")
     events = [
         _enterprise(building, "370811", "E47", 100, now - timedelta(minutes=5)),
         _enterprise(mine, "370811", "B06", 40, now - timedelta(minutes=5)),
@@ -545,7 +421,7 @@ async def test_key_industry_report_reflects_projected_events_and_accidents(
         _enrollment(software, headcount=10, start=long_ago, at=now - timedelta(minutes=4)),
         _enrollment(building, headcount=5, start=clock.today() + timedelta(days=1), at=now),
     ]
-    await _publish(kafka, [*events, events[0]])  # the first one delivered twice
+    await publish(kafka, [*events, events[0]])  # the first one delivered twice
 
     occurred = max(now - timedelta(minutes=10), datetime(year, 1, 1, 0, 0, 1, tzinfo=clock.BEIJING))
     for body in (
@@ -673,19 +549,17 @@ async def test_report_needs_the_scope_and_a_covered_division(service: Service) -
     url = "/v1/reports/key-industries"
     assert (await service.client.get(url, params=params)).status_code == 401
     assert (
-        await service.client.get(url, params=params, headers=_bearer(EMERGENCY))
+        await service.client.get(url, params=params, headers=bearer(EMERGENCY))
     ).status_code == 403
-    assert (
-        await service.client.get(url, params=params, headers=_bearer(COUNTY))
-    ).status_code == 403
+    assert (await service.client.get(url, params=params, headers=bearer(COUNTY))).status_code == 403
     county = await service.client.get(
-        url, params=params | {"division_code": "370811"}, headers=_bearer(COUNTY)
+        url, params=params | {"division_code": "370811"}, headers=bearer(COUNTY)
     )
     assert county.status_code == 200
     bad = await service.client.get(
         url,
         params={"year": year + 1, "division_code": "1", "format": "pdf"},
-        headers=_bearer(REPORTS),
+        headers=bearer(REPORTS),
     )
     assert bad.status_code == 422
     assert {tuple(e["loc"]) for e in bad.json()["errors"]} == {
@@ -698,13 +572,13 @@ async def test_report_needs_the_scope_and_a_covered_division(service: Service) -
 async def test_an_event_that_cannot_be_applied_is_dead_lettered_and_the_projection_moves_on(
     service: Service, kafka: LocalKafka
 ) -> None:
-    bad, good = _uscc()[:-1] + "#", _uscc()
+    bad, good = new_uscc("370811")[:-1] + "#", new_uscc("370811")
     now = clock.now()
     events = [
         _enterprise(bad, "370811", "E47", 10, now),
         _enterprise(good, "370811", "E47", 10, now),
     ]
-    await _publish(kafka, events)
+    await publish(kafka, events)
 
     async def dead_lettered() -> list[Any]:
         return [

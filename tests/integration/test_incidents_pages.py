@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from hub_shared.envelope import Envelope
 from hubtools.kafka import LocalKafka
+from tests.support import incidents as support
 from tests.support.hub import wait_for
 from tests.support.incidents import (
     COUNTY,
@@ -24,7 +22,6 @@ from tests.support.incidents import (
     accident,
     bearer,
     employer_events,
-    incidents_service,
     new_uscc,
     projected_end_offsets,
     projection_caught_up,
@@ -37,22 +34,7 @@ from tests.support.incidents import (
 DIVISION, INDUSTRY = "370830", "C27"
 
 
-@pytest.fixture
-async def service(kafka: LocalKafka, database_url: str, tmp_path: Path) -> AsyncIterator[Service]:
-    async with incidents_service(kafka, database_url, tmp_path) as running_service:
-        yield running_service
-
-
-def _uscc() -> str:
-    return new_uscc(DIVISION)
-
-
-def _events(uscc: str, employees: int, insured: int) -> list[Envelope]:
-    return employer_events(uscc, DIVISION, INDUSTRY, employees, insured)
-
-
-def _accident(uscc: str, year: int, n: int) -> dict[str, Any]:
-    return accident(uscc, DIVISION, INDUSTRY, year, n)
+service = support.service
 
 
 async def _trends(service: Service, division: str, token: str = REPORTS) -> httpx.Response:
@@ -78,14 +60,14 @@ async def test_trends_json_page_and_floating_rates(service: Service, kafka: Loca
     rates = [round(n * 1000 / insured, 4) for n in (5, 4, 6)]
     targets = [round(rates[0] * f, 4) for f in (1, 0.96, 0.92)]
 
-    risky, safe = _uscc(), _uscc()
+    risky, safe = new_uscc(DIVISION), new_uscc(DIVISION)
     # 500 more insured: 200 at the risky one, 300 at the safe one.
-    await publish(kafka, _events(risky, 400, 200) + _events(safe, 300, 300))
+    risky_events = employer_events(risky, DIVISION, INDUSTRY, 400, 200)
+    await publish(kafka, risky_events + employer_events(safe, DIVISION, INDUSTRY, 300, 300))
     for year, count in ((2020, 5), (2021, 4), (2022, 6)):
         for n in range(count):
-            response = await service.client.post(
-                "/v1/accidents", json=_accident(risky, year, n), headers=bearer(EMERGENCY)
-            )
+            body = accident(risky, DIVISION, INDUSTRY, year, n)
+            response = await service.post("/v1/accidents", body, EMERGENCY)
             assert response.status_code == 201, response.text
 
     async def projected() -> dict[str, Any] | None:

@@ -5,16 +5,14 @@ through the REST API."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 
-from hub_shared.envelope import Envelope
 from hubtools.kafka import LocalKafka
 from incidents import clock
+from tests.support import incidents as support
 from tests.support.hub import wait_for
 from tests.support.incidents import (
     COUNTY,
@@ -24,7 +22,6 @@ from tests.support.incidents import (
     accident,
     bearer,
     employer_events,
-    incidents_service,
     new_uscc,
     projected_end_offsets,
     projection_caught_up,
@@ -38,22 +35,7 @@ DIVISION, INDUSTRY = "370831", "C27"
 YEAR = 2024
 
 
-@pytest.fixture
-async def service(kafka: LocalKafka, database_url: str, tmp_path: Path) -> AsyncIterator[Service]:
-    async with incidents_service(kafka, database_url, tmp_path) as running_service:
-        yield running_service
-
-
-def _uscc() -> str:
-    return new_uscc(DIVISION)
-
-
-def _events(uscc: str, employees: int, insured: int) -> list[Envelope]:
-    return employer_events(uscc, DIVISION, INDUSTRY, employees, insured)
-
-
-def _accident(uscc: str, year: int, n: int) -> dict[str, Any]:
-    return accident(uscc, DIVISION, INDUSTRY, year, n)
+service = support.service
 
 
 async def _trend_total(service: Service) -> dict[str, Any]:
@@ -77,13 +59,12 @@ async def test_annual_submission_xlsx_and_page(service: Service, kafka: LocalKaf
     rate = round(accidents * 1000 / insured, 4)
     baseline = round(baseline_accidents * 1000 / insured, 4)
 
-    uscc = _uscc()
-    await publish(kafka, _events(uscc, 300, 250))
+    uscc = new_uscc(DIVISION)
+    await publish(kafka, employer_events(uscc, DIVISION, INDUSTRY, 300, 250))
     for year, count in ((2020, 2), (YEAR, 3)):
         for n in range(count):
-            response = await service.client.post(
-                "/v1/accidents", json=_accident(uscc, year, n), headers=bearer(EMERGENCY)
-            )
+            body = accident(uscc, DIVISION, INDUSTRY, year, n)
+            response = await service.post("/v1/accidents", body, EMERGENCY)
             assert response.status_code == 201, response.text
 
     async def projected() -> bool:

@@ -1,5 +1,6 @@
-"""Test support for the incidents service in-process: its config, the app with a client,
-registry events for employers, accidents, and waiting for its projection to catch up."""
+"""Test support for the incidents service in-process: its config, the app with a client
+(and the `service` fixture), registry events for employers, accidents, and waiting for its
+projection to catch up."""
 
 from __future__ import annotations
 
@@ -15,22 +16,25 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
+from sqlmodel import col, select
 
 from hub_shared.config import EnvSettings, ServiceSettings
 from hub_shared.envelope import Envelope
 from hub_shared.events import EnrollmentData, EnterpriseData
 from hub_shared.identifiers import USCC_ALPHABET, uscc_check_char
 from hub_shared.kafka import Producer
+from hub_shared.outbox import OutboxMessage
 from hub_shared.topics import topic_of
 from hubtools.kafka import LocalKafka
 from incidents import clock
 from incidents.app import create_app
 from tests.support.hub import running
 
-EMERGENCY, REPORTS, COUNTY = "p-emergency", "p-reports", "p-rencheng"
+EMERGENCY, HEALTH, REPORTS, COUNTY = "p-emergency", "p-health", "p-reports", "p-rencheng"
 PROJECTED = ("enterprises.v1", "enrollments.v1")
 
 
@@ -44,6 +48,12 @@ scopes = ["accidents:write"]
 divisions = ["370800"]
 
 [[clients]]
+id = "health"
+token = "{HEALTH}"
+scopes = ["diseases:write"]
+divisions = ["370800"]
+
+[[clients]]
 id = "reports"
 token = "{REPORTS}"
 scopes = ["reports:read"]
@@ -52,7 +62,7 @@ divisions = ["370800"]
 [[clients]]
 id = "rencheng"
 token = "{COUNTY}"
-scopes = ["reports:read"]
+scopes = ["accidents:write", "diseases:write", "reports:read"]
 divisions = ["370811"]
 """,
         encoding="utf-8",
@@ -65,6 +75,19 @@ class Service:
     client: httpx.AsyncClient
     app: FastAPI
     settings: ServiceSettings
+
+    async def post(self, path: str, body: dict[str, Any], token: str) -> httpx.Response:
+        return await self.client.post(path, json=body, headers=bearer(token))
+
+    async def stored(self, model: Any, record_id: str) -> Any:
+        async with self.app.state.runtime.sessions() as session:
+            return await session.get(model, record_id)
+
+    async def staged(self, subject: str) -> list[OutboxMessage]:
+        """Outbox rows (published or not) of a record."""
+        async with self.app.state.runtime.sessions() as session:
+            query = select(OutboxMessage).where(col(OutboxMessage.ce_subject) == subject)
+            return list((await session.exec(query)).all())
 
 
 @asynccontextmanager
@@ -87,8 +110,22 @@ async def incidents_service(
         yield Service(client, app, settings)
 
 
+@pytest.fixture
+async def service(kafka: LocalKafka, database_url: str, tmp_path: Path) -> AsyncIterator[Service]:
+    """The incidents service for one test, on either database backend. A test module takes it
+    by assignment, `service = support.service`: imported by name, ruff (F811) would read every
+    test's `service` argument as a redefinition of the import."""
+    async with incidents_service(kafka, database_url, tmp_path) as running_service:
+        yield running_service
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def new_id(prefix: str) -> str:
+    """A fresh record id such as `YJ-1a2b3c4d5e6f`."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def new_uscc(division: str) -> str:
@@ -106,7 +143,7 @@ def employer_events(
         employees=employees,
     )  # fmt: skip
     enrollment = EnrollmentData(
-        enrollment_id=f"SI-{uuid.uuid4().hex[:12]}",
+        enrollment_id=new_id("SI"),
         kind="employer",
         employer_uscc=uscc,
         employer_name=enterprise.name,
@@ -174,7 +211,7 @@ async def publish(kafka: LocalKafka, events: list[Envelope]) -> None:
 def accident(uscc: str, division: str, industry: str, year: int, n: int) -> dict[str, Any]:
     """A general accident with one minor injury, the n-th of its year."""
     return {
-        "report_id": f"YJ-{uuid.uuid4().hex[:12]}",
+        "report_id": new_id("YJ"),
         "occurred_at": f"{year}-0{n % 9 + 1}-1{n % 9}T10:00:00+08:00",
         "division_code": division,
         "employer": {"name": "医药企业", "uscc": uscc},

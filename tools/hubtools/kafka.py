@@ -21,7 +21,6 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
 
 from hubtools.kafka_admin import (
     ensure_topics,
@@ -38,6 +37,7 @@ from hubtools.kafka_dist import (
     new_cluster_id,
     server_properties,
 )
+from hubtools.local_server import LocalServer
 
 __all__ = ["LIBS_DIR", "LocalKafka", "ensure_topics", "fetch_jars"]
 
@@ -58,7 +58,7 @@ def _free_ports(count: int) -> list[int]:
             sock.close()
 
 
-class LocalKafka:
+class LocalKafka(LocalServer):
     """One broker+controller process on 127.0.0.1 with its data in `data_dir`."""
 
     def __init__(
@@ -178,18 +178,6 @@ class LocalKafka:
             f"--- errors in {self.log_file} ---\n" + "\n".join(errors) + "\n"
             "--- last lines ---\n" + "\n".join(lines[-_LOG_TAIL_LINES:])
         )
-
-    def __enter__(self) -> LocalKafka:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- internals ------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
-from types import TracebackType
+
+from hubtools.local_server import LocalServer
 
 __all__ = ["LocalPostgres", "find_pg_bin"]
 
@@ -68,7 +69,7 @@ def _free_port() -> int:
         return port
 
 
-class LocalPostgres:
+class LocalPostgres(LocalServer):
     """One postmaster on 127.0.0.1:`port`; `create_database` hands out SQLAlchemy URLs."""
 
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
@@ -146,18 +147,6 @@ class LocalPostgres:
         if done.returncode != 0:
             raise RuntimeError(f"psql failed on {database}: {done.stderr.strip()}")
         return done.stdout
-
-    def __enter__(self) -> LocalPostgres:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- internals ------------------------------------------------------------------
 

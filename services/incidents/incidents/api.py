@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from hub_shared.auth import CurrentPrincipal, Principal
 from hub_shared.errors import Forbidden, NotFound
@@ -17,6 +16,7 @@ from incidents.pii import PiiKey
 from incidents.schemas import AccidentIn, AccidentOut, DiseaseIn, DiseaseOut, ReportQuery
 
 router = APIRouter(prefix="/v1")
+Out = TypeVar("Out", AccidentOut, DiseaseOut)
 
 _PROBLEM: dict[str, Any] = {
     "description": "problem+json (RFC 9457)",
@@ -70,12 +70,24 @@ def can_read_reports(principal: CurrentPrincipal) -> None:
     principal.require("reports:read")
 
 
-def _answer(record: BaseModel, *, created: bool, location: str) -> JSONResponse:
+def _accepted(
+    result: service.Accepted[Out], *, runtime: ServiceRuntime, location: str
+) -> JSONResponse:
+    """201 for a new record (and wake the relay for its staged event), 200 for a repeat."""
+    if result.created:
+        runtime.relay.notify()
     return JSONResponse(
-        record.model_dump(mode="json"),
-        status_code=201 if created else 200,
+        result.record.model_dump(mode="json"),
+        status_code=201 if result.created else 200,
         headers={"Location": location},
     )
+
+
+def _found(record: Out | None, missing: str) -> Out:
+    """The record, or 404 with `missing` as the detail."""
+    if record is None:
+        raise NotFound(missing)
+    return record
 
 
 @router.post(
@@ -94,11 +106,7 @@ async def post_accident(
     result = await service.accept_accident(
         sessions=runtime.sessions, report=report, reported_by=principal.id, source=runtime.source
     )
-    if result.created:
-        runtime.relay.notify()
-    return _answer(
-        result.record, created=result.created, location=f"/v1/accidents/{report.report_id}"
-    )
+    return _accepted(result, runtime=runtime, location=f"/v1/accidents/{report.report_id}")
 
 
 @router.get(
@@ -115,9 +123,7 @@ async def get_accident(
     found = await service.get_accident(
         sessions=runtime.sessions, report_id=report_id, divisions=principal.divisions
     )
-    if found is None:
-        raise NotFound(f"no accident report {report_id}")
-    return found
+    return _found(found, f"no accident report {report_id}")
 
 
 @router.post(
@@ -141,11 +147,7 @@ async def post_disease(
         source=runtime.source,
         divisions=principal.divisions,
     )
-    if result.created:
-        runtime.relay.notify()
-    return _answer(
-        result.record, created=result.created, location=f"/v1/diseases/{report.diagnosis_id}"
-    )
+    return _accepted(result, runtime=runtime, location=f"/v1/diseases/{report.diagnosis_id}")
 
 
 @router.get(
@@ -162,9 +164,7 @@ async def get_disease(
     found = await service.get_disease(
         sessions=runtime.sessions, diagnosis_id=diagnosis_id, divisions=principal.divisions
     )
-    if found is None:
-        raise NotFound(f"no diagnosis {diagnosis_id}")
-    return found
+    return _found(found, f"no diagnosis {diagnosis_id}")
 
 
 @router.get(

@@ -7,7 +7,7 @@ answer, with other content a Conflict.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -18,7 +18,7 @@ from hub_shared.codelists import DISEASE_CATEGORIES, AccidentGrade
 from hub_shared.db import SessionFactory
 from hub_shared.divisions import covers_any
 from hub_shared.errors import Conflict
-from hub_shared.events import AccidentData, DiseaseData, Party
+from hub_shared.events import AccidentData, DiseaseData, EventData, Party
 from hub_shared.identifiers import mask_resident_id, resident_id_digest
 from hub_shared.industries import key_industries_of
 from hub_shared.outbox import add_event
@@ -38,15 +38,73 @@ class Accepted(Generic[T]):
     created: bool
 
 
+# --- intake and look-up, the same for accidents and diseases ---
+
+
+async def _store_once(
+    *,
+    sessions: SessionFactory,
+    row: Row,
+    id_field: str,
+    event_name: str,
+    event: Callable[[Row], EventData],
+    source: str,
+) -> Accepted[Row]:
+    """Store `row` and stage its event in one transaction, or give the stored row of a repeat
+    (the same id with the same fingerprint; other content is a Conflict)."""
+    record_id = getattr(row, id_field)
+    try:
+        async with sessions() as session, session.begin():
+            existing = await session.get(type(row), record_id)
+            if existing is not None:
+                return Accepted(_same(existing, row.fingerprint, id_field), created=False)
+            row.event_id = add_event(
+                session,
+                event_name,
+                source=source,
+                key=row.employer_uscc,
+                subject=record_id,
+                data=event(row).to_json(),
+            )
+            session.add(row)
+    except IntegrityError:  # the same id committed concurrently: answer as a repeat
+        async with sessions() as session:
+            existing = await session.get(type(row), record_id)
+        if existing is None:
+            raise
+        return Accepted(_same(existing, row.fingerprint, id_field), created=False)
+    return Accepted(row, created=True)
+
+
+def _same(row: Row, fp: str, id_field: str) -> Row:
+    if row.fingerprint != fp:
+        raise Conflict(
+            f"{id_field} {getattr(row, id_field)} already exists with different content",
+            [{"loc": ["body", id_field], "msg": "already used for a different record"}],
+        )
+    return row
+
+
+async def _visible(
+    sessions: SessionFactory, model: type[Row], record_id: str, divisions: Sequence[str]
+) -> Row | None:
+    """The stored record, or None when unknown or outside the caller's divisions."""
+    async with sessions() as session:
+        row = await session.get(model, record_id)
+    if row is None or not covers_any(divisions, row.division_code):
+        return None
+    return row
+
+
 # --- accidents ---
 
 
-def _accident_row(report: AccidentIn, *, event_id: str, fp: str, by: str) -> IncidentsAccident:
+def _accident_row(report: AccidentIn, *, by: str) -> IncidentsAccident:
     division, industry_class = split_industry_code(report.industry_code)
     return IncidentsAccident(
         report_id=report.report_id,
-        event_id=event_id,
-        fingerprint=fp,
+        event_id="",
+        fingerprint=fingerprint(report.model_dump(mode="json")),
         occurred_at=clock.as_utc(report.occurred_at),
         occurred_on=clock.local_date(report.occurred_at),
         division_code=report.division_code,
@@ -106,48 +164,22 @@ async def accept_accident(
     *, sessions: SessionFactory, report: AccidentIn, reported_by: str, source: str
 ) -> Accepted[AccidentOut]:
     """Store the report and stage `accident.reported`, or answer a repeat."""
-    fp = fingerprint(report.model_dump(mode="json"))
-    try:
-        async with sessions() as session, session.begin():
-            existing = await session.get(IncidentsAccident, report.report_id)
-            if existing is not None:
-                return Accepted(accident_out(_same(existing, fp, "report_id")), created=False)
-            row = _accident_row(report, event_id="", fp=fp, by=reported_by)
-            row.event_id = add_event(
-                session,
-                "accident.reported",
-                source=source,
-                key=row.employer_uscc,
-                subject=row.report_id,
-                data=_accident_event(row).to_json(),
-            )
-            session.add(row)
-    except IntegrityError:  # the same id committed concurrently: answer as a repeat
-        async with sessions() as session:
-            existing = await session.get(IncidentsAccident, report.report_id)
-        if existing is None:
-            raise
-        return Accepted(accident_out(_same(existing, fp, "report_id")), created=False)
-    return Accepted(accident_out(row), created=True)
-
-
-def _same(row: Row, fp: str, id_field: str) -> Row:
-    if row.fingerprint != fp:
-        raise Conflict(
-            f"{id_field} {getattr(row, id_field)} already exists with different content",
-            [{"loc": ["body", id_field], "msg": "already used for a different record"}],
-        )
-    return row
+    stored = await _store_once(
+        sessions=sessions,
+        row=_accident_row(report, by=reported_by),
+        id_field="report_id",
+        event_name="accident.reported",
+        event=_accident_event,
+        source=source,
+    )
+    return Accepted(accident_out(stored.record), created=stored.created)
 
 
 async def get_accident(
     *, sessions: SessionFactory, report_id: str, divisions: Sequence[str]
 ) -> AccidentOut | None:
-    async with sessions() as session:
-        row = await session.get(IncidentsAccident, report_id)
-    if row is None or not covers_any(divisions, row.division_code):
-        return None
-    return accident_out(row)
+    row = await _visible(sessions, IncidentsAccident, report_id, divisions)
+    return None if row is None else accident_out(row)
 
 
 # --- diseases ---
@@ -234,38 +266,22 @@ async def accept_disease(
     divisions: Sequence[str],
 ) -> Accepted[DiseaseOut]:
     """Store the masked diagnosis and stage `disease.diagnosed`, or answer a repeat."""
-    row = _disease_row(report, key=key, by=reported_by)
-    created = True
-    try:
-        async with sessions() as session, session.begin():
-            existing = await session.get(IncidentsDisease, report.diagnosis_id)
-            if existing is not None:
-                row, created = _same(existing, row.fingerprint, "diagnosis_id"), False
-            else:
-                row.event_id = add_event(
-                    session,
-                    "disease.diagnosed",
-                    source=source,
-                    key=row.employer_uscc,
-                    subject=row.diagnosis_id,
-                    data=_disease_event(row).to_json(),
-                )
-                session.add(row)
-    except IntegrityError:  # the same id committed concurrently: answer as a repeat
-        async with sessions() as session:
-            existing = await session.get(IncidentsDisease, report.diagnosis_id)
-        if existing is None:
-            raise
-        row, created = _same(existing, row.fingerprint, "diagnosis_id"), False
-    repeat_of = await _earlier_diagnoses(sessions, row, divisions)
-    return Accepted(disease_out(row, repeat_of), created=created)
+    stored = await _store_once(
+        sessions=sessions,
+        row=_disease_row(report, key=key, by=reported_by),
+        id_field="diagnosis_id",
+        event_name="disease.diagnosed",
+        event=_disease_event,
+        source=source,
+    )
+    repeat_of = await _earlier_diagnoses(sessions, stored.record, divisions)
+    return Accepted(disease_out(stored.record, repeat_of), created=stored.created)
 
 
 async def get_disease(
     *, sessions: SessionFactory, diagnosis_id: str, divisions: Sequence[str]
 ) -> DiseaseOut | None:
-    async with sessions() as session:
-        row = await session.get(IncidentsDisease, diagnosis_id)
-    if row is None or not covers_any(divisions, row.division_code):
+    row = await _visible(sessions, IncidentsDisease, diagnosis_id, divisions)
+    if row is None:
         return None
     return disease_out(row, await _earlier_diagnoses(sessions, row, divisions))
