@@ -51,6 +51,7 @@ from hub_shared.events import (
     FindingData,
     PermitData,
 )
+from hub_shared.industries import normalize_industry_code
 from hub_shared.topics import ALERTS, event_type
 
 M = TypeVar("M", bound=BaseModel)
@@ -121,9 +122,9 @@ class FinalState:
 
     def _enterprise(self, _event_id: str, data: Data) -> None:
         d = _parse(EnterpriseData, data)
+        industry = normalize_industry_code(d.industry_code)  # the registry keeps the division
         self.enterprises[d.uscc] = EnterpriseRow(
-            d.uscc, d.name, _same(d.division_code), _same(d.industry_code), d.employees,
-            self.stamp,
+            d.uscc, d.name, _same(d.division_code), _same(industry), d.employees, self.stamp
         )  # fmt: skip
 
     def _enrollment(self, _event_id: str, data: Data) -> None:
