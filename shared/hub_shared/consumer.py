@@ -11,23 +11,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import ValidationError
+from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import inbox
 from hub_shared.db import SessionFactory
 from hub_shared.envelope import Envelope, MalformedEvent, decode
+from hub_shared.inbox import ProcessedEvent
 from hub_shared.kafka import Producer
 from hub_shared.topics import DEADLETTER
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+# Called once per batch transaction, before the handler, with the batch's new events: a
+# handler can read what the whole batch needs in one query instead of one per event.
+BatchPrepare = Callable[[AsyncSession, Sequence[Envelope]], Awaitable[None]]
 
 
 class PermanentEventError(ValueError):
@@ -71,12 +78,16 @@ class EventConsumer:
         self._handler = handler
         self._sessions = sessions
         self._producer = producer
-        self._after_commit = after_commit or (lambda: None)
+        self.after_commit = after_commit or (lambda: None)
         self._max_records = max_records
         self.running = False
         self.applied = 0
         self.dead_lettered = 0
         self.assigned_partitions = 0
+        # Apply all the partitions of a poll in one transaction (opt-in: a handler must
+        # take events of several topics and keys in one transaction; the notifier's do).
+        self.whole_poll = False
+        self.prepare_batch: BatchPrepare | None = None
 
     async def run(self) -> None:
         backoff = 0.5
@@ -114,16 +125,36 @@ class EventConsumer:
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
             self.assigned_partitions = len(consumer.assignment())
-            for tp, records in batches.items():
-                done = await self._apply_partition(consumer, tp, records)
-                if done is None:
-                    continue
-                try:
-                    await consumer.commit({tp: done + 1})
-                except CommitFailedError as exc:
-                    # A rebalance moved the partition; its new owner re-reads from the last
-                    # commit and the inbox absorbs what we already applied.
-                    log.info("consumer %s: commit skipped after rebalance: %s", self.name, exc)
+            if not batches:
+                continue
+            offsets = await self._apply_poll(consumer, batches)
+            if not offsets:
+                continue
+            try:
+                # One commit for every partition of the poll, after their transactions.
+                await consumer.commit(offsets)
+            except CommitFailedError as exc:
+                # A rebalance moved a partition; its new owner re-reads from the last
+                # commit and the inbox absorbs what we already applied.
+                log.info("consumer %s: commit skipped after rebalance: %s", self.name, exc)
+
+    async def _apply_poll(
+        self,
+        consumer: AIOKafkaConsumer,
+        batches: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]],
+    ) -> dict[TopicPartition, int]:
+        """Apply a poll's records; the offsets to commit. With `whole_poll`, every
+        partition's records go in one transaction first; if that fails, each partition
+        is applied on its own as below."""
+        records = [r for rs in batches.values() for r in rs]
+        if self.whole_poll and len(batches) > 1 and await self._apply_all(records):
+            return {tp: int(rs[-1].offset) + 1 for tp, rs in batches.items()}
+        offsets: dict[TopicPartition, int] = {}
+        for tp, rs in batches.items():
+            done = await self._apply_partition(consumer, tp, rs)
+            if done is not None:
+                offsets[tp] = done + 1
+        return offsets
 
     async def _apply_partition(
         self,
@@ -160,7 +191,9 @@ class EventConsumer:
     async def _apply_all(self, records: list[ConsumerRecord[Any, Any]]) -> bool:
         try:
             items = [(r.topic, decode(r.key, r.value, list(r.headers or ()))) for r in records]
-            applied = await apply_batch(self._sessions, self._handler, self.name, items)
+            applied = await apply_batch(
+                self._sessions, self._handler, self.name, items, prepare=self.prepare_batch
+            )
         except Exception as exc:
             log.debug(
                 "consumer %s: batch of %d falls back to one by one: %s",
@@ -171,7 +204,7 @@ class EventConsumer:
             return False
         self.applied += applied
         if applied:
-            self._after_commit()
+            self.after_commit()
         return True
 
     async def _apply(self, record: ConsumerRecord[Any, Any]) -> None:
@@ -212,7 +245,7 @@ class EventConsumer:
     async def _apply_once(self, topic: str, envelope: Envelope) -> None:
         if await apply_event(self._sessions, self._handler, self.name, topic, envelope):
             self.applied += 1
-            self._after_commit()
+            self.after_commit()
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], exc: Exception) -> None:
         log.error(
@@ -257,18 +290,36 @@ async def apply_batch(
     handler: Handler,
     consumer: str,
     items: Sequence[tuple[str, Envelope]],
+    *,
+    prepare: BatchPrepare | None = None,
 ) -> int:
     """Apply several events in one transaction with their inbox rows; returns how many were
     new. Any failure rolls the whole batch back (the caller then goes one by one)."""
     done: set[str] = set()
     async with sessions() as session, session.begin():
+        # The inbox in one query for the whole batch rather than one per event.
+        done |= await _seen(session, consumer, [e.id for _t, e in items])
+        if prepare is not None:
+            await prepare(session, [e for _t, e in items if e.id not in done])
+        rows: list[dict[str, Any]] = []
         for topic, envelope in items:
-            if envelope.id in done or await inbox.seen(session, consumer, envelope.id):
+            if envelope.id in done:
                 continue
             await handler(session, envelope)
-            inbox.record(session, consumer, envelope.id, topic)
+            rows.append({"consumer": consumer, "event_id": envelope.id, "topic": topic})
             done.add(envelope.id)
-    return len(done)
+        if rows:  # the inbox rows in one statement
+            now = datetime.now(UTC)
+            await session.execute(insert(ProcessedEvent), [r | {"processed_at": now} for r in rows])
+    return len(rows)
+
+
+async def _seen(session: AsyncSession, consumer: str, event_ids: Sequence[str]) -> set[str]:
+    """The ids among `event_ids` that the consumer has applied before."""
+    query = select(col(ProcessedEvent.event_id)).where(
+        col(ProcessedEvent.consumer) == consumer, col(ProcessedEvent.event_id).in_(event_ids)
+    )
+    return set((await session.exec(query)).all())
 
 
 class _Transient(Exception):

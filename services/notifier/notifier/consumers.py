@@ -6,7 +6,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
+from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared.config import OfficeConfig
@@ -14,7 +15,8 @@ from hub_shared.consumer import Handler
 from hub_shared.divisions import normalize_division
 from hub_shared.envelope import Envelope
 from hub_shared.events import AlertData
-from notifier.service import ALERT_EVENTS, apply_alert_event
+from notifier.models import Delivery, table_of
+from notifier.service import ALERT_EVENTS, PENDING_ROWS_KEY, apply_alert_event, load_alerts
 
 log = logging.getLogger(__name__)
 _BATCH_KEY = "notifier.batch"
@@ -81,5 +83,19 @@ def _batch_of(session: AsyncSession) -> _Batch:
         # earlier in the same transaction itself (notifier.service.ALERTS_KEY).
         session.sync_session.autoflush = False
         batch = session.info[_BATCH_KEY] = _Batch()
+        rows: list[dict[str, Any]] = session.info.setdefault(PENDING_ROWS_KEY, [])
+
+        def insert_deliveries(sync_session: Session) -> None:
+            if rows:  # runs inside the commit's greenlet, so it may execute
+                sync_session.execute(insert(table_of(Delivery)), rows)
+                rows.clear()
+
+        event.listen(session.sync_session, "before_commit", insert_deliveries, once=True)
     assert isinstance(batch, _Batch)
     return batch
+
+
+async def prepare_alerts(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    """Before a consumer batch: read the state of all its alerts in one query."""
+    ids = [e.data.get("alert_id") for e in envelopes if e.name in ALERT_EVENTS]
+    await load_alerts(session, [i for i in ids if isinstance(i, str)])

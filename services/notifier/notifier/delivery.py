@@ -26,9 +26,17 @@ from hub_shared.config import DeliveryConfig, HubConfig, OfficeConfig
 from hub_shared.db import SessionFactory
 from notifier.attempt import DeliveryMetrics, post_delivery
 from notifier.breaker import BreakerState, EndpointBreaker, endpoint_failed
-from notifier.delivery_store import Claimed, Outcome, claim_due, record_outcomes, release
+from notifier.delivery_store import (
+    Claimed,
+    Outcome,
+    claim_due,
+    record_outcomes,
+    release,
+    release_ids,
+)
 from notifier.endpoints import load_endpoints, track_health
 from notifier.models import Endpoint
+from notifier.pipeline import OfficeQueues
 
 __all__ = ["DeliveryMetrics", "DeliveryWorker"]
 log = logging.getLogger(__name__)
@@ -36,6 +44,11 @@ _LEASE_MARGIN_SECONDS = 30.0
 # While POSTs are in flight, steps come at most this often: each step is a transaction,
 # and gathering a few finished attempts into it spends the database far less.
 _MIN_STEP_SECONDS = 0.05
+
+
+def _gone(rows: dict[str, Endpoint], office: str) -> bool:
+    row = rows.get(office)
+    return row is not None and row.disabled_at is not None
 
 
 class DeliveryWorker:
@@ -73,10 +86,14 @@ class DeliveryWorker:
         self._next_due: datetime | None = None
         self._last_step = 0.0
         self._owner = str(uuid.uuid4())  # this worker's name on the leases it holds
+        self._lease = self._config.timeout_seconds + _LEASE_MARGIN_SECONDS
+        self._queues = OfficeQueues(per_office, start_within=_LEASE_MARGIN_SECONDS)
+        self._fresh = False  # new deliveries were committed since the step began
         self.delivered = 0
 
     def notify(self) -> None:
         """New deliveries were committed: look for work now instead of at the next poll."""
+        self._fresh = True
         self._wake.set()
 
     async def run(self) -> None:
@@ -108,21 +125,28 @@ class DeliveryWorker:
         """Record what finished and claim what is due, in one transaction; start the POSTs;
         then sleep until a POST finishes, new deliveries arrive, or a retry falls due."""
         self._wake.clear()
+        self._fresh = False
         self._last_step = asyncio.get_running_loop().time()
         # Outcomes leave `_done` only once committed: a stop in mid-transaction still
         # records them in `_stop_in_flight`.
         outcomes = list(self._done)
-        finished = {o.delivery.id for o in outcomes}
-        free = self._max - len(self._in_flight) + len(finished)
         if self._next_due is not None and self._next_due <= datetime.now(UTC):
             self._next_due = None
         self._judge(outcomes)
         async with self._sessions() as session, session.begin():
             rows = await load_endpoints(session, self._endpoints)
             next_due, disabled = await self._record(session, outcomes, rows)
-            quota = self._quota(finished, rows) if free > 0 else {}
-            claimed = await self._claim(session, free, quota) if free > 0 else []
-            if len(claimed) >= free:
+            # Queues of offices whose breaker opened or whose endpoint went are given back.
+            held = self._queues.give_back(lambda o: self._closed(o) and not _gone(rows, o))
+            await release_ids(session, self._owner, held)
+            quota = self._quota(rows)
+            limit = max(self._max - sum(self._queues.running.values()), 0) + sum(
+                self._queues.room(o) for o, n in quota.items() if n and self._closed(o)
+            )
+            claimed = await claim_due(
+                session, quota=quota, limit=limit, lease_seconds=self._lease, owner=self._owner
+            )
+            if len(claimed) >= limit:
                 quota = {}  # the global limit cut the claim short: no word on backlogs
         del self._done[: len(outcomes)]
         for o in outcomes:
@@ -130,12 +154,33 @@ class DeliveryWorker:
         self._recorded(outcomes, next_due, disabled)
         probes = await self._claimed(claimed, quota)
         for c in claimed:
-            task = asyncio.create_task(self._deliver(c, probe=c.id in probes))
-            self._in_flight[c.id] = (c.office_id, task)
+            if c.id in probes:
+                self._start(c, probe=True)
+            else:
+                self._queues.add(c)
+        for office in self._queues.offices():
+            self._fill(office)
         if self._done or self._wake.is_set():
-            await self._pace()
+            if not self._fresh:  # new deliveries go out at once; outcomes can wait a bit
+                await self._pace()
             return
         await self._sleep()
+
+    def _start(self, claimed: Claimed, *, probe: bool = False) -> None:
+        self._queues.running[claimed.office_id] += 1
+        task = asyncio.create_task(self._deliver(claimed, probe=probe))
+        self._in_flight[claimed.id] = (claimed.office_id, task)
+
+    def _fill(self, office: str) -> None:
+        """Start the office's queued deliveries while it and the worker have free slots."""
+        while self._queues.slots(office) > 0 and sum(self._queues.running.values()) < self._max:
+            claimed = self._queues.pop(office)
+            if claimed is None:
+                return
+            self._start(claimed)
+
+    def _closed(self, office: str) -> bool:
+        return self.breakers[office].state is BreakerState.CLOSED
 
     async def _pace(self) -> None:
         """Let a few more attempts finish before the next step, while any are in flight."""
@@ -169,33 +214,21 @@ class DeliveryWorker:
         )
         return next_due, [d.office_id for d in disabled]
 
-    def _quota(self, finished: set[int], rows: dict[str, Endpoint]) -> dict[str, int]:
-        """How many deliveries each office may have claimed now: room in its share of the
-        POSTs in flight, what its breaker allows, none once its endpoint is disabled."""
-        busy = Counter(
-            office for i, (office, _task) in self._in_flight.items() if i not in finished
-        )
+    def _quota(self, rows: dict[str, Endpoint]) -> dict[str, int]:
+        """How many deliveries each office may have claimed now: its free POST slots, or
+        what its breaker allows, plus room in its queue while the breaker is closed; none
+        once its endpoint is disabled."""
         quota: dict[str, int] = {}
         for office in self._offices:
-            row = rows.get(office)
-            if row is not None and row.disabled_at is not None:
+            if _gone(rows, office):
                 quota[office] = 0
                 continue
-            room = self._per_office - busy.get(office, 0)
+            room = self._queues.slots(office)
             allowed = self.breakers[office].quota()
+            if allowed is None:  # closed
+                room += self._queues.room(office)
             quota[office] = max(min(room, allowed if allowed is not None else room), 0)
         return quota
-
-    async def _claim(
-        self, session: AsyncSession, free: int, quota: dict[str, int]
-    ) -> list[Claimed]:
-        return await claim_due(
-            session,
-            quota=quota,
-            limit=free,
-            lease_seconds=self._config.timeout_seconds + _LEASE_MARGIN_SECONDS,
-            owner=self._owner,
-        )
 
     async def _claimed(self, claimed: list[Claimed], quota: dict[str, int]) -> set[int]:
         """Tell the breakers what was claimed; the ids that are probes."""
@@ -253,10 +286,14 @@ class DeliveryWorker:
         if self._metrics is not None:
             self._metrics.observe(outcome)
         self._done.append(outcome)
+        self._queues.running[claimed.office_id] -= 1
+        if outcome.ok and self._closed(claimed.office_id):
+            self._fill(claimed.office_id)  # the slot goes on with the office's queue
         self._wake.set()
 
     async def _stop_in_flight(self) -> None:
         """On stop: cancel POSTs in flight, record what finished, release the rest."""
+        self._queues.clear()  # nothing more starts; the leases are released below
         tasks = [task for _office, task in self._in_flight.values()]
         for task in tasks:
             task.cancel()

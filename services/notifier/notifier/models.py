@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Table, Text
+from sqlalchemy import Column, Index, Table, Text, text
 from sqlmodel import Field, SQLModel
 
 
@@ -48,13 +48,27 @@ class NotifierAlert(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=_now)
 
 
+_PENDING_ONLY = "status = 'pending'"
+
+
 class Delivery(SQLModel, table=True):
     """One CloudEvent to one office: a durable row retried until delivered or exhausted."""
 
     __tablename__ = "notifier_deliveries"
     __table_args__ = (
-        Index("ix_notifier_deliveries_due", "status", "next_attempt_at"),
         Index("ix_notifier_deliveries_order", "office_id", "alert_id", "id"),
+        # The queue of each office in due order, pending rows only: a claim reads the first
+        # few (notifier.delivery_store.claim_due) and stops, however long the backlog. (It
+        # replaces ix_notifier_deliveries_due on status and due time, which a planner with
+        # stale statistics preferred, then sorted the whole backlog on every claim.)
+        Index(
+            "ix_notifier_deliveries_queue",
+            "office_id",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text(_PENDING_ONLY),
+            sqlite_where=text(_PENDING_ONLY),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

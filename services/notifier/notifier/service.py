@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
@@ -12,13 +12,14 @@ from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from pydantic import TypeAdapter
+from sqlalchemy import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared.config import OfficeConfig
 from hub_shared.events import AlertData, AlertKind
 from hub_shared.topics import event_type
-from notifier.models import Delivery, DeliveryStatus, Endpoint, NotifierAlert
+from notifier.models import Delivery, DeliveryStatus, Endpoint, NotifierAlert, table_of
 from notifier.schedule import aware, is_older, webhook_offices_for
 
 RAISED, RESOLVED, ACKNOWLEDGED = "alert.raised", "alert.resolved", "alert.acknowledged"
@@ -33,7 +34,25 @@ _FORMAT = JSONFormat()
 # Alerts this transaction has read or added, by id: with autoflush off (a consumer batch),
 # an alert added by an earlier event of the batch is not in the database yet.
 ALERTS_KEY = "notifier.alerts"
+# Alert ids whose stored state (or its absence) `load_alerts` read for this transaction.
+LOADED_KEY = "notifier.loaded"
+# Delivery rows a consumer batch queued, inserted in one statement before it commits.
+PENDING_ROWS_KEY = "notifier.delivery_rows"
 _TIME = TypeAdapter(datetime)
+_DELIVERIES = table_of(Delivery)
+
+
+async def load_alerts(session: AsyncSession, alert_ids: Collection[str]) -> None:
+    """Read (and lock) the stored state of a batch's alerts in one query, for
+    `apply_alert_event`, instead of one query per event."""
+    ids = set(alert_ids) - set(session.info.get(LOADED_KEY, ()))
+    if not ids:
+        return
+    known: dict[str, NotifierAlert] = session.info.setdefault(ALERTS_KEY, {})
+    query = select(NotifierAlert).where(col(NotifierAlert.alert_id).in_(ids)).with_for_update()
+    for row in (await session.exec(query)).all():
+        known.setdefault(row.alert_id, row)
+    session.info.setdefault(LOADED_KEY, set()).update(ids)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -69,7 +88,7 @@ async def apply_alert_event(
     event_time = aware(event_time)
     known: dict[str, NotifierAlert] = session.info.setdefault(ALERTS_KEY, {})
     row = known.get(alert.alert_id)
-    if row is None:
+    if row is None and alert.alert_id not in session.info.get(LOADED_KEY, ()):
         row = await session.get(NotifierAlert, alert.alert_id, with_for_update=True)
     if row is not None and is_older(
         incoming_status=alert.status,
@@ -135,20 +154,33 @@ async def queue_deliveries(
         return 0
     gone = await disabled_endpoints(session, cached=True)
     data = alert_json(row)
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
     for office in targets:
         event_id = str(uuid.uuid4())
         disabled = office.webhook_url is not None and gone.get(office.id) == office.webhook_url
-        session.add(
-            Delivery(
-                event_id=event_id,
-                office_id=office.id,
-                alert_id=row.alert_id,
-                event_name=name,
-                body=cloudevent_body(event_id, name, row.alert_id, event_time, data),
-                status=(DeliveryStatus.DISABLED if disabled else DeliveryStatus.PENDING).value,
-                next_attempt_at=datetime.now(UTC),
-            )
+        status = DeliveryStatus.DISABLED if disabled else DeliveryStatus.PENDING
+        rows.append(
+            {
+                "event_id": event_id,
+                "office_id": office.id,
+                "alert_id": row.alert_id,
+                "event_name": name,
+                "body": cloudevent_body(event_id, name, row.alert_id, event_time, data),
+                "status": status.value,
+                "attempts": 0,
+                "failures": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
         )
+    # Core rows rather than ORM objects: they are only ever inserted here. In a consumer
+    # batch they wait for one statement at commit (notifier.consumers), in id order.
+    deferred: list[dict[str, Any]] | None = session.info.get(PENDING_ROWS_KEY)
+    if deferred is not None:
+        deferred.extend(rows)
+    else:
+        await session.execute(insert(_DELIVERIES), rows)
     return len(targets)
 
 
