@@ -7,24 +7,22 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from sqlalchemy import Table
-
 from hub_shared.config import ServiceSettings
 from hub_shared.consumer import EventConsumer, Handler
-from hub_shared.db import create_tables, make_engine, make_sessions, table_of
+from hub_shared.db import make_engine, make_sessions
 from hub_shared.db import ping as db_ping
-from hub_shared.inbox import ProcessedEvent
 from hub_shared.kafka import Producer, connection_options
 from hub_shared.kafka import ping as kafka_ping
 from hub_shared.metrics import Metrics
-from hub_shared.outbox import OutboxMessage, OutboxRelay
+from hub_shared.migrations import Schema, migrate
+from hub_shared.outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
 Worker = Callable[[], Awaitable[None]]
 
 
 class ServiceRuntime:
-    def __init__(self, settings: ServiceSettings, tables: Sequence[Table]) -> None:
+    def __init__(self, settings: ServiceSettings, schema: Schema) -> None:
         self.settings = settings
         self.source = f"/hub/{settings.service}"
         self.engine = make_engine(settings.database_url)
@@ -37,7 +35,7 @@ class ServiceRuntime:
         self.metrics = Metrics(settings.service)
         self.consumers: list[EventConsumer] = []
         self._workers: list[tuple[str, Worker]] = [("outbox-relay", self.relay.run)]
-        self._tables = [table_of(OutboxMessage), table_of(ProcessedEvent), *tables]
+        self.schema = schema
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics.collectors.append(self._collect)
 
@@ -62,7 +60,7 @@ class ServiceRuntime:
         self._workers.append((name, worker))
 
     async def start(self) -> None:
-        await create_tables(self.engine, self._tables)
+        await migrate(self.engine, self.schema)
         await self.producer.start()
         self._tasks = [
             asyncio.create_task(self._supervise(name, w), name=name) for name, w in self._workers

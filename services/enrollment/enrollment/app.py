@@ -10,11 +10,10 @@ from fastapi import FastAPI
 from enrollment import alerts, matcher
 from enrollment.api import router
 from enrollment.consumers import make_handler
-from enrollment.import_api import IMPORT_TABLES, import_router
-from enrollment.models import TABLES
+from enrollment.import_api import import_router
 from enrollment.rules import Policy
+from enrollment.schema import SCHEMA
 from hub_shared.config import ServiceSettings
-from hub_shared.db import table_of
 from hub_shared.runtime import ServiceRuntime, Worker
 from hub_shared.service_app import build_app
 from hub_shared.topics import ACCIDENTS, DISEASES, ENROLLMENTS, FINDINGS, PERMITS
@@ -52,9 +51,7 @@ def _due_permit_scanner(runtime: ServiceRuntime) -> Worker:
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
-    runtime = ServiceRuntime(
-        settings, tables=[table_of(model) for model in [*TABLES, *IMPORT_TABLES]]
-    )
+    runtime = ServiceRuntime(settings, schema=SCHEMA)
     runtime.add_consumer(
         name="matcher",
         topics=[t.name for t in (PERMITS, ENROLLMENTS, FINDINGS, ACCIDENTS, DISEASES)],

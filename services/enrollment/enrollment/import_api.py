@@ -31,7 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from enrollment import importer
 from enrollment.importer import CSV, XLSX, Issue, ParsedFile, Upload, ValidRow
 from hub_shared.auth import Principal, scoped
-from hub_shared.db import SessionFactory, create_tables, table_of
+from hub_shared.db import SessionFactory, table_of
 from hub_shared.errors import HubError, NotFound
 from hub_shared.http import require_media_type
 from hub_shared.runtime import ServiceRuntime
@@ -128,7 +128,6 @@ async def fail_stale_jobs(sessions: SessionFactory, import_id: str | None = None
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime: ServiceRuntime = app.state.runtime  # started by the app's own lifespan
-    await create_tables(runtime.engine, [table_of(m) for m in IMPORT_TABLES])
     if failed := await fail_stale_jobs(runtime.sessions):
         log.warning("enterprise import: %d job(s) %s", failed, INTERRUPTED)
     app.state.enterprise_imports = tasks = ImportTasks()

@@ -9,8 +9,8 @@ from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 from hub_shared.topics import ENROLLMENTS, ENTERPRISES
 from incidents import api, consumers, insights
-from incidents.models import TABLES
 from incidents.pii import PiiKey
+from incidents.schema import SCHEMA
 
 DESCRIPTION = (
     "Accident reports (emergency management) and occupational-disease diagnoses (health "
@@ -21,7 +21,7 @@ DESCRIPTION = (
 
 def create_app(settings: ServiceSettings) -> FastAPI:
     pii = PiiKey(settings.pii_key)  # fails fast on a key that is too short
-    runtime = ServiceRuntime(settings, tables=TABLES)
+    runtime = ServiceRuntime(settings, schema=SCHEMA)
     runtime.add_consumer(
         name="projection",
         topics=[ENTERPRISES.name, ENROLLMENTS.name],

@@ -12,7 +12,7 @@ from hub_shared.topics import ALERTS
 from notifier import api, dashboard
 from notifier.consumers import alerts_handler, prepare_alerts
 from notifier.delivery import DeliveryMetrics, DeliveryWorker
-from notifier.models import TABLES
+from notifier.schema import SCHEMA
 from notifier.stream import AlertFeed
 
 
@@ -21,7 +21,7 @@ def _no_outbox_rows() -> None:
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
-    runtime = ServiceRuntime(settings, tables=TABLES)
+    runtime = ServiceRuntime(settings, schema=SCHEMA)
     feed = AlertFeed()
     worker = DeliveryWorker(
         sessions=runtime.sessions,

@@ -5,15 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hub_shared.config import ServiceSettings
-from hub_shared.db import table_of
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 from permit_ingest.api import router
-from permit_ingest.models import PermitRecord, WebhookReceipt
+from permit_ingest.schema import SCHEMA
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
-    runtime = ServiceRuntime(settings, tables=[table_of(PermitRecord), table_of(WebhookReceipt)])
+    runtime = ServiceRuntime(settings, schema=SCHEMA)
     return build_app(
         title="permit-ingest",
         description="Signed construction-permit webhooks from approval systems (CONTRACTS.md §4).",

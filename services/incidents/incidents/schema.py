@@ -1,0 +1,14 @@
+"""The incidents service's tables and where their migrations live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hub_shared.migrations import Schema
+from incidents.models import TABLES
+
+SCHEMA = Schema(
+    service="incidents",
+    own_tables=TABLES,
+    migrations=Path(__file__).with_name("migrations"),
+)

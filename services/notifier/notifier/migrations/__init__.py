@@ -1,0 +1,1 @@
+"""Schema migrations (alembic); `hub db revision` writes new ones."""

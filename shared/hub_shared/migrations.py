@@ -1,0 +1,127 @@
+"""Schema migrations with alembic. Each service keeps its revisions beside its models
+(`<package>/migrations`, with its own version table, so services could even share one
+database) and upgrades its database to the newest revision when it starts.
+
+A database made before migrations existed (the service's tables, no version table) is
+stamped at the baseline revision first, then upgraded. Instances starting together take
+turns: PostgreSQL by an advisory lock, SQLite by its write lock (BEGIN IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, MetaData, Table, inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub_shared.db import table_of
+from hub_shared.inbox import ProcessedEvent
+from hub_shared.outbox import OutboxMessage
+
+BASELINE = "0001"
+_LOCK = 3708_2021_99  # any constant shared by the instances of every service
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A service's own tables (the outbox and the inbox added) and its migrations folder."""
+
+    service: str
+    own_tables: Sequence[Table]
+    migrations: Path
+
+    @property
+    def tables(self) -> list[Table]:
+        return [table_of(OutboxMessage), table_of(ProcessedEvent), *self.own_tables]
+
+    @property
+    def version_table(self) -> str:
+        return f"alembic_version_{self.service.replace('-', '_')}"
+
+    def metadata(self) -> MetaData:
+        """The service's tables alone (one process may have imported every service's)."""
+        metadata = MetaData()
+        for table in self.tables:
+            table.to_metadata(metadata)
+        return metadata
+
+    def config(self, connection: Connection) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(self.migrations))
+        config.attributes.update(connection=connection, schema=self)
+        # New revisions (`hub db revision`) come out linted and formatted like the code.
+        hooks = {"ruff_fix": "check --fix --quiet", "ruff_format": "format --quiet"}
+        config.set_section_option("post_write_hooks", "hooks", ", ".join(hooks))
+        for hook, options in hooks.items():
+            config.set_section_option("post_write_hooks", f"{hook}.type", "module")
+            config.set_section_option("post_write_hooks", f"{hook}.module", "ruff")
+            config.set_section_option(
+                "post_write_hooks", f"{hook}.options", f"{options} REVISION_SCRIPT_FILENAME"
+            )
+        return config
+
+
+async def migrate(engine: AsyncEngine, schema: Schema) -> None:
+    """Bring the database to the newest revision of `schema` (a no-op when it is there)."""
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text(f"SELECT pg_advisory_xact_lock({_LOCK})"))
+        await conn.run_sync(_upgrade, schema)
+
+
+def current_revision(connection: Connection, schema: Schema) -> str | None:
+    context = MigrationContext.configure(connection, opts={"version_table": schema.version_table})
+    return context.get_current_revision()
+
+
+class UnversionedSchema(RuntimeError):
+    """Tables from before migrations that are not the baseline: adopting them would hide
+    the difference, so the service refuses to start."""
+
+
+def _upgrade(connection: Connection, schema: Schema) -> None:
+    config = schema.config(connection)
+    if current_revision(connection, schema) is None:
+        existing = set(inspect(connection).get_table_names())
+        if existing & {t.name for t in schema.own_tables}:  # made by create_all before
+            _check_adoptable(connection, schema, config)
+            command.stamp(config, BASELINE)
+    command.upgrade(config, "head")
+
+
+def _check_adoptable(connection: Connection, schema: Schema, config: Config) -> None:
+    """While the baseline is the newest revision, the tables must be the models' exactly."""
+    if ScriptDirectory.from_config(config).get_current_head() != BASELINE:
+        return  # the baseline is older than the models: nothing to compare against here
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    differences = compare_metadata(context, schema.metadata())
+    if differences:
+        raise UnversionedSchema(
+            f"{schema.service}: the database's tables predate migrations and differ from "
+            f"the baseline ({len(differences)} differences, first {differences[0]}); "
+            "move the data by hand or start from an empty database"
+        )
+
+
+def run_env(context: Any) -> None:
+    """The body of every service's `migrations/env.py`: run on the caller's connection,
+    against the service's own tables, in batch mode on SQLite (it cannot ALTER much)."""
+    connection: Connection = context.config.attributes["connection"]
+    schema: Schema = context.config.attributes["schema"]
+    context.configure(
+        connection=connection,
+        target_metadata=schema.metadata(),
+        version_table=schema.version_table,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
