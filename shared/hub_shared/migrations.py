@@ -77,6 +77,11 @@ async def migrate(engine: AsyncEngine, schema: Schema) -> None:
         await conn.run_sync(_upgrade, schema)
 
 
+def stamp_head(connection: Connection, schema: Schema) -> None:
+    """Record that the tables are the newest revision's (made directly, as replay does)."""
+    command.stamp(schema.config(connection), "head")
+
+
 def current_revision(connection: Connection, schema: Schema) -> str | None:
     context = MigrationContext.configure(connection, opts={"version_table": schema.version_table})
     return context.get_current_revision()

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection
 from sqlmodel import select
 
 from enrollment.app import create_app
 from enrollment.models import Alert
 from enrollment.replay import replay
+from enrollment.schema import SCHEMA
 from hub_shared.db import make_engine, make_sessions
 from hub_shared.kafka import Producer
+from hub_shared.migrations import current_revision, migrate
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.topics import topic_of
 from hubtools.kafka import LocalKafka
@@ -25,6 +30,12 @@ from tests.support.hub import (
     wait_for,
     write_config,
 )
+
+
+def _schema_differences(connection: Connection) -> list[object]:
+    opts = {"compare_type": True, "version_table": SCHEMA.version_table}
+    context = MigrationContext.configure(connection, opts=opts)
+    return list(compare_metadata(context, SCHEMA.metadata()))
 
 
 async def _alerts(runtime_sessions: object, permits: list[str]) -> dict[str, tuple[str, str]]:
@@ -94,6 +105,11 @@ async def test_replay_rebuilds_the_same_alerts_and_sends_nothing_twice(
     engine = make_engine(rebuilt.database_url)
     try:
         after = await _alerts(make_sessions(engine), permits)
+        # The rebuilt schema is the migrations' newest, so the service starts on it as is.
+        async with engine.connect() as conn:
+            assert await conn.run_sync(current_revision, SCHEMA) is not None
+            assert await conn.run_sync(_schema_differences) == []
+        await migrate(engine, SCHEMA)
     finally:
         await engine.dispose()
     assert after == before

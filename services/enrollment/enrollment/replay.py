@@ -28,12 +28,14 @@ from enrollment.rebuild import FinalState, Judge, Staged
 from enrollment.replay_rows import REBUILT_TABLES, AlertRow
 from enrollment.replay_write import BulkWriter
 from enrollment.rules import Policy
+from enrollment.schema import SCHEMA
 from hub_shared.config import ServiceSettings
 from hub_shared.db import make_engine
 from hub_shared.envelope import peek
 from hub_shared.events import AlertData
 from hub_shared.inbox import ProcessedEvent
 from hub_shared.kafka import connection_options
+from hub_shared.migrations import stamp_head
 from hub_shared.topics import (
     ACCIDENTS,
     ALERTS,
@@ -140,6 +142,7 @@ async def replay(
     async with engine.begin() as conn:  # their indexes are built when the rows are in
         for table in REBUILT_TABLES:
             await conn.execute(CreateTable(table, if_not_exists=True))
+        await conn.run_sync(stamp_head, SCHEMA)  # the service's migrations start from here
     report = ReplayReport()
     began = time.perf_counter()
     try:

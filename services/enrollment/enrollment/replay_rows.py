@@ -13,9 +13,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Table
 
-from enrollment.import_api import IMPORT_TABLES
 from enrollment.models import (
-    TABLES,
     Alert,
     Enrollment,
     Enterprise,
@@ -23,6 +21,7 @@ from enrollment.models import (
     Incident,
     WatchedPermit,
 )
+from enrollment.schema import SCHEMA
 from hub_shared.db import table_of
 from hub_shared.inbox import ProcessedEvent
 from hub_shared.outbox import OutboxMessage
@@ -130,10 +129,7 @@ class OutboxRow(NamedTuple):
 
 
 # Every table replay creates (the import jobs' too, empty), with its indexes.
-REBUILT_TABLES: list[Table] = [
-    *map(table_of, TABLES), *map(table_of, IMPORT_TABLES), table_of(OutboxMessage),
-    table_of(ProcessedEvent),
-]  # fmt: skip
+REBUILT_TABLES: list[Table] = SCHEMA.tables
 
 TABLE_OF_ROW: dict[type[Any], Table] = {
     EnterpriseRow: table_of(Enterprise),
