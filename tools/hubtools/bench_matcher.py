@@ -31,6 +31,7 @@ from rich.table import Table
 from hub_shared.config import EnvSettings, ServiceSettings
 from hub_shared.envelope import Envelope, encode
 from hub_shared.identifiers import USCC_ALPHABET, uscc_check_char
+from hub_shared.memory import peak_rss_mib
 from hub_shared.topics import topic_of
 from hubtools.kafka import LocalKafka
 from hubtools.postgres import LocalPostgres
@@ -140,7 +141,7 @@ def _replay_here(bootstrap: str, database_url: str, config: Path) -> None:
     print(json.dumps({
         "events": report.events_read, "seconds": report.seconds,
         "events_per_s": report.events_per_second, "staged": len(report.staged),
-        "peak_rss_mib": me.ru_maxrss / 1024, "writer_peak_rss_mib": writer.ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_mib(), "writer_peak_rss_mib": report.writer_peak_rss_mib,
         "cpu_s": me.ru_utime + me.ru_stime, "writer_cpu_s": writer.ru_utime + writer.ru_stime,
     }))  # fmt: skip
 

@@ -60,6 +60,7 @@ class ReplayReport:
     staged: list[Staged] = field(default_factory=list)
     superseded: int = 0
     unreadable: int = 0
+    writer_peak_rss_mib: float = 0.0
 
     @property
     def events_per_second(self) -> float:
@@ -177,6 +178,7 @@ async def replay(
             for rows in judge.rows():
                 await writer.put(rows)
             report.staged = judge.staged
+        report.writer_peak_rss_mib = writer.peak_rss_mib
         report.seconds = time.perf_counter() - began
     finally:
         gc.unfreeze()

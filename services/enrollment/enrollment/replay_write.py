@@ -25,6 +25,7 @@ from sqlalchemy.schema import CreateIndex
 
 from enrollment.replay_rows import REBUILT_TABLES, TABLE_OF_ROW
 from hub_shared.db import make_engine
+from hub_shared.memory import peak_rss_mib
 
 ROW_TYPES = {t.__name__: t for t in TABLE_OF_ROW}
 
@@ -99,6 +100,7 @@ class BulkWriter:
         self._indexes = [(i.table.name, i.name) for i in indexes]  # type: ignore[union-attr]
         self._process: asyncio.subprocess.Process | None = None
         self.rows_written = 0
+        self.peak_rss_mib = 0.0  # the writer process's own
 
     async def __aenter__(self) -> BulkWriter:
         self._process = await asyncio.create_subprocess_exec(
@@ -119,7 +121,9 @@ class BulkWriter:
         try:
             if exc is None:
                 await self._send(None)  # the end marker: commit
-                self.rows_written = int(await self._outcome())
+                outcome = await self._outcome()
+                self.rows_written = int(outcome["rows"])
+                self.peak_rss_mib = float(outcome["peak_rss_mib"])
         finally:
             process.stdin.close()  # without the end marker, the writer rolls back
             try:
@@ -143,14 +147,14 @@ class BulkWriter:
             await self._outcome()
             raise WriterFailed("replay wrote nothing: the writer process stopped") from exc
 
-    async def _outcome(self) -> str:
+    async def _outcome(self) -> dict[str, str]:
         """The writer's last word: the rows it committed, or WriterFailed with its error."""
         assert self._process is not None and self._process.stdout is not None
         line = await self._process.stdout.readline()
         outcome: dict[str, str] = json.loads(line) if line else {"error": "the writer died"}
         if "error" in outcome:
             raise WriterFailed(f"replay wrote nothing: {outcome['error']}")
-        return outcome["rows"]
+        return outcome
 
 
 def _frames(stream: IO[bytes]) -> Any:
@@ -236,7 +240,7 @@ def main() -> None:
     except BaseException as exc:
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
         sys.exit(1)
-    print(json.dumps({"rows": str(written)}), flush=True)
+    print(json.dumps({"rows": str(written), "peak_rss_mib": str(peak_rss_mib())}), flush=True)
 
 
 if __name__ == "__main__":
