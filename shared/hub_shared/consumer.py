@@ -10,31 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
-from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub_shared import inbox
 from hub_shared.db import SessionFactory
 from hub_shared.envelope import Envelope, MalformedEvent, decode
-from hub_shared.inbox import ProcessedEvent
+from hub_shared.inbox import BatchPrepare, Handler, apply_batch, apply_event
 from hub_shared.kafka import Producer
 from hub_shared.topics import DEADLETTER
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
-# Called once per batch transaction, before the handler, with the batch's new events: a
-# handler can read what the whole batch needs in one query instead of one per event.
-BatchPrepare = Callable[[AsyncSession, Sequence[Envelope]], Awaitable[None]]
+_POSITION_WAIT = 5.0  # seconds for a partition's starting offset to be looked up
 
 
 class PermanentEventError(ValueError):
@@ -84,6 +75,7 @@ class EventConsumer:
         self.applied = 0
         self.dead_lettered = 0
         self.assigned_partitions = 0
+        self._known: set[TopicPartition] = set()  # partitions with a looked-up position
         # Apply all the partitions of a poll in one transaction (opt-in: a handler must
         # take events of several topics and keys in one transaction; the notifier's do).
         self.whole_poll = False
@@ -105,6 +97,7 @@ class EventConsumer:
             finally:
                 self.running = False
                 self.assigned_partitions = 0
+                self._known = set()
                 await consumer.stop()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
@@ -124,7 +117,7 @@ class EventConsumer:
     async def _loop(self, consumer: AIOKafkaConsumer) -> None:
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
-            self.assigned_partitions = len(consumer.assignment())
+            await self._note_assignment(consumer, batches)
             if not batches:
                 continue
             offsets = await self._apply_poll(consumer, batches)
@@ -137,6 +130,37 @@ class EventConsumer:
                 # A rebalance moved a partition; its new owner re-reads from the last
                 # commit and the inbox absorbs what we already applied.
                 log.info("consumer %s: commit skipped after rebalance: %s", self.name, exc)
+
+    async def _note_assignment(
+        self,
+        consumer: AIOKafkaConsumer,
+        batches: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]],
+    ) -> None:
+        """Count newly assigned partitions once each has a position. With `latest`, a
+        partition new to the group is also pinned there (its first unapplied offset
+        committed), so a rebalance before its first record cannot reset it to a later end
+        and skip what was published in between."""
+        assignment = consumer.assignment()
+        new = assignment - self._known
+        if new:
+            try:
+                starts: dict[TopicPartition, int] = {}
+                for tp in new:
+                    position = await asyncio.wait_for(consumer.position(tp), _POSITION_WAIT)
+                    records = batches.get(tp)
+                    starts[tp] = int(records[0].offset) if records else position
+                if self._offset_reset == "latest":
+                    await self._pin(consumer, starts)
+            except (IllegalStateError, TimeoutError, CommitFailedError):
+                return  # revoked or still resolving mid-rebalance: again on the next poll
+        self._known = set(assignment)
+        self.assigned_partitions = len(assignment)
+
+    @staticmethod
+    async def _pin(consumer: AIOKafkaConsumer, starts: Mapping[TopicPartition, int]) -> None:
+        unpinned = {tp: at for tp, at in starts.items() if await consumer.committed(tp) is None}
+        if unpinned:
+            await consumer.commit(unpinned)
 
     async def _apply_poll(
         self,
@@ -270,56 +294,6 @@ class EventConsumer:
             DEADLETTER.name, key=record.key, value=record.value, headers=headers
         )
         self.dead_lettered += 1
-
-
-async def apply_event(
-    sessions: SessionFactory, handler: Handler, consumer: str, topic: str, envelope: Envelope
-) -> bool:
-    """Apply one event and record it in the inbox, in one transaction; False if it had been
-    applied before (a redelivery)."""
-    async with sessions() as session, session.begin():
-        if await inbox.seen(session, consumer, envelope.id):
-            return False
-        await handler(session, envelope)
-        inbox.record(session, consumer, envelope.id, topic)
-    return True
-
-
-async def apply_batch(
-    sessions: SessionFactory,
-    handler: Handler,
-    consumer: str,
-    items: Sequence[tuple[str, Envelope]],
-    *,
-    prepare: BatchPrepare | None = None,
-) -> int:
-    """Apply several events in one transaction with their inbox rows; returns how many were
-    new. Any failure rolls the whole batch back (the caller then goes one by one)."""
-    done: set[str] = set()
-    async with sessions() as session, session.begin():
-        # The inbox in one query for the whole batch rather than one per event.
-        done |= await _seen(session, consumer, [e.id for _t, e in items])
-        if prepare is not None:
-            await prepare(session, [e for _t, e in items if e.id not in done])
-        rows: list[dict[str, Any]] = []
-        for topic, envelope in items:
-            if envelope.id in done:
-                continue
-            await handler(session, envelope)
-            rows.append({"consumer": consumer, "event_id": envelope.id, "topic": topic})
-            done.add(envelope.id)
-        if rows:  # the inbox rows in one statement
-            now = datetime.now(UTC)
-            await session.execute(insert(ProcessedEvent), [r | {"processed_at": now} for r in rows])
-    return len(rows)
-
-
-async def _seen(session: AsyncSession, consumer: str, event_ids: Sequence[str]) -> set[str]:
-    """The ids among `event_ids` that the consumer has applied before."""
-    query = select(col(ProcessedEvent.event_id)).where(
-        col(ProcessedEvent.consumer) == consumer, col(ProcessedEvent.event_id).in_(event_ids)
-    )
-    return set((await session.exec(query)).all())
 
 
 class _Transient(Exception):

@@ -8,9 +8,10 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from hub_shared.config import ServiceSettings
-from hub_shared.consumer import EventConsumer, Handler
+from hub_shared.consumer import EventConsumer
 from hub_shared.db import make_engine, make_sessions
 from hub_shared.db import ping as db_ping
+from hub_shared.inbox import Handler
 from hub_shared.kafka import Producer, connection_options
 from hub_shared.kafka import ping as kafka_ping
 from hub_shared.metrics import Metrics

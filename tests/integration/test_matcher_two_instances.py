@@ -88,6 +88,12 @@ async def test_two_instances_end_in_the_rules_alerts_none_lost_or_doubled(
         await wait_for(settled, timeout=90, what="both instances to apply the log")
         assert all(c.applied > 0 for c in consumers), "both instances took part"
 
+        async def all_published() -> bool:  # before the instances stop
+            runtimes = [app.state.runtime for app in (first, second)]
+            return all([await r.relay.pending() == 0 for r in runtimes])
+
+        await wait_for(all_published, timeout=90, what="both outboxes to drain")
+
     async def published() -> list[dict[str, Any]]:
         events = []
         for record in await topic_records(kafka.bootstrap, "alerts.v1"):

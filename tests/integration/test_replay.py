@@ -8,10 +8,10 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
-from sqlmodel import select
+from sqlmodel import col, select
 
 from enrollment.app import create_app
-from enrollment.models import Alert
+from enrollment.models import Alert, Enrollment
 from enrollment.replay import replay
 from enrollment.schema import SCHEMA
 from hub_shared.db import make_engine, make_sessions
@@ -67,10 +67,20 @@ async def test_replay_rebuilds_the_same_alerts_and_sends_nothing_twice(
                 return all(c.assigned_partitions > 0 for c in runtime.consumers)
 
             await wait_for(assigned, what="the live consumer's partitions")
-            early = [project_enrolled(p) for p in enrolled_early] + [
-                permit_issued(p) for p in permits
-            ]
-            await producer.publish_many([(topic_of(e.name).name, e) for e in early])
+            # Enrollments and permits travel on different topics, in no order between them:
+            # the early enrollments are applied first, so that their permits never alert.
+            enrollments = [project_enrolled(p) for p in enrolled_early]
+            await producer.publish_many([(topic_of(e.name).name, e) for e in enrollments])
+
+            async def enrolled() -> bool:
+                async with runtime.sessions() as session:
+                    query = select(Enrollment).where(col(Enrollment.permit_no).in_(enrolled_early))
+                    return len((await session.exec(query)).all()) == len(enrolled_early)
+
+            await wait_for(enrolled, what="the early enrollments")
+            issued = [permit_issued(p) for p in permits]
+            await producer.publish_many([(topic_of(e.name).name, e) for e in issued])
+            early = enrollments + issued
 
             async def raised() -> bool:
                 found = await _alerts(runtime.sessions, permits)

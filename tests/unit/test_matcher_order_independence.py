@@ -30,10 +30,9 @@ from enrollment.rules import (
     active_on,
     permit_coverage,
 )
-from hub_shared.consumer import apply_event
 from hub_shared.db import create_tables, make_engine, make_sessions, table_of
 from hub_shared.envelope import Envelope
-from hub_shared.inbox import ProcessedEvent
+from hub_shared.inbox import ProcessedEvent, apply_event
 from hub_shared.outbox import OutboxMessage
 
 TODAY = datetime.now(UTC).date()

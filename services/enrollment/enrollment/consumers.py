@@ -12,7 +12,7 @@ from enrollment.models import Enrollment, Enterprise, Finding, Incident, Watched
 from enrollment.names import name_key
 from enrollment.rules import Policy
 from enrollment.schemas import FindingIn
-from hub_shared.consumer import Handler, PermanentEventError
+from hub_shared.consumer import PermanentEventError
 from hub_shared.envelope import Envelope
 from hub_shared.events import (
     AccidentData,
@@ -22,6 +22,7 @@ from hub_shared.events import (
     FindingData,
     PermitData,
 )
+from hub_shared.inbox import Handler
 
 
 def make_handler(policy: Policy) -> Handler:

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared.config import OfficeConfig
-from hub_shared.consumer import Handler
 from hub_shared.divisions import normalize_division
 from hub_shared.envelope import Envelope
 from hub_shared.events import AlertData
+from hub_shared.inbox import Handler
 from notifier.models import Delivery, table_of
 from notifier.service import ALERT_EVENTS, PENDING_ROWS_KEY, apply_alert_event, load_alerts
 
