@@ -4,15 +4,18 @@ PostgreSQL; a database made before migrations existed is adopted without losing 
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, func, select, text
+from typer.testing import CliRunner
 
 from hub_shared.db import make_engine, table_of
 from hub_shared.migrations import Schema, UnversionedSchema, current_revision, migrate
 from hub_shared.outbox import OutboxMessage
+from hubtools.cli import app
 
 SERVICES = ["permit_ingest", "enrollment", "incidents", "notifier"]
 
@@ -89,3 +92,17 @@ async def test_unversioned_tables_that_differ_from_the_baseline_are_refused(
             assert await conn.run_sync(current_revision, schema) is None
     finally:
         await engine.dispose()
+
+
+def test_hub_db_upgrades_and_reports_the_revision(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    before = runner.invoke(app, ["db", "current", "incidents", "--database-url", url])
+    upgraded = runner.invoke(app, ["db", "upgrade", "incidents", "--database-url", url])
+    after = runner.invoke(app, ["db", "current", "incidents", "--database-url", url])
+    head = _head(schema_of("incidents"))
+    assert before.exit_code == 0 and "at revision none" in before.output
+    assert upgraded.exit_code == 0 and f"at revision {head}" in upgraded.output
+    assert after.exit_code == 0 and f"at revision {head}" in after.output
+    unknown = runner.invoke(app, ["db", "current", "payroll", "--database-url", url])
+    assert unknown.exit_code == 2

@@ -19,7 +19,6 @@ import typer
 from alembic import command
 from rich.console import Console
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub_shared.config import ServiceName, ServiceSettings
 from hub_shared.db import make_engine
@@ -58,32 +57,26 @@ def _url(service: str, database_url: str | None) -> str:
 @app.command()
 def upgrade(service: Service, database_url: DatabaseUrl = None) -> None:
     """Bring the service's database to the newest revision."""
-    schema = schema_of(service)
-
-    async def run() -> str | None:
-        engine = make_engine(_url(service, database_url))
-        try:
-            await migrate(engine, schema)
-            return await _current(engine, schema)
-        finally:
-            await engine.dispose()
-
-    console.print(f"{service}: at revision {asyncio.run(run())}")
+    at = asyncio.run(_revision_of(schema_of(service), _url(service, database_url), upgrade=True))
+    console.print(f"{service}: at revision {at}")
 
 
 @app.command()
 def current(service: Service, database_url: DatabaseUrl = None) -> None:
     """Print the revision the service's database is at (none: not migrated yet)."""
-    schema = schema_of(service)
+    at = asyncio.run(_revision_of(schema_of(service), _url(service, database_url), upgrade=False))
+    console.print(f"{service}: at revision {at or 'none'}")
 
-    async def run() -> str | None:
-        engine = make_engine(_url(service, database_url))
-        try:
-            return await _current(engine, schema)
-        finally:
-            await engine.dispose()
 
-    console.print(f"{service}: at revision {asyncio.run(run()) or 'none'}")
+async def _revision_of(schema: Schema, url: str, *, upgrade: bool) -> str | None:
+    engine = make_engine(url)
+    try:
+        if upgrade:
+            await migrate(engine, schema)
+        async with engine.connect() as conn:
+            return await conn.run_sync(current_revision, schema)
+    finally:
+        await engine.dispose()
 
 
 @app.command()
@@ -110,8 +103,3 @@ def revision(service: Service, message: Annotated[str, typer.Option("-m", "--mes
 
     asyncio.run(run())
     console.print(f"{service}: wrote revision {rev_id} in {versions}")
-
-
-async def _current(engine: AsyncEngine, schema: Schema) -> str | None:
-    async with engine.connect() as conn:
-        return await conn.run_sync(current_revision, schema)
