@@ -84,7 +84,9 @@ async def test_a_record_round_trips_through_every_topic_via_a_consumer_group(
             while received.keys() != sent.keys():
                 batches = await consumer.getmany(timeout_ms=500, max_records=5000)
                 for record in (r for records in batches.values() for r in records):
-                    if record.key == f"{run}-key".encode():
+                    # deadletter.v1 may also get copies of our other records: services of
+                    # other tests reading the topics from the start dead-letter them.
+                    if (record.key, record.value) == sent[record.topic]:
                         received[record.topic] = (record.key, record.value)
     finally:
         await consumer.stop()
