@@ -21,7 +21,7 @@ def replay(
     database_url: Annotated[
         str, typer.Option(help="a fresh database for the rebuilt state (SQLite or PostgreSQL URL)")
     ],
-    batch: Annotated[int, typer.Option(help="events per transaction")] = 500,
+    batch: Annotated[int, typer.Option(help="records per fetch from the broker")] = 2000,
 ) -> None:
     """Read alerts.v1 and every input topic from offset 0 and rebuild the matcher's state.
 
