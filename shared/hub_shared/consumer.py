@@ -59,7 +59,12 @@ class EventConsumer:
         max_records: int = 200,
         options: Mapping[str, Any] | None = None,
         offset_reset: str = "earliest",
+        whole_poll: bool = False,
+        prepare_batch: BatchPrepare | None = None,
     ) -> None:
+        """`whole_poll`: apply all the partitions of a poll in one transaction (a handler
+        must take events of several topics and keys in one transaction). `prepare_batch`:
+        read what a batch needs in one query before the handler sees its events."""
         self._offset_reset = offset_reset
         self._options = dict(options or {})
         self.name = name
@@ -69,17 +74,15 @@ class EventConsumer:
         self._handler = handler
         self._sessions = sessions
         self._producer = producer
-        self.after_commit = after_commit or (lambda: None)
+        self._after_commit = after_commit or (lambda: None)
         self._max_records = max_records
         self.running = False
         self.applied = 0
         self.dead_lettered = 0
         self.assigned_partitions = 0
         self._known: set[TopicPartition] = set()  # partitions with a looked-up position
-        # Apply all the partitions of a poll in one transaction (opt-in: a handler must
-        # take events of several topics and keys in one transaction; the notifier's do).
-        self.whole_poll = False
-        self.prepare_batch: BatchPrepare | None = None
+        self._whole_poll = whole_poll
+        self._prepare_batch = prepare_batch
 
     async def run(self) -> None:
         backoff = 0.5
@@ -171,7 +174,7 @@ class EventConsumer:
         partition's records go in one transaction first; if that fails, each partition
         is applied on its own as below."""
         records = [r for rs in batches.values() for r in rs]
-        if self.whole_poll and len(batches) > 1 and await self._apply_all(records):
+        if self._whole_poll and len(batches) > 1 and await self._apply_all(records):
             return {tp: int(rs[-1].offset) + 1 for tp, rs in batches.items()}
         offsets: dict[TopicPartition, int] = {}
         for tp, rs in batches.items():
@@ -216,7 +219,7 @@ class EventConsumer:
         try:
             items = [(r.topic, decode(r.key, r.value, list(r.headers or ()))) for r in records]
             applied = await apply_batch(
-                self._sessions, self._handler, self.name, items, prepare=self.prepare_batch
+                self._sessions, self._handler, self.name, items, prepare=self._prepare_batch
             )
         except Exception as exc:
             log.debug(
@@ -228,7 +231,7 @@ class EventConsumer:
             return False
         self.applied += applied
         if applied:
-            self.after_commit()
+            self._after_commit()
         return True
 
     async def _apply(self, record: ConsumerRecord[Any, Any]) -> None:
@@ -269,7 +272,7 @@ class EventConsumer:
     async def _apply_once(self, topic: str, envelope: Envelope) -> None:
         if await apply_event(self._sessions, self._handler, self.name, topic, envelope):
             self.applied += 1
-            self.after_commit()
+            self._after_commit()
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], exc: Exception) -> None:
         log.error(

@@ -11,7 +11,7 @@ from hub_shared.config import ServiceSettings
 from hub_shared.consumer import EventConsumer
 from hub_shared.db import make_engine, make_sessions
 from hub_shared.db import ping as db_ping
-from hub_shared.inbox import Handler
+from hub_shared.inbox import BatchPrepare, Handler
 from hub_shared.kafka import Producer, connection_options
 from hub_shared.kafka import ping as kafka_ping
 from hub_shared.metrics import Metrics
@@ -40,7 +40,18 @@ class ServiceRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics.collectors.append(self._collect)
 
-    def add_consumer(self, *, name: str, topics: Sequence[str], handler: Handler) -> EventConsumer:
+    def add_consumer(
+        self,
+        *,
+        name: str,
+        topics: Sequence[str],
+        handler: Handler,
+        stages_events: bool = True,
+        whole_poll: bool = False,
+        prepare_batch: BatchPrepare | None = None,
+    ) -> EventConsumer:
+        """`stages_events=False` for a handler that never writes the outbox: the relay is
+        then not woken after each of its commits (it still polls)."""
         consumer = EventConsumer(
             name=name,
             bootstrap=self.settings.kafka_bootstrap,
@@ -49,9 +60,11 @@ class ServiceRuntime:
             handler=handler,
             sessions=self.sessions,
             producer=self.producer,
-            after_commit=self.relay.notify,
+            after_commit=self.relay.notify if stages_events else None,
             options=self.kafka_options,
             offset_reset=self.settings.consumer_offset_reset,
+            whole_poll=whole_poll,
+            prepare_batch=prepare_batch,
         )
         self.consumers.append(consumer)
         self._workers.append((f"consumer-{name}", consumer.run))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, func, select, text
 from typer.testing import CliRunner
 
@@ -32,9 +33,8 @@ def _differences(connection: Connection, schema: Schema) -> list[object]:
     return list(compare_metadata(context, schema.metadata()))
 
 
-def _head(schema: Schema) -> str:
-    versions = sorted((schema.migrations / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
-    return versions[-1].name[:4]
+def _head(schema: Schema) -> str | None:
+    return ScriptDirectory(str(schema.migrations)).get_current_head()
 
 
 @pytest.mark.parametrize("package", SERVICES)

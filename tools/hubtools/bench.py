@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
 import statistics
 import tempfile
 import time
@@ -27,6 +26,7 @@ from rich.table import Table
 
 from hub_shared import webhooks
 from hub_shared.config import EnvSettings, ServiceName, ServiceSettings
+from hub_shared.memory import peak_rss_mib
 from hubtools.kafka import LocalKafka
 
 N_PERMITS = 2000
@@ -148,7 +148,7 @@ async def _bench(kafka: LocalKafka, data: Path) -> dict[str, Any]:
         "latency_p99_ms": q[98] * 1000,
         "all_published_after_s": accept_s + published_s,
         "matcher_permits_per_s": N_PERMITS / matched_s,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_mib(),
     }
 
 

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import io
 import json
-import resource
 import tempfile
 import time
 import uuid
@@ -30,6 +29,7 @@ from rich.table import Table
 from hub_shared.config import EnvSettings, ServiceSettings
 from hub_shared.divisions import county_codes
 from hub_shared.identifiers import uscc_check_char
+from hub_shared.memory import peak_rss_mib
 from hub_shared.runtime import ServiceRuntime
 from hubtools.kafka import LocalKafka
 
@@ -113,7 +113,7 @@ async def _bench(kafka: LocalKafka, data: Path, count: int, media: str) -> dict[
     began = time.perf_counter()
     body = _file(_rows(count), media)
     generated_s = time.perf_counter() - began
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_before = peak_rss_mib()
     async with app.router.lifespan_context(app):
         runtime: ServiceRuntime = app.state.runtime
         transport = httpx.ASGITransport(app=app)
@@ -138,7 +138,7 @@ async def _bench(kafka: LocalKafka, data: Path, count: int, media: str) -> dict[
         "reimport_unchanged_done_after_s": again_s,
         "reimport_rows_per_s": count / again_s,
         "peak_rss_before_import_mib": rss_before,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_mib(),
     }
 
 

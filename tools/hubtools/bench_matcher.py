@@ -186,9 +186,7 @@ def main() -> None:
             if not args.skip_postgres:
                 with LocalPostgres(data / "pg") as pg:
                     figures["postgres"] = _child(kafka.bootstrap, pg.create_database("bench"), data)
-    figures["bench_process_peak_rss_mib"] = (
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    )
+    figures["bench_process_peak_rss_mib"] = peak_rss_mib()
     table = Table(title=f"matcher replay of {args.events:,} mixed events (2 cores)")
     columns = ("backend", "events/s", "ratio to raw consume", "peak RSS MiB (reader + writer)",
                "CPU s (reader + writer)", "staged")  # fmt: skip

@@ -21,7 +21,6 @@ import base64
 import json
 import multiprocessing
 import random
-import resource
 import socket
 import statistics
 import subprocess
@@ -44,6 +43,7 @@ from hub_shared.config import EnvSettings, ServiceSettings
 from hub_shared.divisions import CITY, county_codes
 from hub_shared.envelope import Envelope
 from hub_shared.kafka import Producer
+from hub_shared.memory import peak_rss_mib
 from hub_shared.topics import event_type
 from hubtools.kafka import LocalKafka
 from hubtools.postgres import LocalPostgres, find_pg_bin
@@ -261,7 +261,7 @@ async def _bench(kafka: LocalKafka, data: Path, receiver: str, database: str) ->
     finally:
         await producer.stop()
     figures["fail_ratio"] = FAIL_RATIO
-    figures["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["peak_rss_mib"] = peak_rss_mib()
     return figures
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.schema import CreateTable
 
 from enrollment.rebuild import FinalState, Judge, Staged
-from enrollment.replay_rows import REBUILT_TABLES, AlertRow
+from enrollment.replay_rows import AlertRow
 from enrollment.replay_write import BulkWriter
 from enrollment.rules import Policy
 from enrollment.schema import SCHEMA
@@ -141,7 +141,7 @@ async def replay(
     note = progress or (lambda _phase, _n: None)
     engine = make_engine(settings.database_url)
     async with engine.begin() as conn:  # their indexes are built when the rows are in
-        for table in REBUILT_TABLES:
+        for table in SCHEMA.tables:
             await conn.execute(CreateTable(table, if_not_exists=True))
         await conn.run_sync(stamp_head, SCHEMA)  # the service's migrations start from here
     report = ReplayReport()
@@ -154,7 +154,7 @@ async def replay(
                 )
         loaded = await _load_alerts(settings, batch, report, note)
         report.superseded = _one_open_per_subject(loaded)
-        indexes = [index for table in REBUILT_TABLES for index in table.indexes]
+        indexes = [index for table in SCHEMA.tables for index in table.indexes]
         async with BulkWriter(settings.database_url, indexes=indexes) as writer:
             state = FinalState()
             async for records in _read_to_end(settings, INPUTS, batch):

@@ -21,7 +21,6 @@ from enrollment.models import (
     Incident,
     WatchedPermit,
 )
-from enrollment.schema import SCHEMA
 from hub_shared.db import table_of
 from hub_shared.inbox import ProcessedEvent
 from hub_shared.outbox import OutboxMessage
@@ -127,9 +126,6 @@ class OutboxRow(NamedTuple):
     sent_at: datetime | None
     lease_until: datetime | None
 
-
-# Every table replay creates (the import jobs' too, empty), with its indexes.
-REBUILT_TABLES: list[Table] = SCHEMA.tables
 
 TABLE_OF_ROW: dict[type[Any], Table] = {
     EnterpriseRow: table_of(Enterprise),

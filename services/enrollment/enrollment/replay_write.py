@@ -23,7 +23,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import CreateIndex
 
-from enrollment.replay_rows import REBUILT_TABLES, TABLE_OF_ROW
+from enrollment.replay_rows import TABLE_OF_ROW
+from enrollment.schema import SCHEMA
 from hub_shared.db import make_engine
 from hub_shared.memory import peak_rss_mib
 
@@ -207,7 +208,7 @@ async def _write(frames: _Prefetch) -> int:
                 name, chunk = item
                 await _insert(conn, inserts, ROW_TYPES[name], chunk)
                 written += len(chunk)
-            tables = {t.name: t for t in REBUILT_TABLES}
+            tables = {t.name: t for t in SCHEMA.tables}
             for table, index in indexes:
                 found = next(i for i in tables[table].indexes if i.name == index)
                 await conn.execute(CreateIndex(found, if_not_exists=True))

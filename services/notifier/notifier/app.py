@@ -16,10 +16,6 @@ from notifier.schema import SCHEMA
 from notifier.stream import AlertFeed
 
 
-def _no_outbox_rows() -> None:
-    """The alerts handler only writes the notifier's own tables."""
-
-
 def create_app(settings: ServiceSettings) -> FastAPI:
     runtime = ServiceRuntime(settings, schema=SCHEMA)
     feed = AlertFeed()
@@ -29,20 +25,19 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         metrics=DeliveryMetrics(runtime.metrics.registry),
         on_alerts_changed=feed.changed,
     )
-    consumer = runtime.add_consumer(
+    # The handler takes any mix of alerts in one transaction (a poll of all six partitions
+    # is one transaction and one offset commit, not six of each) and writes only the
+    # notifier's own tables, so the outbox relay need not be woken after each commit.
+    runtime.add_consumer(
         name="alerts",
         topics=[ALERTS.name],
         handler=alerts_handler(
             offices=settings.hub.offices, on_queued=worker.notify, on_changed=feed.changed
         ),
+        stages_events=False,
+        whole_poll=True,
+        prepare_batch=prepare_alerts,
     )
-    # The handler takes any mix of alerts in one transaction: a poll of all six
-    # partitions is one transaction and one offset commit, not six of each.
-    consumer.whole_poll = True
-    consumer.prepare_batch = prepare_alerts
-    # Its handler writes no outbox rows: waking the outbox relay after every commit cost
-    # one more transaction per batch for nothing (the relay still polls every second).
-    consumer.after_commit = _no_outbox_rows
     runtime.add_worker("delivery", worker.run)
     runtime.add_worker("alert-feed", feed.run)
     app = build_app(
