@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
@@ -35,7 +37,10 @@ from hub_shared.envelope import Envelope
 from hub_shared.inbox import ProcessedEvent, apply_event
 from hub_shared.outbox import OutboxMessage
 
-TODAY = datetime.now(UTC).date()
+# One clock for the generated dates, the matcher and the rules: a run across midnight UTC
+# must not judge "today" on two different days.
+NOW = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+TODAY = NOW.date()
 EMPLOYERS = ["91370812MA3L12T073", "91370811MA3AY4C041"]
 PERMITS = [
     # permit_no, project_code, project_name, contractor
@@ -43,6 +48,13 @@ PERMITS = [
     ("370811202103150202", None, "任城区运河花园5#楼", EMPLOYERS[0]),
     ("370883202104010301", "2104-370883-04-01-000301", "邹城市第三中学教学楼", EMPLOYERS[1]),
 ]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _matcher_clock() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matcher, "now", lambda: NOW)
+        yield
 
 
 @dataclass(frozen=True)
@@ -323,7 +335,7 @@ def test_batch_replay_judges_any_order_like_the_rules(data: st.DataObject, world
     state = FinalState()
     for event in data.draw(st.permutations(world.events + extra)):
         state.add("t", event)
-    judge = Judge(state, {}, Policy(source="/hub/enrollment", grace_seconds=0), datetime.now(UTC))
+    judge = Judge(state, {}, Policy(source="/hub/enrollment", grace_seconds=0), NOW)
     written = [row for chunk in judge.rows(chunk=7) for row in chunk]
     opened = [(s.kind, s.subject_key) for s in judge.staged if s.name == "alert.raised"]
     open_rows = [(a.kind, a.subject_key) for a in written if getattr(a, "status", "") == "open"]

@@ -53,6 +53,7 @@ def permit_facts(p: WatchedPermit) -> PermitFacts:
 
 
 def now() -> datetime:
+    """The matcher's clock: every judgement of "active today" and "due" reads it."""
     return datetime.now(UTC)
 
 
@@ -157,16 +158,16 @@ async def after_enrollment_change(session: AsyncSession, e: Enrollment, policy: 
 
 async def check_due_permits(session: AsyncSession, policy: Policy, limit: int = 200) -> int:
     """Evaluate permits whose grace period has passed; returns how many were checked."""
-    now = datetime.now(UTC)
+    checked_at = now()
     query = (
         select(WatchedPermit)
-        .where(col(WatchedPermit.checked_at).is_(None), col(WatchedPermit.due_at) <= now)
+        .where(col(WatchedPermit.checked_at).is_(None), col(WatchedPermit.due_at) <= checked_at)
         .order_by(col(WatchedPermit.due_at))
         .limit(limit)
     )
     due = list((await session.exec(query)).all())
     for p in due:
         await evaluate_permit(session, p, policy)
-        p.checked_at = now
+        p.checked_at = checked_at
         session.add(p)
     return len(due)
