@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from sqlmodel import select
 from enrollment import alerts
 from enrollment.drafts import AlertDraft
 from enrollment.models import TABLES, Alert, Enrollment, WatchedPermit
-from enrollment.rebuild import payload_of, raised_row, resolved_row
+from enrollment.rebuild import new_id, payload_json, raised_row, resolved_row
 from enrollment.replay_rows import TABLE_OF_ROW, EnrollmentRow, OutboxRow, PermitRow
 from enrollment.replay_write import BulkWriter, WriterFailed
 from hub_shared.db import create_tables, make_engine, make_sessions, table_of
@@ -54,16 +56,22 @@ def _parsed(row: dict[str, Any]) -> dict[str, Any]:
     return {k: json.loads(v) if k in ("subject", "evidence") else v for k, v in row.items()}
 
 
+def _published(alert: Alert) -> dict[str, Any]:
+    """The live matcher's alert event payload, as alerts.v1 carries it."""
+    parsed: dict[str, Any] = json.loads(alerts.to_data(alert).model_dump_json())
+    return parsed
+
+
 def test_a_raised_row_and_its_payload_are_the_live_matchers() -> None:
-    row, payload = raised_row(DRAFT, NOW)
+    row = raised_row(DRAFT, NOW)
     live = alerts.new_alert(DRAFT, NOW)
     live.alert_id = row.alert_id
     assert _parsed(row._asdict()) == _parsed(live.model_dump())
-    assert payload.to_json() == alerts.to_data(live).to_json()
+    assert json.loads(payload_json(row)) == _published(live)
 
 
 def test_a_resolved_row_and_its_payload_are_the_live_matchers() -> None:
-    row, _ = raised_row(DRAFT, NOW)
+    row = raised_row(DRAFT, NOW)
     how = [Evidence(type="enrollment.registered", id="SI-P-1", score=1.0, detail="按许可证号")]
     closed = resolved_row(row, "SI-P-1", how, NOW)
     live = alerts.new_alert(DRAFT, NOW)
@@ -71,7 +79,24 @@ def test_a_resolved_row_and_its_payload_are_the_live_matchers() -> None:
     alerts.resolved(live, "SI-P-1", how)
     live.resolved_at = NOW
     assert _parsed(closed._asdict()) == _parsed(live.model_dump())
-    assert payload_of(closed).to_json() == alerts.to_data(live).to_json()
+    assert json.loads(payload_json(closed)) == _published(live)
+
+
+def test_payloads_escape_what_json_must_and_keep_chinese_as_it_is() -> None:
+    draft = replace(DRAFT, reason='名称含 "引号" \\ 与换行\n')
+    live = alerts.new_alert(draft, NOW)
+    row = raised_row(draft, NOW)
+    live.alert_id = row.alert_id
+    assert json.loads(payload_json(row)) == _published(live)
+    assert "名称" in payload_json(row)
+
+
+def test_ids_are_distinct_version_4_uuids() -> None:
+    ids = [new_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids[::997]:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
 
 
 def test_peek_reads_id_and_name_and_refuses_what_decode_refuses() -> None:
@@ -92,9 +117,9 @@ def test_the_bulk_writer_stores_what_the_orm_reads_back(tmp_path: Path) -> None:
         "3708112021031501", "e-1", 2, None, "某小区", "某小区", "370811", "91370812MA3L12T073",
         "施工单位", NOW, NOW, None,
     )  # fmt: skip
-    alert, payload = raised_row(DRAFT, NOW)
+    alert = raised_row(DRAFT, NOW)
     outbox = OutboxRow("o-1", "alerts.v1", alert.alert_id, "t", "/s", alert.alert_id, NOW,
-                       payload.model_dump_json(), NOW, None, None)  # fmt: skip
+                       payload_json(alert), NOW, None, None)  # fmt: skip
 
     async def scenario() -> tuple[Enrollment, WatchedPermit, Alert, OutboxMessage]:
         engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
@@ -129,7 +154,7 @@ async def _alert_count(engine: AsyncEngine) -> int:
 def test_a_failed_bulk_write_leaves_nothing_behind(tmp_path: Path) -> None:
     """Indexes are built last (as replay does): the one-open-alert index refuses the twin
     then, and the whole transaction rolls back."""
-    row, _ = raised_row(DRAFT, NOW)
+    row = raised_row(DRAFT, NOW)
     twin = row._replace(alert_id="another")  # a second open alert for one subject
     alerts_table = table_of(Alert)
 
@@ -151,7 +176,7 @@ def test_a_failed_bulk_write_leaves_nothing_behind(tmp_path: Path) -> None:
 
 
 def test_a_reader_that_fails_midway_leaves_nothing_behind(tmp_path: Path) -> None:
-    row, _ = raised_row(DRAFT, NOW)
+    row = raised_row(DRAFT, NOW)
 
     async def scenario() -> int:
         engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")

@@ -2,8 +2,10 @@
 that reading and judging (one core) go on while rows are bound and written (the other
 core). The writer is `python -m enrollment.replay_write`, fed pickled chunks on its stdin (the
 database URL first, so no password shows in the process list); the pipe is bounded, so
-the reader waits for the writer rather than piling rows up. All or nothing: an error, or
-the reader going away (end of input without the end marker), rolls everything back."""
+the reader waits for the writer rather than piling rows up. Chunks travel column by
+column: a column pickles in one piece, and binding goes by column anyway. All or nothing:
+an error, or the reader going away (end of input without the end marker), rolls
+everything back."""
 
 from __future__ import annotations
 
@@ -64,16 +66,12 @@ class _Insert:
         order = tuple(fields.index(key) for key in keys)
         return cls(str(compiled), order, processors, {j: {} for j in processors})
 
-    def params(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        in_order = self.order == tuple(range(len(self.order)))
-        if not self.processors and in_order:
-            return rows
-        columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
-        if not in_order:
-            columns = [columns[i] for i in self.order]
+    def params(self, columns: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """The driver's parameter rows for a chunk given column by column."""
+        ordered = [columns[i] for i in self.order]
         for j, process in self.processors.items():
-            columns[j] = self._processed(j, process, columns[j])
-        return list(zip(*columns, strict=True))
+            ordered[j] = self._processed(j, process, ordered[j])
+        return list(zip(*ordered, strict=True))
 
     def _processed(self, j: int, process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
         memo = self.memo[j]
@@ -136,7 +134,7 @@ class BulkWriter:
     async def put(self, rows: list[Any]) -> None:
         """Send one chunk of rows of one type; raises if the writer has failed."""
         if rows:
-            await self._send((type(rows[0]).__name__, [tuple(r) for r in rows]))
+            await self._send((type(rows[0]).__name__, list(zip(*rows, strict=True))))
 
     async def _send(self, item: object) -> None:
         assert self._process is not None and self._process.stdin is not None
@@ -205,9 +203,9 @@ async def _write(frames: _Prefetch) -> int:
             if conn.dialect.name == "sqlite":  # one big transaction: a 64 MiB page cache
                 await conn.exec_driver_sql("PRAGMA cache_size=-65536")
             while (item := await frames.next()) is not None:
-                name, chunk = item
-                await _insert(conn, inserts, ROW_TYPES[name], chunk)
-                written += len(chunk)
+                name, columns = item
+                await _insert(conn, inserts, ROW_TYPES[name], columns)
+                written += len(columns[0])
             tables = {t.name: t for t in SCHEMA.tables}
             for table, index in indexes:
                 found = next(i for i in tables[table].indexes if i.name == index)
@@ -221,16 +219,17 @@ async def _insert(
     conn: AsyncConnection,
     inserts: dict[type[Any], _Insert | None],
     row_type: type[Any],
-    rows: list[tuple[Any, ...]],
+    columns: list[tuple[Any, ...]],
 ) -> None:
     if row_type not in inserts:
         inserts[row_type] = _Insert.of(conn.dialect, row_type)
     statement = inserts[row_type]
     if statement is None:
+        rows = zip(*columns, strict=True)
         params = [dict(zip(row_type._fields, r, strict=True)) for r in rows]
         await conn.execute(insert(TABLE_OF_ROW[row_type]), params)
     else:
-        await conn.exec_driver_sql(statement.sql, statement.params(rows))
+        await conn.exec_driver_sql(statement.sql, statement.params(columns))
 
 
 def main() -> None:
