@@ -111,6 +111,8 @@ async def test_replay_rebuilds_the_same_alerts_and_sends_nothing_twice(
     ours_staged = [s for s in report.staged if s.subject_key in permits]
     assert ours_staged == [], "replay would send something to offices again"
     assert report.events_read >= len(early) + len(late)
+    assert list(report.phases) == ["read and fold", "judge and write", "index and commit"]
+    assert 0 < sum(report.phases.values()) <= report.seconds
 
     engine = make_engine(rebuilt.database_url)
     try:

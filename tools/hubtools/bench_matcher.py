@@ -143,6 +143,7 @@ def _replay_here(bootstrap: str, database_url: str, config: Path) -> None:
         "events_per_s": report.events_per_second, "staged": len(report.staged),
         "peak_rss_mib": peak_rss_mib(), "writer_peak_rss_mib": report.writer_peak_rss_mib,
         "cpu_s": me.ru_utime + me.ru_stime, "writer_cpu_s": writer.ru_utime + writer.ru_stime,
+        "phases_s": report.phases,
     }))  # fmt: skip
 
 
@@ -202,6 +203,10 @@ def main() -> None:
                           str(f["staged"]))  # fmt: skip
     console.print(table)
     console.print(f"raw aiokafka consume: {figures['raw_consume_per_s']:,.0f} records/s")
+    for backend in ("sqlite", "postgres"):
+        if backend in figures:
+            phases = figures[backend]["phases_s"].items()
+            console.print(f"{backend} phases: " + "; ".join(f"{k} {v:.1f} s" for k, v in phases))
     out = Path("var/bench-matcher.json")
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(figures, indent=2))

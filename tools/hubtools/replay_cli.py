@@ -51,6 +51,7 @@ def replay(
         f"applied {report.events_applied:,} in {report.seconds:.1f} s "
         f"({report.events_per_second:,.0f}/s)"
     )
+    console.print("; ".join(f"{name} {seconds:.1f} s" for name, seconds in report.phases.items()))
     if report.unreadable:
         console.print(
             f"[yellow]{report.unreadable} unreadable record(s) skipped[/] "

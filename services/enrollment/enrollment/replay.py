@@ -61,6 +61,9 @@ class ReplayReport:
     superseded: int = 0
     unreadable: int = 0
     writer_peak_rss_mib: float = 0.0
+    # Wall seconds of each phase: reading and folding the log (the inbox rows written
+    # meanwhile), judging and writing the rows, building indexes and committing.
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def events_per_second(self) -> float:
@@ -155,6 +158,7 @@ async def replay(
         loaded = await _load_alerts(settings, batch, report, note)
         report.superseded = _one_open_per_subject(loaded)
         indexes = [index for table in SCHEMA.tables for index in table.indexes]
+        mark = time.perf_counter()
         async with BulkWriter(settings.database_url, indexes=indexes) as writer:
             state = FinalState()
             async for records in _read_to_end(settings, INPUTS, batch):
@@ -169,6 +173,7 @@ async def replay(
                 report.events_read += len(records)
                 note("events", report.events_read)
             report.events_applied = len(state.applied)
+            mark = _phase(report, "read and fold", mark)
             policy = Policy(
                 source=f"/hub/{settings.service}",
                 grace_seconds=settings.hub.matching.grace_seconds,
@@ -178,12 +183,20 @@ async def replay(
             for rows in judge.rows():
                 await writer.put(rows)
             report.staged = judge.staged
+            mark = _phase(report, "judge and write", mark)
+        _phase(report, "index and commit", mark)
         report.writer_peak_rss_mib = writer.peak_rss_mib
         report.seconds = time.perf_counter() - began
     finally:
         gc.unfreeze()
         await engine.dispose()
     return report
+
+
+def _phase(report: ReplayReport, name: str, since: float) -> float:
+    now = time.perf_counter()
+    report.phases[name] = now - since
+    return now
 
 
 async def _load_alerts(
