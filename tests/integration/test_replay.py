@@ -3,6 +3,8 @@ alerts, and stages nothing to send to offices again."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -14,7 +16,7 @@ from enrollment.app import create_app
 from enrollment.models import Alert, Enrollment
 from enrollment.replay import replay
 from enrollment.schema import SCHEMA
-from hub_shared.db import make_engine, make_sessions
+from hub_shared.db import is_sqlite, make_engine, make_sessions
 from hub_shared.kafka import Producer
 from hub_shared.migrations import current_revision, migrate
 from hub_shared.runtime import ServiceRuntime
@@ -114,6 +116,9 @@ async def test_replay_rebuilds_the_same_alerts_and_sends_nothing_twice(
     assert list(report.phases) == ["read and fold", "judge and write", "index and commit"]
     assert 0 < sum(report.phases.values()) <= report.seconds
 
+    if is_sqlite(rebuilt.database_url):  # loaded through a rollback journal, left in WAL
+        with closing(sqlite3.connect(rebuilt.database_url.split(":///", 1)[1])) as db:
+            assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     engine = make_engine(rebuilt.database_url)
     try:
         after = await _alerts(make_sessions(engine), permits)

@@ -155,6 +155,7 @@ async def replay(
                 raise ValueError(
                     "the database already holds matcher state: replay needs a fresh one"
                 )
+        await engine.dispose()  # the writer process is to be the file's only connection
         loaded = await _load_alerts(settings, batch, report, note)
         report.superseded = _one_open_per_subject(loaded)
         indexes = [index for table in SCHEMA.tables for index in table.indexes]

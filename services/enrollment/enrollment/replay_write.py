@@ -10,9 +10,11 @@ everything back."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import pickle
 import queue
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -20,14 +22,14 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Any
 
-from sqlalchemy import Index, insert
+from sqlalchemy import Index, event, insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateIndex
 
 from enrollment.replay_rows import TABLE_OF_ROW
 from enrollment.schema import SCHEMA
-from hub_shared.db import make_engine
+from hub_shared.db import is_sqlite, make_engine
 from hub_shared.memory import peak_rss_mib
 
 ROW_TYPES = {t.__name__: t for t in TABLE_OF_ROW}
@@ -196,6 +198,8 @@ class _Prefetch:
 async def _write(frames: _Prefetch) -> int:
     url, indexes = await frames.next()
     engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        _through_rollback_journal(engine)
     inserts: dict[type[Any], _Insert | None] = {}
     written = 0
     try:
@@ -212,7 +216,26 @@ async def _write(frames: _Prefetch) -> int:
                 await conn.execute(CreateIndex(found, if_not_exists=True))
     finally:
         await engine.dispose()
+    if is_sqlite(url):  # back to WAL, as the service's connections keep it
+        engine = make_engine(url)
+        async with engine.connect():
+            pass
+        await engine.dispose()
     return written
+
+
+def _through_rollback_journal(engine: AsyncEngine) -> None:
+    """Load a fresh SQLite database through a rollback journal, which keeps only the pages
+    that existed before (next to none), rather than through the WAL, which takes every
+    page twice: into the log, then into the database at the checkpoint. (The switch needs
+    the only connection to the file; while another is open it stays WAL, only slower.)"""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _journal(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        with contextlib.suppress(sqlite3.OperationalError):  # "database is locked"
+            cursor.execute("PRAGMA journal_mode=DELETE")
+        cursor.close()
 
 
 async def _insert(
