@@ -32,6 +32,7 @@ from hubtools.kafka_admin import (
 from hubtools.kafka_dist import (
     LIBS_DIR,
     LOG4J2,
+    BrokerTls,
     class_archive,
     fetch_jars,
     new_cluster_id,
@@ -39,14 +40,14 @@ from hubtools.kafka_dist import (
 )
 from hubtools.local_server import LocalServer
 
-__all__ = ["LIBS_DIR", "LocalKafka", "ensure_topics", "fetch_jars"]
+__all__ = ["LIBS_DIR", "BrokerTls", "LocalKafka", "ensure_topics", "fetch_jars", "free_ports"]
 
 _LOG_TAIL_LINES = 40
 _RUN_MARKER = "\n=== starting Kafka on "
 _STOP_TIMEOUT = 30.0
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
     """Ports the kernel would hand out now on 127.0.0.1 (held together, so distinct)."""
     socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
     try:
@@ -70,9 +71,10 @@ class LocalKafka(LocalServer):
         *,
         fast_start: bool = True,
         libs_dir: Path = LIBS_DIR,
+        tls: BrokerTls | None = None,
     ) -> None:
         self.data_dir = data_dir.resolve()
-        free = iter(_free_ports(2))
+        free = iter(free_ports(3))
         self.port = port if port is not None else next(free)
         self.controller_port = controller_port if controller_port is not None else next(free)
         if self.controller_port == self.port:
@@ -80,12 +82,20 @@ class LocalKafka(LocalServer):
         self.partitions = partitions
         self.fast_start = fast_start  # C1-only JIT: ~30% quicker start, lower peak speed
         self.libs_dir = libs_dir
+        self.tls = tls  # a TLS listener besides the plaintext one the tooling uses
+        self.tls_port = next(free)
         self.process: subprocess.Popen[bytes] | None = None
         self._dumping: Path | None = None
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def tls_bootstrap(self) -> str:
+        if self.tls is None:
+            raise ValueError("this broker has no TLS listener")
+        return f"127.0.0.1:{self.tls_port}"
 
     @property
     def log_file(self) -> Path:
@@ -192,8 +202,9 @@ class LocalKafka(LocalServer):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "log4j2.properties").write_text(LOG4J2)
         props = server_properties(
-            self.data_dir / "logs", self.port, self.controller_port, self.partitions
-        )
+            self.data_dir / "logs", self.port, self.controller_port, self.partitions,
+            (self.tls, self.tls_port) if self.tls is not None else None,
+        )  # fmt: skip
         (self.data_dir / "server.properties").write_text(
             "".join(f"{key}={value}\n" for key, value in props.items())
         )

@@ -12,6 +12,7 @@ import hashlib
 import shutil
 import subprocess
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 KAFKA_HOME = Path(__file__).resolve().parents[1] / "kafka"
@@ -83,18 +84,51 @@ def new_cluster_id() -> str:
             return text
 
 
+@dataclass(frozen=True)
+class BrokerTls:
+    """A TLS listener that asks every client for a certificate, as Strimzi's `tls` listener
+    with `authentication: type: tls` does. PEM files: `keystore` holds the broker's
+    PKCS#8 key (encrypted with `key_password`, if given) and its certificate chain,
+    `truststore` the CA that client certificates must chain to."""
+
+    keystore: Path
+    key_password: str | None
+    truststore: Path
+
+    def properties(self) -> dict[str, str | int]:
+        prefix = "listener.name.ssl."
+        return {
+            f"{prefix}ssl.keystore.type": "PEM",
+            f"{prefix}ssl.keystore.location": str(self.keystore),
+            **({f"{prefix}ssl.key.password": self.key_password} if self.key_password else {}),
+            f"{prefix}ssl.truststore.type": "PEM",
+            f"{prefix}ssl.truststore.location": str(self.truststore),
+            f"{prefix}ssl.client.auth": "required",
+        }
+
+
 def server_properties(
-    log_dir: Path, port: int, controller_port: int, partitions: int
+    log_dir: Path,
+    port: int,
+    controller_port: int,
+    partitions: int,
+    tls: tuple[BrokerTls, int] | None = None,  # and the port of its listener
 ) -> dict[str, str | int]:
+    listeners = f"PLAINTEXT://127.0.0.1:{port}"
+    protocols = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+    if tls is not None:
+        listeners += f",SSL://127.0.0.1:{tls[1]}"
+        protocols += ",SSL:SSL"
     return {
         "process.roles": "broker,controller",
         "node.id": 1,
         "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "listeners": f"{listeners},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": listeners,
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "listener.security.protocol.map": protocols,
+        **(tls[0].properties() if tls is not None else {}),
         "log.dirs": str(log_dir),
         # One node: every replication factor and min ISR is 1.
         "default.replication.factor": 1,
