@@ -48,6 +48,8 @@ class _Insert:
     remembered (equal aware times bind alike: the processor takes both to UTC)."""
 
     sql: str
+    table: str
+    names: tuple[str, ...]  # the columns, in parameter order
     order: tuple[int, ...]  # the row's field for each parameter
     processors: Mapping[int, Callable[[Any], Any]]  # by parameter
     memo: dict[int, dict[Any, Any]]
@@ -66,7 +68,8 @@ class _Insert:
             if (process := table.c[key].type.dialect_impl(dialect).bind_processor(dialect))
         }
         order = tuple(fields.index(key) for key in keys)
-        return cls(str(compiled), order, processors, {j: {} for j in processors})
+        memo: dict[int, dict[Any, Any]] = {j: {} for j in processors}
+        return cls(str(compiled), table.name, tuple(keys), order, processors, memo)
 
     def params(self, columns: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
         """The driver's parameter rows for a chunk given column by column."""
@@ -251,6 +254,11 @@ async def _insert(
         rows = zip(*columns, strict=True)
         params = [dict(zip(row_type._fields, r, strict=True)) for r in rows]
         await conn.execute(insert(TABLE_OF_ROW[row_type]), params)
+    elif conn.dialect.driver == "asyncpg":  # COPY: a fraction of the server's INSERT work
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+            statement.table, records=statement.params(columns), columns=statement.names
+        )
     else:
         await conn.exec_driver_sql(statement.sql, statement.params(columns))
 
