@@ -41,11 +41,12 @@ _LENGTH = 8  # bytes of a frame's length prefix
 
 @dataclass(frozen=True)
 class _Insert:
-    """An INSERT in the driver's own positional form, and how to bind rows to it: columns in
-    the statement's order, SQLAlchemy's bind processors (its SQLite date and time format,
-    say) applied to the columns that have one, without the per-row parameter dictionaries
-    its executemany builds. Rebuilt rows share a few timestamps, so processed values are
-    remembered (equal aware times bind alike: the processor takes both to UTC)."""
+    """An INSERT in the driver's own positional form (or a COPY, on asyncpg), and how to
+    bind rows to it: columns in the statement's order, SQLAlchemy's bind processors (its
+    SQLite date and time format, say) applied to the columns that have one, without the
+    per-row parameter dictionaries its executemany builds. Rebuilt rows share a few
+    timestamps, so processed values are remembered (equal aware times bind alike: the
+    processor takes both to UTC)."""
 
     sql: str
     table: str
@@ -201,7 +202,7 @@ class _Prefetch:
 async def _write(frames: _Prefetch) -> int:
     url, indexes = await frames.next()
     engine = make_engine(url)
-    if engine.dialect.name == "sqlite":
+    if is_sqlite(url):
         _through_rollback_journal(engine)
     inserts: dict[type[Any], _Insert | None] = {}
     written = 0
