@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 from sqlmodel import col, select
+from typer.testing import CliRunner
 
 from enrollment.app import create_app
 from enrollment.models import Alert, Enrollment
@@ -21,6 +22,7 @@ from hub_shared.kafka import Producer
 from hub_shared.migrations import current_revision, migrate
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.topics import topic_of
+from hubtools.cli import app
 from hubtools.kafka import LocalKafka
 from tests.support.events import permit_issued, project_enrolled
 from tests.support.hub import (
@@ -133,3 +135,22 @@ async def test_replay_rebuilds_the_same_alerts_and_sends_nothing_twice(
     records = await topic_records(kafka.bootstrap, "alerts.v1")
     ours = [payload(r) for r in records if payload(r).get("alert_id") in before]
     assert len(ours) == len(before) + 2  # raised for each, resolved for two: nothing more
+
+
+def test_hub_replay_prints_its_phases_and_refuses_a_database_in_use(
+    kafka: LocalKafka, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'rebuilt.db'}"
+    env = {
+        "HUB_CONFIG": str(write_config(tmp_path / "hub.toml")),
+        "HUB_KAFKA_BOOTSTRAP": kafka.bootstrap,
+        "HUB_DATA_DIR": str(tmp_path),
+    }
+    command = ["replay", "enrollment", "--database-url", url]
+    first = CliRunner().invoke(app, command, env=env)
+    assert first.exit_code == 0, first.output
+    assert "events read" in first.output
+    for phase in ("read and fold", "judge and write", "index and commit"):
+        assert phase in first.output
+    again = CliRunner().invoke(app, command, env=env)
+    assert again.exit_code == 1 and "replay needs a fresh one" in again.output
