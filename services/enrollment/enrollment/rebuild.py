@@ -29,6 +29,7 @@ from enrollment.drafts import (
     permit_alert,
 )
 from enrollment.names import name_key
+from enrollment.replay_decode import decode
 from enrollment.replay_rows import (
     AlertRow,
     EnrollmentRow,
@@ -63,7 +64,7 @@ _REPLAYED = "replayed"  # content_hash of rebuilt rows: their content is the eve
 
 def _parse(model: type[M], data: Data) -> M:
     if isinstance(data, bytes):
-        return model.model_validate_json(data)
+        return decode(model, data)  # as model_validate_json, quicker
     return model.model_validate(data)
 
 
