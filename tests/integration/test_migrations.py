@@ -7,6 +7,7 @@ import importlib
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -14,7 +15,13 @@ from sqlalchemy import Connection, func, select, text
 from typer.testing import CliRunner
 
 from hub_shared.db import make_engine, table_of
-from hub_shared.migrations import Schema, UnversionedSchema, current_revision, migrate
+from hub_shared.migrations import (
+    BASELINE,
+    Schema,
+    UnversionedSchema,
+    current_revision,
+    migrate,
+)
 from hub_shared.outbox import OutboxMessage
 from hubtools.cli import app
 
@@ -31,6 +38,11 @@ def _differences(connection: Connection, schema: Schema) -> list[object]:
         connection, opts={"compare_type": True, "version_table": schema.version_table}
     )
     return list(compare_metadata(context, schema.metadata()))
+
+
+def _unversioned_baseline(connection: Connection, schema: Schema) -> None:
+    command.upgrade(schema.config(connection), BASELINE)
+    connection.execute(text(f"DROP TABLE {schema.version_table}"))
 
 
 def _head(schema: Schema) -> str | None:
@@ -55,12 +67,13 @@ async def test_migrations_build_what_the_models_describe(package: str, database_
 async def test_a_database_from_before_migrations_is_adopted(
     package: str, database_url: str
 ) -> None:
-    """Tables made by create_all (as every service did before), one outbox row in them."""
+    """The baseline's tables without a version table (as create_all made them before every
+    service had migrations), one outbox row in them; later revisions then apply."""
     schema = schema_of(package)
     engine = make_engine(database_url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(schema.metadata().create_all)
+            await conn.run_sync(_unversioned_baseline, schema)
             await conn.execute(
                 table_of(OutboxMessage).insert().values(
                     event_id="e-1", topic="t", ce_type="x", ce_source="/s",

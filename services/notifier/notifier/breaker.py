@@ -4,8 +4,10 @@ hammered, and its backlog is drained at a bounded rate once it answers again.
 closed --(threshold consecutive failures)--> open --(open period over)--> half-open:
 one probe --(success)--> draining --(backlog empty)--> closed; a failed probe opens it
 again for twice as long (up to a cap). Draining hands out claims from a token bucket
-(aiolimiter's leaky bucket) at `drain_rate_per_second`. The state is per process and in
-memory: after a restart an endpoint starts closed, and the first failures open it again.
+(aiolimiter's leaky bucket) at `drain_rate_per_second`. The state is in the memory of the
+one worker that delivers to the office (notifier.office_leases), so its bounds hold
+however many replicas run; when another worker takes the office over (a restart, a
+rebalance), the endpoint starts closed there and the first failures open it again.
 """
 
 from __future__ import annotations

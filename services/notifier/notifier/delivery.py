@@ -36,6 +36,7 @@ from notifier.delivery_store import (
 )
 from notifier.endpoints import load_endpoints, track_health
 from notifier.models import Endpoint
+from notifier.office_leases import add_offices, hold_offices, leave
 from notifier.pipeline import OfficeQueues
 
 __all__ = ["DeliveryMetrics", "DeliveryWorker"]
@@ -88,6 +89,7 @@ class DeliveryWorker:
         self._owner = str(uuid.uuid4())  # this worker's name on the leases it holds
         self._lease = self._config.timeout_seconds + _LEASE_MARGIN_SECONDS
         self._queues = OfficeQueues(per_office, start_within=_LEASE_MARGIN_SECONDS)
+        self._held: set[str] = set()  # the offices this worker delivers to (office_leases)
         self._fresh = False  # new deliveries were committed since the step began
         self.delivered = 0
 
@@ -100,6 +102,7 @@ class DeliveryWorker:
         if not self._offices:
             log.info("delivery worker: no office has a webhook_url; nothing to deliver")
             return
+        await add_offices(self._sessions, list(self._offices))
         async with contextlib.AsyncExitStack() as stack:
             # A connection pool per office: one slow office cannot hold the others'
             # connections. Redirects are not followed: a 3xx is an answer, not a 2xx.
@@ -134,10 +137,14 @@ class DeliveryWorker:
             self._next_due = None
         self._judge(outcomes)
         async with self._sessions() as session, session.begin():
+            self._held = await hold_offices(session, self._owner, list(self._offices))
             rows = await load_endpoints(session, self._endpoints)
             next_due, disabled = await self._record(session, outcomes, rows)
-            # Queues of offices whose breaker opened or whose endpoint went are given back.
-            held = self._queues.give_back(lambda o: self._closed(o) and not _gone(rows, o))
+            # Queues of offices whose breaker opened, whose endpoint went, or which went to
+            # another worker are given back.
+            held = self._queues.give_back(
+                lambda o: self._closed(o) and not _gone(rows, o) and o in self._held
+            )
             await release_ids(session, self._owner, held)
             quota = self._quota(rows)
             limit = max(self._max - sum(self._queues.running.values()), 0) + sum(
@@ -220,7 +227,7 @@ class DeliveryWorker:
         once its endpoint is disabled."""
         quota: dict[str, int] = {}
         for office in self._offices:
-            if _gone(rows, office):
+            if _gone(rows, office) or office not in self._held:
                 quota[office] = 0
                 continue
             room = self._queues.slots(office)
@@ -302,6 +309,7 @@ class DeliveryWorker:
             await asyncio.wait_for(self._flush(), 5)
             async with self._sessions() as session, session.begin():
                 await asyncio.wait_for(release(session, self._owner), 5)
+                await asyncio.wait_for(leave(session, self._owner), 5)
         except Exception as exc:  # the leases run out on their own; only a delay is lost
             log.warning("delivery worker: could not release leases on stop: %s", exc)
         self._in_flight.clear()

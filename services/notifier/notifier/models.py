@@ -117,11 +117,31 @@ class Endpoint(SQLModel, table=True):
     failing_since: datetime | None = None  # first failure of the current unbroken run
 
 
+class OfficeLease(SQLModel, table=True):
+    """Which notifier worker delivers to an office, until when (notifier.office_leases)."""
+
+    __tablename__ = "notifier_office_leases"
+
+    office_id: str = Field(primary_key=True, max_length=64)
+    worker: str | None = Field(default=None, max_length=36)
+    until: datetime | None = None
+
+
+class NotifierWorker(SQLModel, table=True):
+    """A live delivery worker and its last heartbeat: offices are shared among these."""
+
+    __tablename__ = "notifier_workers"
+
+    worker: str = Field(primary_key=True, max_length=36)
+    seen_at: datetime
+
+
 def table_of(model: type[SQLModel]) -> Table:
     table: Table = getattr(model, "__table__")  # noqa: B009 - SQLModel adds it at runtime
     return table
 
 
 TABLES: tuple[Table, ...] = tuple(
-    table_of(m) for m in (NotifierAlert, Delivery, DeliveryAttempt, Endpoint)
+    table_of(m)
+    for m in (NotifierAlert, Delivery, DeliveryAttempt, Endpoint, OfficeLease, NotifierWorker)
 )
