@@ -71,7 +71,11 @@ async def hold_offices(
     kept = mine[:share]
     for row in mine[share:]:
         row.worker, row.until = None, None
-    for row in kept + free[: max(share - len(kept), 0)]:
+    renew = now + timedelta(seconds=lease_seconds / 2)  # renewed once half has run out:
+    for row in kept:  # most steps then write no lease at all
+        if row.until is not None and row.until < renew:
+            row.until = until
+    for row in free[: max(share - len(kept), 0)]:
         row.worker, row.until = worker, until
     session.add_all(rows)
     return {r.office_id for r in rows if r.worker == worker}
