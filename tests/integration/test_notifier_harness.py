@@ -105,6 +105,7 @@ class Hub:
     client: httpx.AsyncClient | None = None
     http: bool = False  # behind a real HTTP server (streams need one), else in-process
     base_url: str = ""
+    app: FastAPI | None = None
 
     @property
     def api(self) -> httpx.AsyncClient:
@@ -112,7 +113,7 @@ class Hub:
         return self.client
 
     async def start(self) -> None:
-        app = create_app(self.settings)
+        self.app = app = create_app(self.settings)
         if not self.http:
             self.client = await self.stack.enter_async_context(running(app))
             return
@@ -120,6 +121,12 @@ class Hub:
         self.client = await self.stack.enter_async_context(
             httpx.AsyncClient(base_url=self.base_url, timeout=30)
         )
+
+    async def add_replica(self) -> FastAPI:
+        """A second notifier on the same database and consumer group, stopped with this."""
+        app = create_app(self.settings)
+        await self.stack.enter_async_context(running(app))
+        return app
 
     async def restart(self) -> None:
         """Stop the app (lifespan exit) and start a new one on the same database."""

@@ -57,6 +57,29 @@ async def impatient(kafka: LocalKafka, database_url: str, tmp_path: Path) -> Asy
 async def test_the_breaker_holds_a_down_office_back_and_drains_it_at_a_bounded_rate(
     hub: Hub,
 ) -> None:
+    await _down_office_held_back_and_drained(hub)
+
+
+async def test_with_two_replicas_an_office_still_has_one_breaker(hub: Hub) -> None:
+    """Two notifiers on one database and consumer group: each office is delivered to by
+    one of them at a time (office leases), so the down office still gets one probe at a
+    time and its backlog one drain rate, not one per replica."""
+    replica = await hub.add_replica()
+    assert hub.app is not None
+    workers = [hub.app.state.delivery_worker, replica.state.delivery_worker]
+
+    async def split() -> bool:
+        held = [w.held_offices for w in workers]
+        return all(held) and not held[0] & held[1] and held[0] | held[1] == {"city", "yanzhou"}
+
+    await until(split, what="the two replicas to share the offices out")
+    await _down_office_held_back_and_drained(hub)
+    holder = next(w for w in workers if "yanzhou" in w.held_offices)
+    other = next(w for w in workers if w is not holder)
+    assert other.attempts_to("yanzhou") == 0, "one worker delivered to the office"
+
+
+async def _down_office_held_back_and_drained(hub: Hub) -> None:
     hub.receiver.fail_all("/yanzhou", 503)
     first = new_alert("370812")
     await hub.publish("alert.raised", first)

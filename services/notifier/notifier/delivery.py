@@ -90,8 +90,18 @@ class DeliveryWorker:
         self._lease = self._config.timeout_seconds + _LEASE_MARGIN_SECONDS
         self._queues = OfficeQueues(per_office, start_within=_LEASE_MARGIN_SECONDS)
         self._held: set[str] = set()  # the offices this worker delivers to (office_leases)
+        self._attempts: Counter[str] = Counter()
         self._fresh = False  # new deliveries were committed since the step began
         self.delivered = 0
+
+    @property
+    def held_offices(self) -> set[str]:
+        """The offices this worker delivers to now (one worker per office: office_leases)."""
+        return set(self._held)
+
+    def attempts_to(self, office: str) -> int:
+        """POSTs this worker has made to the office since it started."""
+        return self._attempts[office]
 
     def notify(self) -> None:
         """New deliveries were committed: look for work now instead of at the next poll."""
@@ -290,6 +300,7 @@ class DeliveryWorker:
             timeout=self._config.timeout_seconds,
             probe=probe,
         )
+        self._attempts[claimed.office_id] += 1
         if self._metrics is not None:
             self._metrics.observe(outcome)
         self._done.append(outcome)
