@@ -86,3 +86,17 @@ async def test_a_dead_worker_loses_its_offices_when_its_leases_run_out(
     assert early == held["w1"]
     late = await _hold(sessions, "w1", T0 + timedelta(seconds=LEASE_SECONDS + 2))
     assert late == set(OFFICES)
+
+
+async def test_a_worker_whose_own_leases_ran_out_holds_only_what_it_takes_back(
+    sessions: SessionFactory,
+) -> None:
+    """A worker that stalled past its leases, with another worker live: it takes back its
+    share, and the rest of its expired rows are not its own any more."""
+    await _hold(sessions, "w1", T0)  # w1 alone: all thirteen
+    await _hold(sessions, "w2", T0 + timedelta(seconds=1))  # w2 arrives: none free yet
+    late = T0 + timedelta(seconds=LEASE_SECONDS + 1)  # w1 stalled; w2 just still live
+    w1 = await _hold(sessions, "w1", late)
+    assert len(w1) == math.ceil(len(OFFICES) / 2)
+    w2 = await _hold(sessions, "w2", late)
+    _assert_shared_out({"w1": w1, "w2": w2})

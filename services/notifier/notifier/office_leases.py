@@ -78,7 +78,7 @@ async def hold_offices(
     for row in free[: max(share - len(kept), 0)]:
         row.worker, row.until = worker, until
     session.add_all(rows)
-    return {r.office_id for r in rows if r.worker == worker}
+    return {r.office_id for r in rows if r.worker == worker and _held(r, now)}
 
 
 def _held(row: OfficeLease, now: datetime) -> bool:
