@@ -203,7 +203,7 @@ class LocalKafka(LocalServer):
         (self.data_dir / "log4j2.properties").write_text(LOG4J2)
         props = server_properties(
             self.data_dir / "logs", self.port, self.controller_port, self.partitions,
-            (self.tls, self.tls_port) if self.tls is not None else None,
+            tls=self.tls, tls_port=self.tls_port,
         )  # fmt: skip
         (self.data_dir / "server.properties").write_text(
             "".join(f"{key}={value}\n" for key, value in props.items())

@@ -112,12 +112,13 @@ def server_properties(
     port: int,
     controller_port: int,
     partitions: int,
-    tls: tuple[BrokerTls, int] | None = None,  # and the port of its listener
+    tls: BrokerTls | None = None,
+    tls_port: int = 0,
 ) -> dict[str, str | int]:
     listeners = f"PLAINTEXT://127.0.0.1:{port}"
     protocols = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
     if tls is not None:
-        listeners += f",SSL://127.0.0.1:{tls[1]}"
+        listeners += f",SSL://127.0.0.1:{tls_port}"
         protocols += ",SSL:SSL"
     return {
         "process.roles": "broker,controller",
@@ -128,7 +129,7 @@ def server_properties(
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
         "listener.security.protocol.map": protocols,
-        **(tls[0].properties() if tls is not None else {}),
+        **(tls.properties() if tls is not None else {}),
         "log.dirs": str(log_dir),
         # One node: every replication factor and min ISR is 1.
         "default.replication.factor": 1,

@@ -96,10 +96,6 @@ class _Ids:
 new_id = _Ids()
 
 
-def _itself(value: V) -> V:
-    return value
-
-
 def _same(text: str) -> str:
     """One string object for the many repeats of a division code or a name."""
     return sys.intern(text)
@@ -346,7 +342,7 @@ class Judge:
 
 
 def finished(
-    p: PermitRow, grace: timedelta, now: datetime, one: Callable[[datetime], datetime] = _itself
+    p: PermitRow, grace: timedelta, now: datetime, one: Callable[[datetime], datetime]
 ) -> PermitRow:
     """The permit's final row: its name key and the due time of its grace period."""
     due = one(p.received_at + grace)

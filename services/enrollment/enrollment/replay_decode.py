@@ -47,9 +47,6 @@ def _translated(annotation: Any) -> Any:
     origin = get_origin(annotation)
     if origin in (Union, types.UnionType):
         return Union[tuple(_translated(a) for a in get_args(annotation))]  # noqa: UP007
-    if origin is tuple:
-        args = get_args(annotation)
-        return tuple[tuple(_translated(a) for a in args)]  # type: ignore[misc]
     return annotation
 
 

@@ -36,7 +36,7 @@ from notifier.delivery_store import (
 )
 from notifier.endpoints import load_endpoints, track_health
 from notifier.models import Endpoint
-from notifier.office_leases import add_offices, hold_offices, leave
+from notifier.office_leases import HOLD_EVERY_SECONDS, add_offices, hold_offices, leave
 from notifier.pipeline import OfficeQueues
 
 __all__ = ["DeliveryMetrics", "DeliveryWorker"]
@@ -90,6 +90,7 @@ class DeliveryWorker:
         self._lease = self._config.timeout_seconds + _LEASE_MARGIN_SECONDS
         self._queues = OfficeQueues(per_office, start_within=_LEASE_MARGIN_SECONDS)
         self._held: set[str] = set()  # the offices this worker delivers to (office_leases)
+        self._hold_at = 0.0  # loop time of the next renewal of those leases
         self._attempts: Counter[str] = Counter()
         self._fresh = False  # new deliveries were committed since the step began
         self.delivered = 0
@@ -147,7 +148,9 @@ class DeliveryWorker:
             self._next_due = None
         self._judge(outcomes)
         async with self._sessions() as session, session.begin():
-            self._held = await hold_offices(session, self._owner, list(self._offices))
+            if self._last_step >= self._hold_at:
+                self._held = await hold_offices(session, self._owner, list(self._offices))
+                self._hold_at = self._last_step + HOLD_EVERY_SECONDS
             rows = await load_endpoints(session, self._endpoints)
             next_due, disabled = await self._record(session, outcomes, rows)
             # Queues of offices whose breaker opened, whose endpoint went, or which went to

@@ -3,10 +3,10 @@ breaker, which lives in that worker's memory, bounds what the office receives ho
 notifier replicas run: one probe while it is half open, the drain rate while it recovers.
 
 Offices are shared out evenly among the live workers. Each worker renews a heartbeat and
-its office leases in every step; a worker above its share gives offices back, one below
-takes free or expired ones. A worker that stops gives its offices back at once; one that
-dies loses them when its leases run out (`LEASE_SECONDS`), and its offices' deliveries
-resume with another worker.
+its office leases once a second, in a step's transaction; a worker above its share gives
+offices back, one below takes free or expired ones. A worker that stops gives its offices
+back at once; one that dies loses them when its leases run out (`LEASE_SECONDS`), and its
+offices' deliveries resume with another worker.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub_shared.db import SessionFactory
 from notifier.models import NotifierWorker, OfficeLease
 
-LEASE_SECONDS = 10.0  # a worker steps at least once a second (its poll), renewing them
+LEASE_SECONDS = 10.0
+HOLD_EVERY_SECONDS = 1.0  # how often a worker renews them and evens out (not every step)
 
 
 async def add_offices(sessions: SessionFactory, offices: Sequence[str]) -> None:
