@@ -5,7 +5,8 @@ COPY), and a failure on either side leaves nothing behind."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,17 +15,22 @@ from sqlalchemy.schema import CreateTable
 from sqlmodel import select
 
 from enrollment.models import TABLES, Alert, Enrollment, WatchedPermit
-from enrollment.rebuild import payload_json, raised_row
-from enrollment.replay_rows import EnrollmentRow, OutboxRow, PermitRow
+from enrollment.rebuild import raised_row
+from enrollment.replay_outbox import payload_json
+from enrollment.replay_rows import AlertRow, EnrollmentRow, PermitRow
 from enrollment.replay_write import BulkWriter, WriterFailed
 from hub_shared.db import create_tables, make_engine, make_sessions, table_of
 from hub_shared.outbox import OutboxMessage
+from hub_shared.topics import event_type
 from tests.support.alerts import DRAFT, NOW
+
+LATER = NOW + timedelta(hours=1)
 
 
 def test_the_bulk_writer_stores_what_the_orm_reads_back(database_url: str) -> None:
     """On SQLite through its INSERT with SQLAlchemy's bind processors, on PostgreSQL
-    through COPY."""
+    through COPY; the outbox row of a staged alert is the writer's own, its payload the
+    alert's state."""
     enrollment = EnrollmentRow(
         "SI-P-1", "project", "3708112021031501", None, "某小区", "某小区", "91370812MA3L12T073",
         "施工单位", "370811", 0, date(2021, 1, 1), None, date(2026, 1, 2), "replayed", NOW,
@@ -34,30 +40,36 @@ def test_the_bulk_writer_stores_what_the_orm_reads_back(database_url: str) -> No
         "施工单位", NOW, NOW, None,
     )  # fmt: skip
     alert = raised_row(DRAFT, NOW)
-    outbox = OutboxRow("o-1", "alerts.v1", alert.alert_id, "t", "/s", alert.alert_id, NOW,
-                       payload_json(alert), NOW, None, None)  # fmt: skip
+    quiet = raised_row(replace(DRAFT, subject_key="another"), NOW)  # stages nothing
 
-    async def scenario() -> tuple[Enrollment, WatchedPermit, Alert, OutboxMessage]:
+    async def scenario() -> tuple[Enrollment, WatchedPermit, list[Alert], list[OutboxMessage]]:
         engine = make_engine(database_url)
         await create_tables(engine, [*map(table_of, TABLES), table_of(OutboxMessage)])
         async with BulkWriter(database_url) as writer:
-            for row in (enrollment, permit, alert, outbox):
+            for row in (enrollment, permit):
                 await writer.put([row])
+            await writer.put_alerts([alert, quiet], ["alert.raised", None], "/hub/e", LATER)
+        assert writer.rows_written == 5
         async with make_sessions(engine)() as session:
             found = (
                 (await session.exec(select(Enrollment))).one(),
                 (await session.exec(select(WatchedPermit))).one(),
-                (await session.exec(select(Alert))).one(),
-                (await session.exec(select(OutboxMessage))).one(),
+                list((await session.exec(select(Alert).order_by(Alert.subject_key))).all()),
+                list((await session.exec(select(OutboxMessage))).all()),
             )
         await engine.dispose()
         return found
 
-    stored_enrollment, stored_permit, stored_alert, stored_outbox = asyncio.run(scenario())
+    stored_enrollment, stored_permit, stored_alerts, stored_outbox = asyncio.run(scenario())
     assert stored_enrollment.model_dump() == enrollment._asdict()
     assert stored_permit.model_dump() == permit._asdict()
-    assert stored_alert.model_dump() == alert._asdict()
-    assert stored_outbox.id == 1 and stored_outbox.ce_time == NOW
+    assert [a.model_dump() for a in stored_alerts] == [alert._asdict(), quiet._asdict()]
+    (message,) = stored_outbox
+    assert (message.topic, message.key, message.ce_subject) == ("alerts.v1", *[alert.alert_id] * 2)
+    assert (message.ce_type, message.ce_source) == (event_type("alert.raised"), "/hub/e")
+    assert message.ce_time == message.created_at == LATER and message.sent_at is None
+    assert message.payload == payload_json(alert)
+    assert message.id == 1
 
 
 async def _alert_count(engine: AsyncEngine) -> int:
@@ -65,6 +77,31 @@ async def _alert_count(engine: AsyncEngine) -> int:
         count = len((await session.exec(select(Alert))).all())
     await engine.dispose()
     return count
+
+
+def test_a_tables_indexes_are_built_once_its_rows_are_complete(tmp_path: Path) -> None:
+    """After `complete`, the one-open-alert index is in place: the twin put then is refused
+    by its INSERT (were the index built only at the end, by the CREATE INDEX, as below)."""
+    row = raised_row(DRAFT, NOW)
+    twin = row._replace(alert_id="another")
+    alerts_table = table_of(Alert)
+
+    async def scenario() -> int:
+        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+        async with engine.begin() as conn:
+            await conn.execute(CreateTable(alerts_table))
+
+        async def write_both() -> None:
+            async with BulkWriter(str(engine.url), indexes=list(alerts_table.indexes)) as writer:
+                await writer.put([row])
+                await writer.complete(AlertRow)
+                await writer.put([twin])
+
+        with pytest.raises(WriterFailed, match=r"(?s)UNIQUE constraint failed.*INSERT INTO"):
+            await write_both()
+        return await _alert_count(engine)
+
+    assert asyncio.run(scenario()) == 0
 
 
 def test_a_failed_bulk_write_leaves_nothing_behind(tmp_path: Path) -> None:
@@ -84,7 +121,8 @@ def test_a_failed_bulk_write_leaves_nothing_behind(tmp_path: Path) -> None:
                 await writer.put([row])
                 await writer.put([twin])
 
-        with pytest.raises(WriterFailed, match="UNIQUE"):
+        refused = r"(?s)UNIQUE constraint failed.*CREATE UNIQUE INDEX"
+        with pytest.raises(WriterFailed, match=refused):
             await write_both()
         return await _alert_count(engine)
 

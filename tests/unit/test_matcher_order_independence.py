@@ -24,7 +24,8 @@ from enrollment import alerts, matcher
 from enrollment.consumers import make_handler
 from enrollment.models import TABLES, Alert
 from enrollment.names import name_key
-from enrollment.rebuild import FinalState, Judge
+from enrollment.rebuild import Alerts, Chunk, Complete, FinalState, Judge
+from enrollment.replay_rows import AlertRow
 from enrollment.rules import (
     EnrollmentFacts,
     PermitFacts,
@@ -336,9 +337,29 @@ def test_batch_replay_judges_any_order_like_the_rules(data: st.DataObject, world
     for event in data.draw(st.permutations(world.events + extra)):
         state.add("t", event)
     judge = Judge(state, {}, Policy(source="/hub/enrollment", grace_seconds=0), NOW)
-    written = [row for chunk in judge.rows(chunk=7) for row in chunk]
+    written, complete, events = _written(judge.rows(chunk=7))
     opened = [(s.kind, s.subject_key) for s in judge.staged if s.name == "alert.raised"]
     open_rows = [(a.kind, a.subject_key) for a in written if getattr(a, "status", "") == "open"]
     assert sorted(open_rows) == sorted(opened)
+    assert sorted(events) == sorted((s.name, s.alert_id) for s in judge.staged)
+    assert {type(row) for row in written} | {AlertRow} <= complete
     assert len(opened) == len(set(opened))
     assert set(opened) == expected_open(world)
+
+
+def _written(chunks: Iterator[Chunk]) -> tuple[list[Any], set[type], list[tuple[str, str]]]:
+    """The rows a replay writes, the row types marked complete (none followed by a row of
+    its type), and the events (name, alert id) the writer is told to stage."""
+    written: list[Any] = []
+    complete: set[type] = set()
+    events: list[tuple[str, str]] = []
+    for chunk in chunks:
+        if isinstance(chunk, Complete):
+            complete.add(chunk.row_type)
+            continue
+        rows = chunk.rows if isinstance(chunk, Alerts) else chunk
+        assert not {type(row) for row in rows} & complete, "a row after its type's Complete"
+        written += rows
+        if isinstance(chunk, Alerts):
+            events += [(e, a.alert_id) for a, e in zip(chunk.rows, chunk.events, strict=True) if e]
+    return written, complete, events

@@ -12,7 +12,8 @@ import pytest
 
 from enrollment import alerts
 from enrollment.models import Alert
-from enrollment.rebuild import new_id, payload_json, raised_row, resolved_row
+from enrollment.rebuild import raised_row, resolved_row
+from enrollment.replay_outbox import new_id, payload_json
 from enrollment.replay_rows import TABLE_OF_ROW, OutboxRow
 from hub_shared.envelope import Envelope, MalformedEvent, encode, peek
 from hub_shared.events import Evidence

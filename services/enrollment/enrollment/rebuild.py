@@ -9,13 +9,11 @@ GiB, and every row is built once: folded from the event's JSON, then written as 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache, partial
-from json.encoder import encode_basestring
+from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
@@ -30,14 +28,13 @@ from enrollment.drafts import (
 )
 from enrollment.names import name_key
 from enrollment.replay_decode import decode
+from enrollment.replay_outbox import new_id
 from enrollment.replay_rows import (
     AlertRow,
     EnrollmentRow,
     EnterpriseRow,
     FindingRow,
-    InboxRow,
     IncidentRow,
-    OutboxRow,
     PermitRow,
 )
 from enrollment.rules import Policy, employer_coverage, permit_coverage
@@ -52,7 +49,6 @@ from hub_shared.events import (
     PermitData,
 )
 from hub_shared.industries import normalize_industry_code
-from hub_shared.topics import ALERTS, event_type
 
 M = TypeVar("M", bound=BaseModel)
 V = TypeVar("V")
@@ -66,34 +62,6 @@ def _parse(model: type[M], data: Data) -> M:
     if isinstance(data, bytes):
         return decode(model, data)  # as model_validate_json, quicker
     return model.model_validate(data)
-
-
-class _Ids:
-    """Random (version 4) UUIDs, drawn from the OS 4,096 at a time and formatted by slicing
-    one hex string: one `os.urandom` call and one `uuid.UUID` per id cost more than the
-    rest of building an alert."""
-
-    _BATCH = 4096
-
-    def __init__(self) -> None:
-        self._pool: list[str] = []
-
-    def __call__(self) -> str:
-        if not self._pool:
-            self._pool = self._draw()
-        return self._pool.pop()
-
-    @classmethod
-    def _draw(cls) -> list[str]:
-        noise = bytearray(os.urandom(16 * cls._BATCH))
-        noise[6::16] = bytes(b & 0x0F | 0x40 for b in noise[6::16])  # version 4
-        noise[8::16] = bytes(b & 0x3F | 0x80 for b in noise[8::16])  # RFC 4122 variant
-        h = noise.hex()
-        return [f"{h[i:i + 8]}-{h[i + 8:i + 12]}-{h[i + 12:i + 16]}-{h[i + 16:i + 20]}-"
-                f"{h[i + 20:i + 32]}" for i in range(0, len(h), 32)]  # fmt: skip
-
-
-new_id = _Ids()
 
 
 def _same(text: str) -> str:
@@ -111,7 +79,8 @@ class FinalState:
         self.findings: dict[str, FindingRow] = {}
         self.incidents: dict[str, IncidentRow] = {}
         self.applied: set[str] = set()
-        self.inbox: list[InboxRow] = []  # applied since the last take_inbox()
+        self._inbox_ids: list[str] = []  # applied since the last take_inbox(), and their
+        self._inbox_topics: list[str] = []  # topics: the inbox rows' columns
         self.stamp = datetime.now(UTC)  # created_at, updated_at, processed_at of rebuilt rows
         self._values: dict[Any, Any] = {}
 
@@ -132,11 +101,15 @@ class FinalState:
         if fold is not None:
             fold(self, event_id, data)
         self.applied.add(event_id)
-        self.inbox.append(InboxRow(CONSUMER, event_id, _same(topic), self.stamp))
+        self._inbox_ids.append(event_id)
+        self._inbox_topics.append(_same(topic))
 
-    def take_inbox(self) -> list[InboxRow]:
-        rows, self.inbox = self.inbox, []
-        return rows
+    def take_inbox(self) -> list[list[Any]]:
+        """The inbox rows (InboxRow) of the events applied since the last call, column by
+        column: a million events need no tuple each."""
+        ids, topics = self._inbox_ids, self._inbox_topics
+        self._inbox_ids, self._inbox_topics = [], []
+        return [[CONSUMER] * len(ids), ids, topics, [self.stamp] * len(ids)]
 
     def _enterprise(self, _event_id: str, data: Data) -> None:
         d = _parse(EnterpriseData, data)
@@ -220,6 +193,23 @@ class Staged(NamedTuple):
     subject_key: str
 
 
+class Alerts(NamedTuple):
+    """A chunk of alert rows, and for each the event it stages ("alert.raised",
+    "alert.resolved"), or None: the writer builds the outbox rows (enrollment.replay_outbox)."""
+
+    rows: list[AlertRow]
+    events: list[str | None]
+
+
+class Complete(NamedTuple):
+    """No more rows of this type follow: the writer may build its table's indexes now."""
+
+    row_type: type[Any]
+
+
+Chunk = list[Any] | Alerts | Complete
+
+
 class Judge:
     """Every subject judged once; alerts already published (`loaded`, by id, as last seen on
     alerts.v1) are kept, none raised twice. `rows()` yields the rebuilt state in chunks of one
@@ -232,25 +222,20 @@ class Judge:
         self.staged: list[Staged] = []
         self._open = {(a.kind, a.subject_key): a.alert_id for a in loaded.values()
                       if a.status == "open"}  # fmt: skip
+        self._raised: list[AlertRow] = []  # not yet yielded
+        self._resolved: set[str] = set()  # ids of loaded alerts resolved
         # Project enrollments by permit number, project code and employer; employer
         # enrollments by employer. Two maps rather than one keyed by (kind, key): a million
         # events make ~800,000 keys, and a tuple each is 45 MB.
         self._projects: dict[str, list[EnrollmentRow]] = defaultdict(list)
         self._employers: dict[str, list[EnrollmentRow]] = defaultdict(list)
 
-    def rows(self, chunk: int = 5000) -> Iterator[list[Any]]:
-        pending: dict[type, list[Any]] = defaultdict(list)
-        for row in self._rows():
-            bucket = pending[type(row)]
-            bucket.append(row)
-            if len(bucket) >= chunk:
-                yield bucket
-                pending[type(row)] = []
-        yield from (bucket for bucket in pending.values() if bucket)
-
-    def _rows(self) -> Iterator[NamedTuple]:
+    def rows(self, chunk: int = 5000) -> Iterator[Chunk]:
+        """The rows in chunks of one type, each type followed by its Complete marker once
+        its last row is out; the alerts raised come out as they accumulate."""
         state = self.state
-        yield from state.enterprises.values()
+        yield from _chunked(list(state.enterprises.values()), chunk)
+        yield Complete(EnterpriseRow)
         for e in state.enrollments.values():
             if e.kind == "employer":
                 self._employers[e.employer_uscc].append(e)
@@ -258,46 +243,69 @@ class Judge:
                 for key in {e.permit_no, e.project_code, e.employer_uscc}:
                     if key is not None:
                         self._projects[key].append(e)
-            yield e
+        yield from _chunked(list(state.enrollments.values()), chunk)
+        yield Complete(EnrollmentRow)
         grace = timedelta(seconds=self.policy.grace_seconds)
+        permits: list[PermitRow] = []
         for permit_no, p in state.permits.items():
             state.permits[permit_no] = p = finished(p, grace, self.now, state.one)
+            permits.append(p)
             if p.checked_at is not None:
-                yield from self._judge_permit(p)
-            yield p
+                self._judge_permit(p)
+            if len(permits) >= chunk:
+                yield permits
+                permits = []
+            if len(self._raised) >= chunk:
+                yield from self._take_raised(chunk)
+        yield from _chunked(permits, chunk)
+        yield Complete(PermitRow)
         wanted = {f.uscc for f in state.findings.values()}
         projects: dict[str, list[str]] = defaultdict(list)
         for p in state.permits.values():
             if p.contractor_uscc in wanted:
                 projects[p.contractor_uscc].append(p.permit_no)
-        for f in sorted(state.findings.values()):
+        findings = sorted(state.findings.values())
+        for f in findings:
             covered = employer_coverage(self._employers.get(f.uscc, ()), f.uscc, self.now.date())
-            yield f
-            yield from self._decide(("enterprise_uninsured", f.uscc),
-                                    partial(finding_alert, f, projects[f.uscc]),
-                                    covered[0] if covered else None)  # fmt: skip
+            self._decide(("enterprise_uninsured", f.uscc),
+                         partial(finding_alert, f, projects[f.uscc]),
+                         covered[0] if covered else None)  # fmt: skip
+        yield from _chunked(findings, chunk)
+        yield Complete(FindingRow)
         for i in state.incidents.values():
-            yield i
-            yield from self._judge_incident(i)
-        yield from self.loaded.values()  # after every resolution above
+            self._judge_incident(i)
+        yield from _chunked(list(state.incidents.values()), chunk)
+        yield Complete(IncidentRow)
+        yield from self._take_raised(chunk)
+        loaded = list(self.loaded.values())  # after every resolution above
+        for start in range(0, len(loaded), chunk):
+            part = loaded[start : start + chunk]
+            yield Alerts(part, [_RESOLVED if a.alert_id in self._resolved else None
+                                for a in part])  # fmt: skip
+        yield Complete(AlertRow)
+
+    def _take_raised(self, chunk: int) -> Iterator[Alerts]:
+        raised, self._raised = self._raised, []
+        for part in _chunked(raised, chunk):
+            yield Alerts(part, [_RAISED] * len(part))
 
     def _candidates(self, p: PermitRow) -> list[EnrollmentRow]:
         keys = {p.permit_no, p.project_code, p.contractor_uscc}
         found = {id(e): e for k in keys if k is not None for e in self._projects.get(k, ())}
         return list(found.values())
 
-    def _judge_permit(self, p: PermitRow) -> Iterator[NamedTuple]:
+    def _judge_permit(self, p: PermitRow) -> None:
         matches = permit_coverage(
             self._candidates(p), p, self.now.date(), self.policy.name_threshold
         )
-        yield from self._decide(
+        self._decide(
             ("project_not_enrolled", p.permit_no),
             lambda: permit_alert(p, self.policy),
             matches[0].enrollment_id if matches else None,
             lambda: [match_evidence(matches[0])],
         )
 
-    def _judge_incident(self, i: IncidentRow) -> Iterator[NamedTuple]:
+    def _judge_incident(self, i: IncidentRow) -> None:
         by = employer_coverage(self._employers.get(i.employer_uscc, ()), i.employer_uscc,
                                i.occurred_on)  # fmt: skip
         permit = self.state.permits.get(i.permit_no or "")
@@ -306,8 +314,8 @@ class Judge:
                 self._candidates(permit), permit, i.occurred_on, self.policy.name_threshold
             )
             by = [m.enrollment_id for m in matched]
-        yield from self._decide((incident_kind(i), i.incident_id), partial(incident_alert, i),
-                                by[0] if by else None)  # fmt: skip
+        self._decide((incident_kind(i), i.incident_id), partial(incident_alert, i),
+                     by[0] if by else None)  # fmt: skip
 
     def _decide(
         self,
@@ -315,7 +323,7 @@ class Judge:
         draft: Callable[[], AlertDraft],
         covered_by: str | None,
         evidence: Callable[[], list[Evidence]] = list,
-    ) -> Iterator[NamedTuple]:
+    ) -> None:
         """Resolve the open alert of (kind, subject) if covered, raise one if not. The draft
         and the evidence are built only when an alert changes: most subjects need neither."""
         current = self._open.get(key)
@@ -324,21 +332,25 @@ class Judge:
             alert = resolved_row(self.loaded[current], covered_by, evidence(), self.now)
             self.loaded[current] = alert
             del self._open[key]
-            yield self._stage("alert.resolved", alert)
+            self._resolved.add(current)
+            self._stage(_RESOLVED, alert)
         elif not covered_by and current is None:
             alert = raised_row(draft(), self.now)
             assert (alert.kind, alert.subject_key) == key
             self._open[key] = alert.alert_id
-            yield alert
-            yield self._stage("alert.raised", alert)
+            self._raised.append(alert)
+            self._stage(_RAISED, alert)
 
-    def _stage(self, name: str, alert: AlertRow) -> OutboxRow:
+    def _stage(self, name: str, alert: AlertRow) -> None:
         self.staged.append(Staged(name, alert.alert_id, alert.kind, alert.subject_key))
-        return OutboxRow(
-            new_id(), ALERTS.name, alert.alert_id, event_type(name), self.policy.source,
-            alert.alert_id, self.now, payload_json(alert),
-            self.now, None, None,
-        )  # fmt: skip
+
+
+_RAISED, _RESOLVED = "alert.raised", "alert.resolved"
+
+
+def _chunked(rows: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
 
 
 def finished(
@@ -368,33 +380,3 @@ def resolved_row(
         status="resolved", resolved_at=now, resolution=resolution,
         evidence=json.dumps(known + [e.to_json() for e in evidence], ensure_ascii=False),
     )  # fmt: skip
-
-
-_RAW_JSON = frozenset({"subject", "evidence"})  # the row holds them as JSON already
-_PAYLOAD_FIELDS = tuple(f for f in AlertRow._fields if f != "subject_key")
-_TIME = TypeAdapter(datetime)
-
-
-@lru_cache(maxsize=64)
-def _time_json(value: datetime) -> str:
-    """As AlertData writes a time (a rebuild stamps most rows with one `now`)."""
-    return _TIME.dump_json(value).decode()
-
-
-def payload_json(alert: AlertRow) -> str:
-    """The alert's whole state as alerts.v1 carries it (AlertData's JSON, which a unit test
-    holds it equal to), put together from the row's own JSON columns: an alert.raised
-    payload costs a few string joins instead of a model built and serialized."""
-    parts = []
-    for name in _PAYLOAD_FIELDS:
-        value = getattr(alert, name)
-        if value is None:
-            text = "null"
-        elif name in _RAW_JSON:
-            text = value
-        elif isinstance(value, datetime):
-            text = _time_json(value)
-        else:
-            text = encode_basestring(value)
-        parts.append(f'"{name}":{text}')
-    return "{" + ",".join(parts) + "}"

@@ -24,8 +24,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from sqlalchemy import func, select
 from sqlalchemy.schema import CreateTable
 
-from enrollment.rebuild import FinalState, Judge, Staged
-from enrollment.replay_rows import AlertRow
+from enrollment.rebuild import Alerts, Complete, FinalState, Judge, Staged
+from enrollment.replay_rows import AlertRow, InboxRow
 from enrollment.replay_write import BulkWriter
 from enrollment.rules import Policy
 from enrollment.schema import SCHEMA
@@ -170,7 +170,7 @@ async def replay(
                         state.apply(r.topic, event_id, name, r.value or b"")
                     except ValueError:  # malformed or impossible: dead-lettered when live
                         report.unreadable += 1
-                await writer.put(state.take_inbox())
+                await writer.put_columns(InboxRow, state.take_inbox())
                 report.events_read += len(records)
                 note("events", report.events_read)
             report.events_applied = len(state.applied)
@@ -181,8 +181,14 @@ async def replay(
                 name_threshold=settings.hub.matching.name_threshold,
             )
             judge = Judge(state, loaded, policy, datetime.now(UTC))
-            for rows in judge.rows():
-                await writer.put(rows)
+            for chunk in judge.rows():
+                match chunk:
+                    case Complete(row_type):
+                        await writer.complete(row_type)
+                    case Alerts(rows, events):
+                        await writer.put_alerts(rows, events, policy.source, judge.now)
+                    case rows:
+                        await writer.put(rows)
             report.staged = judge.staged
             mark = _phase(report, "judge and write", mark)
         _phase(report, "index and commit", mark)

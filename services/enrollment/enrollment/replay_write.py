@@ -3,14 +3,17 @@ that reading and judging (one core) go on while rows are bound and written (the 
 core). The writer is `python -m enrollment.replay_write`, fed pickled chunks on its stdin (the
 database URL first, so no password shows in the process list); the pipe is bounded, so
 the reader waits for the writer rather than piling rows up. Chunks travel column by
-column: a column pickles in one piece, and binding goes by column anyway. All or nothing:
-an error, or the reader going away (end of input without the end marker), rolls
+column: a column pickles in one piece, and binding goes by column anyway. What can be
+derived from the rows is derived here, on the writer's core: the outbox rows of alert
+events, and each table's indexes once the reader says its rows are complete. All or
+nothing: an error, or the reader going away (end of input without the end marker), rolls
 everything back."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import pickle
 import queue
@@ -19,6 +22,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import IO, Any
 
@@ -27,7 +31,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateIndex
 
-from enrollment.replay_rows import TABLE_OF_ROW
+from enrollment.replay_outbox import outbox_rows
+from enrollment.replay_rows import TABLE_OF_ROW, AlertRow, OutboxRow
 from enrollment.schema import SCHEMA
 from hub_shared.db import is_sqlite, make_engine
 from hub_shared.memory import peak_rss_mib
@@ -140,7 +145,25 @@ class BulkWriter:
     async def put(self, rows: list[Any]) -> None:
         """Send one chunk of rows of one type; raises if the writer has failed."""
         if rows:
-            await self._send((type(rows[0]).__name__, list(zip(*rows, strict=True))))
+            await self.put_columns(type(rows[0]), list(zip(*rows, strict=True)))
+
+    async def put_columns(self, row_type: type[Any], columns: Sequence[Sequence[Any]]) -> None:
+        """As put, the chunk given column by column (in the row type's field order)."""
+        if columns and columns[0]:
+            await self._send(("rows", row_type.__name__, columns))
+
+    async def put_alerts(
+        self, rows: list[AlertRow], events: list[str | None], source: str, at: datetime
+    ) -> None:
+        """Alert rows and, for each whose event is named, its outbox row (its ce_source
+        `source`, its time `at`), which the writer builds: enrollment.replay_outbox."""
+        if rows:
+            await self._send(("alerts", list(zip(*rows, strict=True)), events, source, at))
+
+    async def complete(self, row_type: type[Any]) -> None:
+        """No more rows of `row_type` follow: the writer builds its table's indexes now,
+        while the reader goes on, rather than at the end."""
+        await self._send(("complete", row_type.__name__))
 
     async def _send(self, item: object) -> None:
         assert self._process is not None and self._process.stdin is not None
@@ -206,18 +229,23 @@ async def _write(frames: _Prefetch) -> int:
         _through_rollback_journal(engine)
     inserts: dict[type[Any], _Insert | None] = {}
     written = 0
+    pending: list[tuple[str, str]] = list(indexes)  # (table, index) not built yet
     try:
         async with engine.begin() as conn:
             if conn.dialect.name == "sqlite":  # one big transaction: a 64 MiB page cache
                 await conn.exec_driver_sql("PRAGMA cache_size=-65536")
             while (item := await frames.next()) is not None:
-                name, columns = item
-                await _insert(conn, inserts, ROW_TYPES[name], columns)
-                written += len(columns[0])
-            tables = {t.name: t for t in SCHEMA.tables}
-            for table, index in indexes:
-                found = next(i for i in tables[table].indexes if i.name == index)
-                await conn.execute(CreateIndex(found, if_not_exists=True))
+                match item:
+                    case ("rows", name, columns):
+                        await _insert(conn, inserts, ROW_TYPES[name], columns)
+                        written += len(columns[0])
+                    case ("alerts", columns, events, source, at):
+                        written += await _insert_alerts(conn, inserts, columns, events, source, at)
+                    case ("complete", name):
+                        table = TABLE_OF_ROW[ROW_TYPES[name]].name
+                        await _create_indexes(conn, [i for i in pending if i[0] == table])
+                        pending = [i for i in pending if i[0] != table]
+            await _create_indexes(conn, pending)
     finally:
         await engine.dispose()
     if is_sqlite(url):  # back to WAL, as the service's connections keep it
@@ -226,6 +254,30 @@ async def _write(frames: _Prefetch) -> int:
             pass
         await engine.dispose()
     return written
+
+
+async def _insert_alerts(
+    conn: AsyncConnection,
+    inserts: dict[type[Any], _Insert | None],
+    columns: list[Sequence[Any]],
+    events: list[str | None],
+    source: str,
+    at: datetime,
+) -> int:
+    """The alerts, then the outbox rows of the events they stage; how many rows in all."""
+    await _insert(conn, inserts, AlertRow, columns)
+    alerts = [AlertRow._make(r) for r in zip(*columns, strict=True)]
+    outbox = outbox_rows(alerts, events, source, at)
+    if outbox:
+        await _insert(conn, inserts, OutboxRow, list(zip(*outbox, strict=True)))
+    return len(columns[0]) + len(outbox)
+
+
+async def _create_indexes(conn: AsyncConnection, indexes: list[tuple[str, str]]) -> None:
+    tables = {t.name: t for t in SCHEMA.tables}
+    for table, index in indexes:
+        found = next(i for i in tables[table].indexes if i.name == index)
+        await conn.execute(CreateIndex(found, if_not_exists=True))
 
 
 def _through_rollback_journal(engine: AsyncEngine) -> None:
@@ -246,7 +298,7 @@ async def _insert(
     conn: AsyncConnection,
     inserts: dict[type[Any], _Insert | None],
     row_type: type[Any],
-    columns: list[tuple[Any, ...]],
+    columns: Sequence[Sequence[Any]],
 ) -> None:
     if row_type not in inserts:
         inserts[row_type] = _Insert.of(conn.dialect, row_type)
@@ -267,6 +319,9 @@ async def _insert(
 def main() -> None:
     """The writer process: every chunk in one transaction, then the indexes, then commit;
     one JSON line on stdout says how it went."""
+    # Chunks are unpickled into millions of tuples that hold no cycles: the collector
+    # would only rescan them, again and again (7% of this process's time when it ran).
+    gc.disable()
     try:
         written = asyncio.run(_write(_Prefetch(sys.stdin.buffer)))
     except BaseException as exc:
