@@ -13,7 +13,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
@@ -64,9 +64,7 @@ def _parse(model: type[M], data: Data) -> M:
     return model.model_validate(data)
 
 
-def _same(text: str) -> str:
-    """One string object for the many repeats of a division code or a name."""
-    return sys.intern(text)
+_same = sys.intern  # one string object for the many repeats of a division code or a name
 
 
 class FinalState:
@@ -179,6 +177,7 @@ _FOLDS: dict[str, Fold] = {
 }
 
 
+@lru_cache(maxsize=256)
 def _fold_of(name: str) -> Fold | None:
     """By event name, or for enterprise, enrollment and permit events by family."""
     return _FOLDS.get(name) or _FOLDS.get(name.partition(".")[0])
