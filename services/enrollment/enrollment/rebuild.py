@@ -52,6 +52,7 @@ from hub_shared.industries import normalize_industry_code
 
 M = TypeVar("M", bound=BaseModel)
 V = TypeVar("V")
+R = TypeVar("R")
 _EVIDENCE = TypeAdapter(list[Evidence])
 Data = bytes | Mapping[str, Any]  # a record's JSON value, or an envelope's parsed data
 CONSUMER = "matcher"
@@ -81,6 +82,7 @@ class FinalState:
         self._inbox_topics: list[str] = []  # topics: the inbox rows' columns
         self.stamp = datetime.now(UTC)  # created_at, updated_at, processed_at of rebuilt rows
         self._values: dict[Any, Any] = {}
+        self._changed: dict[type[Any], list[Any]] = defaultdict(list)  # since take_changes()
 
     def one(self, value: V) -> V:
         """One object for each distinct date or time, as `_same` for strings: a log repeats
@@ -109,25 +111,38 @@ class FinalState:
         self._inbox_ids, self._inbox_topics = [], []
         return [[CONSUMER] * len(ids), ids, topics, [self.stamp] * len(ids)]
 
+    def take_changes(self) -> list[list[Any]]:
+        """The registry rows (enterprises, enrollments, findings, incidents) that the events
+        applied since the last call changed, a list per row type, each in the order of its
+        changes. Written in that order, each replacing the row of its key, they leave every
+        key's final row: replay writes them while the log is still being read. (Permits are
+        finished only when judged.)"""
+        changed, self._changed = self._changed, defaultdict(list)
+        return list(changed.values())
+
+    def _store(self, rows: dict[str, R], key: str, row: R) -> None:
+        rows[key] = row
+        self._changed[type(row)].append(row)
+
     def _enterprise(self, _event_id: str, data: Data) -> None:
         d = _parse(EnterpriseData, data)
         industry = normalize_industry_code(d.industry_code)  # the registry keeps the division
-        self.enterprises[d.uscc] = EnterpriseRow(
+        self._store(self.enterprises, d.uscc, EnterpriseRow(
             d.uscc, d.name, _same(d.division_code), _same(industry), d.employees, self.stamp
-        )  # fmt: skip
+        ))  # fmt: skip
 
     def _enrollment(self, _event_id: str, data: Data) -> None:
         d = _parse(EnrollmentData, data)
         known = self.enrollments.get(d.enrollment_id)
         if known is not None and (known.terminated_on or not d.terminated_on):
             return  # the first registration stands; a termination is never undone
-        self.enrollments[d.enrollment_id] = EnrollmentRow(
+        self._store(self.enrollments, d.enrollment_id, EnrollmentRow(
             d.enrollment_id, _same(d.kind), d.permit_no, d.project_code, d.project_name,
             name_key(d.project_name) if d.project_name else None, d.employer_uscc,
             _same(d.employer_name), _same(d.division_code), d.insured_headcount,
             self.one(d.valid_from), self.one(d.valid_to), self.one(d.terminated_on), _REPLAYED,
             self.stamp,
-        )  # fmt: skip
+        ))  # fmt: skip
 
     def _permit(self, event_id: str, data: Data) -> None:
         d = _parse(PermitData, data)
@@ -145,25 +160,27 @@ class FinalState:
 
     def _finding(self, _event_id: str, data: Data) -> None:
         d = _parse(FindingData, data)
-        self.findings.setdefault(
-            d.finding_id,
-            FindingRow(d.finding_id, d.uscc, d.name, _same(d.division_code), self.one(d.found_on),
-                       _same(d.source_department), d.note, _REPLAYED),
-        )  # fmt: skip
+        if d.finding_id not in self.findings:  # the first report stands
+            self._store(self.findings, d.finding_id, FindingRow(
+                d.finding_id, d.uscc, d.name, _same(d.division_code), self.one(d.found_on),
+                _same(d.source_department), d.note, _REPLAYED,
+            ))  # fmt: skip
 
     def _accident(self, event_id: str, data: Data) -> None:
         a = _parse(AccidentData, data)
-        self.incidents.setdefault(a.report_id, IncidentRow(
-            a.report_id, "accident", event_id, a.employer.uscc, a.employer.name,
-            self.one(a.occurred_at.date()), a.permit_no, _same(a.division_code),
-        ))  # fmt: skip
+        if a.report_id not in self.incidents:  # the first report stands
+            self._store(self.incidents, a.report_id, IncidentRow(
+                a.report_id, "accident", event_id, a.employer.uscc, a.employer.name,
+                self.one(a.occurred_at.date()), a.permit_no, _same(a.division_code),
+            ))  # fmt: skip
 
     def _disease(self, event_id: str, data: Data) -> None:
         d = _parse(DiseaseData, data)
-        self.incidents.setdefault(d.diagnosis_id, IncidentRow(
-            d.diagnosis_id, "disease", event_id, d.employer.uscc, d.employer.name,
-            self.one(d.diagnosed_on), None, _same(d.division_code),
-        ))  # fmt: skip
+        if d.diagnosis_id not in self.incidents:  # the first report stands
+            self._store(self.incidents, d.diagnosis_id, IncidentRow(
+                d.diagnosis_id, "disease", event_id, d.employer.uscc, d.employer.name,
+                self.one(d.diagnosed_on), None, _same(d.division_code),
+            ))  # fmt: skip
 
 
 Fold = Callable[[FinalState, str, Data], None]
@@ -230,11 +247,13 @@ class Judge:
         self._employers: dict[str, list[EnrollmentRow]] = defaultdict(list)
 
     def rows(self, chunk: int = 5000) -> Iterator[Chunk]:
-        """The rows in chunks of one type, each type followed by its Complete marker once
-        its last row is out; the alerts raised come out as they accumulate."""
+        """The permits and alerts in chunks of one type, each type followed by its Complete
+        marker once its last row is out; the alerts raised come out as they accumulate. The
+        registry's rows were handed over as they changed (FinalState.take_changes): their
+        Complete markers come first."""
         state = self.state
-        yield from _chunked(list(state.enterprises.values()), chunk)
-        yield Complete(EnterpriseRow)
+        for row_type in (EnterpriseRow, EnrollmentRow, FindingRow, IncidentRow):
+            yield Complete(row_type)
         for e in state.enrollments.values():
             if e.kind == "employer":
                 self._employers[e.employer_uscc].append(e)
@@ -242,8 +261,6 @@ class Judge:
                 for key in {e.permit_no, e.project_code, e.employer_uscc}:
                     if key is not None:
                         self._projects[key].append(e)
-        yield from _chunked(list(state.enrollments.values()), chunk)
-        yield Complete(EnrollmentRow)
         grace = timedelta(seconds=self.policy.grace_seconds)
         permits: list[PermitRow] = []
         for permit_no, p in state.permits.items():
@@ -263,18 +280,13 @@ class Judge:
         for p in state.permits.values():
             if p.contractor_uscc in wanted:
                 projects[p.contractor_uscc].append(p.permit_no)
-        findings = sorted(state.findings.values())
-        for f in findings:
+        for f in sorted(state.findings.values()):
             covered = employer_coverage(self._employers.get(f.uscc, ()), f.uscc, self.now.date())
             self._decide(("enterprise_uninsured", f.uscc),
                          partial(finding_alert, f, projects[f.uscc]),
                          covered[0] if covered else None)  # fmt: skip
-        yield from _chunked(findings, chunk)
-        yield Complete(FindingRow)
         for i in state.incidents.values():
             self._judge_incident(i)
-        yield from _chunked(list(state.incidents.values()), chunk)
-        yield Complete(IncidentRow)
         yield from self._take_raised(chunk)
         loaded = list(self.loaded.values())  # after every resolution above
         for start in range(0, len(loaded), chunk):

@@ -26,7 +26,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import IO, Any
 
-from sqlalchemy import Index, event, insert
+from sqlalchemy import Index, Insert, Table, event, insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateIndex
@@ -46,12 +48,12 @@ _LENGTH = 8  # bytes of a frame's length prefix
 
 @dataclass(frozen=True)
 class _Insert:
-    """An INSERT in the driver's own positional form (or a COPY, on asyncpg), and how to
-    bind rows to it: columns in the statement's order, SQLAlchemy's bind processors (its
-    SQLite date and time format, say) applied to the columns that have one, without the
-    per-row parameter dictionaries its executemany builds. Rebuilt rows share a few
-    timestamps, so processed values are remembered (equal aware times bind alike: the
-    processor takes both to UTC)."""
+    """An INSERT in the driver's own positional form (or a COPY, on asyncpg), or with
+    `replacing` one that replaces the row of the same key, and how to bind rows to it:
+    columns in the statement's order, SQLAlchemy's bind processors (its SQLite date and
+    time format, say) applied to the columns that have one, without the per-row parameter
+    dictionaries its executemany builds. Rebuilt rows share a few timestamps, so processed
+    values are remembered (equal aware times bind alike: the processor takes both to UTC)."""
 
     sql: str
     table: str
@@ -59,12 +61,14 @@ class _Insert:
     order: tuple[int, ...]  # the row's field for each parameter
     processors: Mapping[int, Callable[[Any], Any]]  # by parameter
     memo: dict[int, dict[Any, Any]]
+    replacing: bool
 
     @classmethod
-    def of(cls, dialect: Dialect, row_type: type[Any]) -> _Insert | None:
+    def of(cls, dialect: Dialect, row_type: type[Any], replacing: bool) -> _Insert | None:
         table = TABLE_OF_ROW[row_type]
         fields: list[str] = list(row_type._fields)
-        compiled = insert(table).compile(dialect=dialect, column_keys=fields)
+        statement = _statement(dialect, table, replacing)
+        compiled = statement.compile(dialect=dialect, column_keys=fields)
         if not compiled.positiontup:
             return None  # a named paramstyle: let SQLAlchemy bind it
         keys = compiled.positiontup
@@ -75,7 +79,7 @@ class _Insert:
         }
         order = tuple(fields.index(key) for key in keys)
         memo: dict[int, dict[Any, Any]] = {j: {} for j in processors}
-        return cls(str(compiled), table.name, tuple(keys), order, processors, memo)
+        return cls(str(compiled), table.name, tuple(keys), order, processors, memo, replacing)
 
     def params(self, columns: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
         """The driver's parameter rows for a chunk given column by column."""
@@ -152,6 +156,12 @@ class BulkWriter:
         if columns and columns[0]:
             await self._send(("rows", row_type.__name__, columns))
 
+    async def replace(self, rows: list[Any]) -> None:
+        """As put, each row replacing the row of its key written before (in this chunk or an
+        earlier one): the last row of a key stays."""
+        if rows:
+            await self._send(("replace", type(rows[0]).__name__, list(zip(*rows, strict=True))))
+
     async def put_alerts(
         self, rows: list[AlertRow], events: list[str | None], source: str, at: datetime
     ) -> None:
@@ -227,7 +237,7 @@ async def _write(frames: _Prefetch) -> int:
     engine = make_engine(url)
     if is_sqlite(url):
         _through_rollback_journal(engine)
-    inserts: dict[type[Any], _Insert | None] = {}
+    inserts: Inserts = {}
     written = 0
     pending: list[tuple[str, str]] = list(indexes)  # (table, index) not built yet
     try:
@@ -236,8 +246,8 @@ async def _write(frames: _Prefetch) -> int:
                 await conn.exec_driver_sql("PRAGMA cache_size=-65536")
             while (item := await frames.next()) is not None:
                 match item:
-                    case ("rows", name, columns):
-                        await _insert(conn, inserts, ROW_TYPES[name], columns)
+                    case ("rows" | "replace" as how, name, columns):
+                        await _insert(conn, inserts, ROW_TYPES[name], columns, how == "replace")
                         written += len(columns[0])
                     case ("alerts", columns, events, source, at):
                         written += await _insert_alerts(conn, inserts, columns, events, source, at)
@@ -258,7 +268,7 @@ async def _write(frames: _Prefetch) -> int:
 
 async def _insert_alerts(
     conn: AsyncConnection,
-    inserts: dict[type[Any], _Insert | None],
+    inserts: Inserts,
     columns: list[Sequence[Any]],
     events: list[str | None],
     source: str,
@@ -294,20 +304,39 @@ def _through_rollback_journal(engine: AsyncEngine) -> None:
         cursor.close()
 
 
+def _statement(dialect: Dialect, table: Table, replacing: bool) -> Insert:
+    """INSERT, or with `replacing` INSERT .. ON CONFLICT (primary key) DO UPDATE every other
+    column (SQLite and PostgreSQL alike)."""
+    if not replacing:
+        return insert(table)
+    upsert = postgresql_insert if dialect.name == "postgresql" else sqlite_insert
+    statement = upsert(table)
+    others = {c.name: statement.excluded[c.name] for c in table.columns if not c.primary_key}
+    replacing_insert: Insert = statement.on_conflict_do_update(
+        index_elements=list(table.primary_key.columns), set_=others
+    )
+    return replacing_insert
+
+
+Inserts = dict[tuple[type[Any], bool], "_Insert | None"]
+
+
 async def _insert(
     conn: AsyncConnection,
-    inserts: dict[type[Any], _Insert | None],
+    inserts: Inserts,
     row_type: type[Any],
     columns: Sequence[Sequence[Any]],
+    replacing: bool = False,
 ) -> None:
-    if row_type not in inserts:
-        inserts[row_type] = _Insert.of(conn.dialect, row_type)
-    statement = inserts[row_type]
+    if (row_type, replacing) not in inserts:
+        inserts[row_type, replacing] = _Insert.of(conn.dialect, row_type, replacing)
+    statement = inserts[row_type, replacing]
     if statement is None:
         rows = zip(*columns, strict=True)
         params = [dict(zip(row_type._fields, r, strict=True)) for r in rows]
-        await conn.execute(insert(TABLE_OF_ROW[row_type]), params)
-    elif conn.dialect.driver == "asyncpg":  # COPY: a fraction of the server's INSERT work
+        await conn.execute(_statement(conn.dialect, TABLE_OF_ROW[row_type], replacing), params)
+    elif conn.dialect.driver == "asyncpg" and not replacing:  # COPY: a fraction of the
+        # server's INSERT work
         raw = await conn.get_raw_connection()
         await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
             statement.table, records=statement.params(columns), columns=statement.names
