@@ -4,101 +4,37 @@ core). The writer is `python -m enrollment.replay_write`, fed pickled chunks on 
 database URL first, so no password shows in the process list); the pipe is bounded, so
 the reader waits for the writer rather than piling rows up. Chunks travel column by
 column: a column pickles in one piece, and binding goes by column anyway. What can be
-derived from the rows is derived here, on the writer's core: the outbox rows of alert
-events, and each table's indexes once the reader says its rows are complete. All or
-nothing: an error, or the reader going away (end of input without the end marker), rolls
-everything back."""
+derived from the rows is derived on the writer's core: the outbox rows of alert events,
+and each table's indexes once the reader says its rows are complete (enrollment.replay_load
+puts the rows into the database). All or nothing: an error, or the reader going away
+(end of input without the end marker), rolls everything back."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import json
 import pickle
 import queue
-import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import IO, Any
 
-from sqlalchemy import Index, Insert, Table, event, insert
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.schema import CreateIndex
+from sqlalchemy import Index
 
-from enrollment.replay_outbox import outbox_rows
-from enrollment.replay_rows import TABLE_OF_ROW, AlertRow, OutboxRow
+from enrollment.replay_load import Loader, through_rollback_journal
+from enrollment.replay_rows import TABLE_OF_ROW, AlertRow
 from enrollment.schema import SCHEMA
 from hub_shared.db import is_sqlite, make_engine
 from hub_shared.memory import peak_rss_mib
 
 ROW_TYPES = {t.__name__: t for t in TABLE_OF_ROW}
 
-_MISSING = object()
 _STOP_SECONDS = 60.0
 _LENGTH = 8  # bytes of a frame's length prefix
-
-
-@dataclass(frozen=True)
-class _Insert:
-    """An INSERT in the driver's own positional form (or a COPY, on asyncpg), or with
-    `replacing` one that replaces the row of the same key, and how to bind rows to it:
-    columns in the statement's order, SQLAlchemy's bind processors (its SQLite date and
-    time format, say) applied to the columns that have one, without the per-row parameter
-    dictionaries its executemany builds. Rebuilt rows share a few timestamps, so processed
-    values are remembered (equal aware times bind alike: the processor takes both to UTC)."""
-
-    sql: str
-    table: str
-    names: tuple[str, ...]  # the columns, in parameter order
-    order: tuple[int, ...]  # the row's field for each parameter
-    processors: Mapping[int, Callable[[Any], Any]]  # by parameter
-    memo: dict[int, dict[Any, Any]]
-    replacing: bool
-
-    @classmethod
-    def of(cls, dialect: Dialect, row_type: type[Any], replacing: bool) -> _Insert | None:
-        table = TABLE_OF_ROW[row_type]
-        fields: list[str] = list(row_type._fields)
-        statement = _statement(dialect, table, replacing)
-        compiled = statement.compile(dialect=dialect, column_keys=fields)
-        if not compiled.positiontup:
-            return None  # a named paramstyle: let SQLAlchemy bind it
-        keys = compiled.positiontup
-        processors = {
-            j: process
-            for j, key in enumerate(keys)
-            if (process := table.c[key].type.dialect_impl(dialect).bind_processor(dialect))
-        }
-        order = tuple(fields.index(key) for key in keys)
-        memo: dict[int, dict[Any, Any]] = {j: {} for j in processors}
-        return cls(str(compiled), table.name, tuple(keys), order, processors, memo, replacing)
-
-    def params(self, columns: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-        """The driver's parameter rows for a chunk given column by column."""
-        ordered = [columns[i] for i in self.order]
-        for j, process in self.processors.items():
-            ordered[j] = self._processed(j, process, ordered[j])
-        return list(zip(*ordered, strict=True))
-
-    def _processed(self, j: int, process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
-        memo = self.memo[j]
-        if len(memo) > 100_000:
-            memo.clear()
-        out = []
-        for value in values:
-            found = memo.get(value, _MISSING)
-            if found is _MISSING:
-                found = memo[value] = process(value)
-            out.append(found)
-        return out
 
 
 class WriterFailed(RuntimeError):
@@ -106,8 +42,8 @@ class WriterFailed(RuntimeError):
 
 
 class BulkWriter:
-    """`indexes` are created last, in the same transaction: building an index over loaded
-    rows is several times quicker than maintaining it row by row."""
+    """`indexes` are built once their table's rows are complete (`complete`), or at the end,
+    in the same transaction."""
 
     def __init__(self, database_url: str, indexes: Sequence[Index] = ()) -> None:
         self._url = database_url
@@ -236,26 +172,24 @@ async def _write(frames: _Prefetch) -> int:
     url, indexes = await frames.next()
     engine = make_engine(url)
     if is_sqlite(url):
-        _through_rollback_journal(engine)
-    inserts: Inserts = {}
-    written = 0
-    pending: list[tuple[str, str]] = list(indexes)  # (table, index) not built yet
+        through_rollback_journal(engine)
+    tables = {t.name: t for t in SCHEMA.tables}
+    loader: Loader | None = None
     try:
         async with engine.begin() as conn:
-            if conn.dialect.name == "sqlite":  # one big transaction: a 64 MiB page cache
-                await conn.exec_driver_sql("PRAGMA cache_size=-65536")
+            loader = Loader(conn, [
+                next(i for i in tables[table].indexes if i.name == name) for table, name in indexes
+            ])  # fmt: skip
+            await loader.start()
             while (item := await frames.next()) is not None:
                 match item:
                     case ("rows" | "replace" as how, name, columns):
-                        await _insert(conn, inserts, ROW_TYPES[name], columns, how == "replace")
-                        written += len(columns[0])
+                        await loader.rows(ROW_TYPES[name], columns, replacing=how == "replace")
                     case ("alerts", columns, events, source, at):
-                        written += await _insert_alerts(conn, inserts, columns, events, source, at)
+                        await loader.alerts(columns, events, source, at)
                     case ("complete", name):
-                        table = TABLE_OF_ROW[ROW_TYPES[name]].name
-                        await _create_indexes(conn, [i for i in pending if i[0] == table])
-                        pending = [i for i in pending if i[0] != table]
-            await _create_indexes(conn, pending)
+                        await loader.complete(ROW_TYPES[name])
+            await loader.finish()
     finally:
         await engine.dispose()
     if is_sqlite(url):  # back to WAL, as the service's connections keep it
@@ -263,86 +197,8 @@ async def _write(frames: _Prefetch) -> int:
         async with engine.connect():
             pass
         await engine.dispose()
-    return written
-
-
-async def _insert_alerts(
-    conn: AsyncConnection,
-    inserts: Inserts,
-    columns: list[Sequence[Any]],
-    events: list[str | None],
-    source: str,
-    at: datetime,
-) -> int:
-    """The alerts, then the outbox rows of the events they stage; how many rows in all."""
-    await _insert(conn, inserts, AlertRow, columns)
-    alerts = [AlertRow._make(r) for r in zip(*columns, strict=True)]
-    outbox = outbox_rows(alerts, events, source, at)
-    if outbox:
-        await _insert(conn, inserts, OutboxRow, list(zip(*outbox, strict=True)))
-    return len(columns[0]) + len(outbox)
-
-
-async def _create_indexes(conn: AsyncConnection, indexes: list[tuple[str, str]]) -> None:
-    tables = {t.name: t for t in SCHEMA.tables}
-    for table, index in indexes:
-        found = next(i for i in tables[table].indexes if i.name == index)
-        await conn.execute(CreateIndex(found, if_not_exists=True))
-
-
-def _through_rollback_journal(engine: AsyncEngine) -> None:
-    """Load a fresh SQLite database through a rollback journal, which keeps only the pages
-    that existed before (next to none), rather than through the WAL, which takes every
-    page twice: into the log, then into the database at the checkpoint. (The switch needs
-    the only connection to the file; while another is open it stays WAL, only slower.)"""
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _journal(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        with contextlib.suppress(sqlite3.OperationalError):  # "database is locked"
-            cursor.execute("PRAGMA journal_mode=DELETE")
-        cursor.close()
-
-
-def _statement(dialect: Dialect, table: Table, replacing: bool) -> Insert:
-    """INSERT, or with `replacing` INSERT .. ON CONFLICT (primary key) DO UPDATE every other
-    column (SQLite and PostgreSQL alike)."""
-    if not replacing:
-        return insert(table)
-    upsert = postgresql_insert if dialect.name == "postgresql" else sqlite_insert
-    statement = upsert(table)
-    others = {c.name: statement.excluded[c.name] for c in table.columns if not c.primary_key}
-    replacing_insert: Insert = statement.on_conflict_do_update(
-        index_elements=list(table.primary_key.columns), set_=others
-    )
-    return replacing_insert
-
-
-Inserts = dict[tuple[type[Any], bool], "_Insert | None"]
-
-
-async def _insert(
-    conn: AsyncConnection,
-    inserts: Inserts,
-    row_type: type[Any],
-    columns: Sequence[Sequence[Any]],
-    replacing: bool = False,
-) -> None:
-    if (row_type, replacing) not in inserts:
-        inserts[row_type, replacing] = _Insert.of(conn.dialect, row_type, replacing)
-    statement = inserts[row_type, replacing]
-    if statement is None:
-        rows = zip(*columns, strict=True)
-        params = [dict(zip(row_type._fields, r, strict=True)) for r in rows]
-        await conn.execute(_statement(conn.dialect, TABLE_OF_ROW[row_type], replacing), params)
-    elif conn.dialect.driver == "asyncpg" and not replacing:  # COPY: a fraction of the
-        # server's INSERT work
-        raw = await conn.get_raw_connection()
-        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            statement.table, records=statement.params(columns), columns=statement.names
-        )
-    else:
-        await conn.exec_driver_sql(statement.sql, statement.params(columns))
+    assert loader is not None
+    return loader.written
 
 
 def main() -> None:

@@ -1,0 +1,225 @@
+"""How replay's writer process puts rows into its database, all in one transaction.
+
+SQLite takes them by INSERT (a replacing row by INSERT .. ON CONFLICT DO UPDATE) bound
+straight to the driver; PostgreSQL by COPY, replacing rows into a temporary table first
+(COPY cannot resolve conflicts), merged into theirs once the table is complete, the last
+row of each key winning. Each table's indexes are built once its rows are complete:
+building an index over loaded rows is several times quicker than maintaining it row by row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, Insert, Table, event, insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.schema import CreateIndex
+
+from enrollment.replay_outbox import outbox_rows
+from enrollment.replay_rows import TABLE_OF_ROW, AlertRow, OutboxRow
+
+_MISSING = object()
+_STAGED_ORDER = "replay_seq"  # the arrival order of rows in a PostgreSQL staging table
+
+
+@dataclass(frozen=True)
+class _Insert:
+    """An INSERT in the driver's own positional form (or a COPY, on asyncpg), or with
+    `replacing` one that replaces the row of the same key, and how to bind rows to it:
+    columns in the statement's order, SQLAlchemy's bind processors (its SQLite date and
+    time format, say) applied to the columns that have one, without the per-row parameter
+    dictionaries its executemany builds. Rebuilt rows share a few timestamps, so processed
+    values are remembered (equal aware times bind alike: the processor takes both to UTC)."""
+
+    sql: str
+    table: str
+    names: tuple[str, ...]  # the columns, in parameter order
+    order: tuple[int, ...]  # the row's field for each parameter
+    processors: Mapping[int, Callable[[Any], Any]]  # by parameter
+    memo: dict[int, dict[Any, Any]]
+
+    @classmethod
+    def of(cls, dialect: Dialect, row_type: type[Any], replacing: bool) -> _Insert | None:
+        table = TABLE_OF_ROW[row_type]
+        fields: list[str] = list(row_type._fields)
+        statement = _statement(dialect, table, replacing)
+        compiled = statement.compile(dialect=dialect, column_keys=fields)
+        if not compiled.positiontup:
+            return None  # a named paramstyle: let SQLAlchemy bind it
+        keys = compiled.positiontup
+        processors = {
+            j: process
+            for j, key in enumerate(keys)
+            if (process := table.c[key].type.dialect_impl(dialect).bind_processor(dialect))
+        }
+        order = tuple(fields.index(key) for key in keys)
+        memo: dict[int, dict[Any, Any]] = {j: {} for j in processors}
+        return cls(str(compiled), table.name, tuple(keys), order, processors, memo)
+
+    def params(self, columns: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """The driver's parameter rows for a chunk given column by column."""
+        ordered = [columns[i] for i in self.order]
+        for j, process in self.processors.items():
+            ordered[j] = self._processed(j, process, ordered[j])
+        return list(zip(*ordered, strict=True))
+
+    def _processed(self, j: int, process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+        memo = self.memo[j]
+        if len(memo) > 100_000:
+            memo.clear()
+        out = []
+        for value in values:
+            found = memo.get(value, _MISSING)
+            if found is _MISSING:
+                found = memo[value] = process(value)
+            out.append(found)
+        return out
+
+
+def _statement(dialect: Dialect, table: Table, replacing: bool) -> Insert:
+    """INSERT, or with `replacing` INSERT .. ON CONFLICT (primary key) DO UPDATE every other
+    column (SQLite and PostgreSQL alike)."""
+    if not replacing:
+        return insert(table)
+    upsert = postgresql_insert if dialect.name == "postgresql" else sqlite_insert
+    statement = upsert(table)
+    others = {c.name: statement.excluded[c.name] for c in table.columns if not c.primary_key}
+    replacing_insert: Insert = statement.on_conflict_do_update(
+        index_elements=list(table.primary_key.columns), set_=others
+    )
+    return replacing_insert
+
+
+class Loader:
+    """Rows into the database of `conn`, in its transaction; `written` counts them."""
+
+    def __init__(self, conn: AsyncConnection, indexes: Sequence[Index]) -> None:
+        self.conn = conn
+        self.written = 0
+        self._pending = list(indexes)  # not built yet
+        self._inserts: dict[tuple[type[Any], bool], _Insert | None] = {}
+        self._staged: set[Table] = set()  # PostgreSQL tables with replacing rows to merge
+        self._copy = conn.dialect.driver == "asyncpg"  # COPY: a fraction of INSERT's work
+
+    async def start(self) -> None:
+        if self.conn.dialect.name == "sqlite":  # one big transaction: a 64 MiB page cache
+            await self.conn.exec_driver_sql("PRAGMA cache_size=-65536")
+
+    async def rows(
+        self, row_type: type[Any], columns: Sequence[Sequence[Any]], replacing: bool = False
+    ) -> None:
+        """A chunk of rows given column by column; with `replacing`, each replaces the row of
+        its key written before it (through `rows(.., replacing=True)` or not)."""
+        key = (row_type, replacing)
+        if key not in self._inserts:
+            self._inserts[key] = _Insert.of(self.conn.dialect, row_type, replacing)
+        statement = self._inserts[key]
+        table = TABLE_OF_ROW[row_type]
+        if statement is None:
+            params = [
+                dict(zip(row_type._fields, r, strict=True)) for r in zip(*columns, strict=True)
+            ]
+            await self.conn.execute(_statement(self.conn.dialect, table, replacing), params)
+        elif self._copy and replacing:
+            await self._stage(table, statement, columns)
+        elif self._copy:
+            await self._copy_records(statement.table, statement, columns)
+        else:
+            await self.conn.exec_driver_sql(statement.sql, statement.params(columns))
+        self.written += len(columns[0])
+
+    async def alerts(
+        self, columns: Sequence[Sequence[Any]], events: list[str | None], source: str, at: datetime
+    ) -> None:
+        """Alert rows, then the outbox rows of the events they stage (replay_outbox)."""
+        await self.rows(AlertRow, columns)
+        alerts = [AlertRow._make(r) for r in zip(*columns, strict=True)]
+        outbox = outbox_rows(alerts, events, source, at)
+        if outbox:
+            await self.rows(OutboxRow, list(zip(*outbox, strict=True)))
+
+    async def complete(self, row_type: type[Any]) -> None:
+        """No more rows of `row_type` come: merge what is staged for its table, build its
+        indexes."""
+        table = TABLE_OF_ROW[row_type]
+        await self._merge(table)
+        await self._create_indexes([i for i in self._pending if _table_name(i) == table.name])
+
+    async def finish(self) -> None:
+        for table in list(self._staged):
+            await self._merge(table)
+        await self._create_indexes(list(self._pending))
+
+    async def _copy_records(
+        self, table: str, statement: _Insert, columns: Sequence[Sequence[Any]]
+    ) -> None:
+        raw = await self.conn.get_raw_connection()
+        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+            table, records=statement.params(columns), columns=statement.names
+        )
+
+    def _staging(self, table: Table) -> str:
+        return self.conn.dialect.identifier_preparer.quote(f"replay_staged_{table.name}")
+
+    async def _stage(
+        self, table: Table, statement: _Insert, columns: Sequence[Sequence[Any]]
+    ) -> None:
+        """Into the table's staging table (created on first use), numbered as they come."""
+        if table not in self._staged:
+            q = self.conn.dialect.identifier_preparer.quote
+            await self.conn.exec_driver_sql(
+                f"CREATE TEMPORARY TABLE {self._staging(table)} "
+                f"(LIKE {q(table.name)}, {_STAGED_ORDER} bigserial)"
+            )
+            self._staged.add(table)
+        await self._copy_records(f"replay_staged_{table.name}", statement, columns)
+
+    async def _merge(self, table: Table) -> None:
+        """The last staged row of each key into the table, replacing any row it holds."""
+        if table not in self._staged:
+            return
+        self._staged.discard(table)
+        q = self.conn.dialect.identifier_preparer.quote
+        columns = ", ".join(q(c.name) for c in table.columns)
+        keys = ", ".join(q(c.name) for c in table.primary_key.columns)
+        others = ", ".join(
+            f"{q(c.name)} = excluded.{q(c.name)}" for c in table.columns if not c.primary_key
+        )
+        await self.conn.exec_driver_sql(
+            f"INSERT INTO {q(table.name)} ({columns}) SELECT DISTINCT ON ({keys}) {columns} "  # noqa: S608 - quoted names of our own tables
+            f"FROM {self._staging(table)} ORDER BY {keys}, {_STAGED_ORDER} DESC "
+            f"ON CONFLICT ({keys}) DO UPDATE SET {others}"
+        )
+        await self.conn.exec_driver_sql(f"DROP TABLE {self._staging(table)}")
+
+    async def _create_indexes(self, indexes: list[Index]) -> None:
+        for index in indexes:
+            await self.conn.execute(CreateIndex(index, if_not_exists=True))
+            self._pending.remove(index)
+
+
+def _table_name(index: Index) -> str:
+    assert isinstance(index.table, Table)
+    return index.table.name
+
+
+def through_rollback_journal(engine: AsyncEngine) -> None:
+    """Load a fresh SQLite database through a rollback journal, which keeps only the pages
+    that existed before (next to none), rather than through the WAL, which takes every
+    page twice: into the log, then into the database at the checkpoint. (The switch needs
+    the only connection to the file; while another is open it stays WAL, only slower.)"""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _journal(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        with contextlib.suppress(sqlite3.OperationalError):  # "database is locked"
+            cursor.execute("PRAGMA journal_mode=DELETE")
+        cursor.close()
