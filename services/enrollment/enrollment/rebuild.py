@@ -228,8 +228,8 @@ Chunk = list[Any] | Alerts | Complete
 
 class Judge:
     """Every subject judged once; alerts already published (`loaded`, by id, as last seen on
-    alerts.v1) are kept, none raised twice. `rows()` yields the rebuilt state in chunks of one
-    row type; `staged` fills as it goes."""
+    alerts.v1) are kept, none raised twice. `rows()` yields the permits and alerts in chunks of
+    one row type (the registry's rows went as they changed); `staged` fills as it goes."""
 
     def __init__(
         self, state: FinalState, loaded: dict[str, AlertRow], policy: Policy, now: datetime
