@@ -67,8 +67,8 @@ async def _write_as_replay_does(
         for chunk in chunks:
             for event in chunk:
                 state.add("t", event)
-            for rows in state.take_changes():
-                await writer.replace(rows)
+            for rows, again in state.take_changes():
+                await (writer.replace(rows) if again else writer.put(rows))
 
 
 async def _stored(database_url: str) -> dict[str, list[dict[str, Any]]]:

@@ -82,7 +82,9 @@ class FinalState:
         self._inbox_topics: list[str] = []  # topics: the inbox rows' columns
         self.stamp = datetime.now(UTC)  # created_at, updated_at, processed_at of rebuilt rows
         self._values: dict[Any, Any] = {}
-        self._changed: dict[type[Any], list[Any]] = defaultdict(list)  # since take_changes()
+        # Registry rows changed since take_changes(): by row type and whether their key had
+        # a row before (True) or is new (False).
+        self._changed: dict[tuple[type[Any], bool], list[Any]] = defaultdict(list)
 
     def one(self, value: V) -> V:
         """One object for each distinct date or time, as `_same` for strings: a log repeats
@@ -111,18 +113,19 @@ class FinalState:
         self._inbox_ids, self._inbox_topics = [], []
         return [[CONSUMER] * len(ids), ids, topics, [self.stamp] * len(ids)]
 
-    def take_changes(self) -> list[list[Any]]:
+    def take_changes(self) -> list[tuple[list[Any], bool]]:
         """The registry rows (enterprises, enrollments, findings, incidents) that the events
         applied since the last call changed, a list per row type, each in the order of its
-        changes. Written in that order, each replacing the row of its key, they leave every
-        key's final row: replay writes them while the log is still being read. (Permits are
-        finished only when judged.)"""
+        changes, with whether they replace rows handed over before: first the rows of new
+        keys, then (True) the changes of known ones. Written in that order, each replacing
+        the row of its key, they leave every key's final row: replay writes them while the
+        log is still being read. (Permits are finished only when judged.)"""
         changed, self._changed = self._changed, defaultdict(list)
-        return list(changed.values())
+        return [(rows, again) for (_, again), rows in sorted(changed.items(), key=_new_first)]
 
     def _store(self, rows: dict[str, R], key: str, row: R) -> None:
+        self._changed[type(row), key in rows].append(row)
         rows[key] = row
-        self._changed[type(row)].append(row)
 
     def _enterprise(self, _event_id: str, data: Data) -> None:
         d = _parse(EnterpriseData, data)
@@ -181,6 +184,11 @@ class FinalState:
                 d.diagnosis_id, "disease", event_id, d.employer.uscc, d.employer.name,
                 self.one(d.diagnosed_on), None, _same(d.division_code),
             ))  # fmt: skip
+
+
+def _new_first(item: tuple[tuple[type[Any], bool], list[Any]]) -> bool:
+    (_, again), _ = item
+    return again
 
 
 Fold = Callable[[FinalState, str, Data], None]

@@ -171,8 +171,8 @@ async def replay(
                     except ValueError:  # malformed or impossible: dead-lettered when live
                         report.unreadable += 1
                 await writer.put_columns(InboxRow, state.take_inbox())
-                for rows in state.take_changes():  # on the writer's core, idle meanwhile
-                    await writer.replace(rows)
+                for rows, again in state.take_changes():  # on the writer's core, idle
+                    await (writer.replace(rows) if again else writer.put(rows))  # meanwhile
                 report.events_read += len(records)
                 note("events", report.events_read)
             report.events_applied = len(state.applied)
