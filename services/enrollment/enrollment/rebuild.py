@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
+from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
@@ -66,6 +67,11 @@ def _parse(model: type[M], data: Data) -> M:
 
 
 _same = sys.intern  # one string object for the many repeats of a division code or a name
+
+
+# The registry's row types: handed over as the fold changes them (FinalState.take_changes),
+# complete once the log is read.
+REGISTRY_ROWS = (EnterpriseRow, EnrollmentRow, FindingRow, IncidentRow)
 
 
 class FinalState:
@@ -121,7 +127,7 @@ class FinalState:
         the row of its key, they leave every key's final row: replay writes them while the
         log is still being read. (Permits are finished only when judged.)"""
         changed, self._changed = self._changed, defaultdict(list)
-        return [(rows, again) for (_, again), rows in sorted(changed.items(), key=_new_first)]
+        return sorted(((rows, again) for (_, again), rows in changed.items()), key=itemgetter(1))
 
     def _store(self, rows: dict[str, R], key: str, row: R) -> None:
         self._changed[type(row), key in rows].append(row)
@@ -184,11 +190,6 @@ class FinalState:
                 d.diagnosis_id, "disease", event_id, d.employer.uscc, d.employer.name,
                 self.one(d.diagnosed_on), None, _same(d.division_code),
             ))  # fmt: skip
-
-
-def _new_first(item: tuple[tuple[type[Any], bool], list[Any]]) -> bool:
-    (_, again), _ = item
-    return again
 
 
 Fold = Callable[[FinalState, str, Data], None]
@@ -256,12 +257,8 @@ class Judge:
 
     def rows(self, chunk: int = 5000) -> Iterator[Chunk]:
         """The permits and alerts in chunks of one type, each type followed by its Complete
-        marker once its last row is out; the alerts raised come out as they accumulate. The
-        registry's rows were handed over as they changed (FinalState.take_changes): their
-        Complete markers come first."""
+        marker once its last row is out; the alerts raised come out as they accumulate."""
         state = self.state
-        for row_type in (EnterpriseRow, EnrollmentRow, FindingRow, IncidentRow):
-            yield Complete(row_type)
         for e in state.enrollments.values():
             if e.kind == "employer":
                 self._employers[e.employer_uscc].append(e)

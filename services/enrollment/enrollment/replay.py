@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from sqlalchemy import func, select
 from sqlalchemy.schema import CreateTable
 
-from enrollment.rebuild import Alerts, Complete, FinalState, Judge, Staged
+from enrollment.rebuild import REGISTRY_ROWS, Alerts, Complete, FinalState, Judge, Staged
 from enrollment.replay_rows import AlertRow, InboxRow
 from enrollment.replay_write import BulkWriter
 from enrollment.rules import Policy
@@ -176,6 +176,8 @@ async def replay(
                 report.events_read += len(records)
                 note("events", report.events_read)
             report.events_applied = len(state.applied)
+            for row_type in REGISTRY_ROWS:  # written as they changed: index them now
+                await writer.complete(row_type)
             mark = _phase(report, "read and fold", mark)
             policy = Policy(
                 source=f"/hub/{settings.service}",

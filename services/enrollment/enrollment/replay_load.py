@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Insert, Table, event, insert
+from sqlalchemy import Index, Insert, Table, column, event, insert, select
+from sqlalchemy import table as table_clause
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -85,17 +87,25 @@ class _Insert:
 
 
 def _statement(dialect: Dialect, table: Table, replacing: bool) -> Insert:
-    """INSERT, or with `replacing` INSERT .. ON CONFLICT (primary key) DO UPDATE every other
-    column (SQLite and PostgreSQL alike)."""
+    """INSERT, or with `replacing` one that replaces the row of the same key."""
     if not replacing:
         return insert(table)
     upsert = postgresql_insert if dialect.name == "postgresql" else sqlite_insert
-    statement = upsert(table)
+    return _replacing(upsert(table), table)
+
+
+def _replacing(statement: Any, table: Table) -> Insert:
+    """`statement` (SQLite's or PostgreSQL's INSERT) .. ON CONFLICT (primary key) DO UPDATE
+    every other column."""
     others = {c.name: statement.excluded[c.name] for c in table.columns if not c.primary_key}
     replacing_insert: Insert = statement.on_conflict_do_update(
         index_elements=list(table.primary_key.columns), set_=others
     )
     return replacing_insert
+
+
+def _staging_name(table: Table) -> str:
+    return f"replay_staged_{table.name}"
 
 
 class Loader:
@@ -128,7 +138,7 @@ class Loader:
                 dict(zip(row_type._fields, r, strict=True)) for r in zip(*columns, strict=True)
             ]
             await self.conn.execute(_statement(self.conn.dialect, table, replacing), params)
-        elif self._copy and replacing:
+        elif self._copy and replacing:  # COPY resolves no conflict: staged, merged later
             await self._stage(table, statement, columns)
         elif self._copy:
             await self._copy_records(statement.table, statement, columns)
@@ -151,7 +161,7 @@ class Loader:
         indexes."""
         table = TABLE_OF_ROW[row_type]
         await self._merge(table)
-        await self._create_indexes([i for i in self._pending if _table_name(i) == table.name])
+        await self._create_indexes([i for i in self._pending if i.table is table])
 
     async def finish(self) -> None:
         for table in list(self._staged):
@@ -166,9 +176,6 @@ class Loader:
             table, records=statement.params(columns), columns=statement.names
         )
 
-    def _staging(self, table: Table) -> str:
-        return self.conn.dialect.identifier_preparer.quote(f"replay_staged_{table.name}")
-
     async def _stage(
         self, table: Table, statement: _Insert, columns: Sequence[Sequence[Any]]
     ) -> None:
@@ -176,39 +183,35 @@ class Loader:
         if table not in self._staged:
             q = self.conn.dialect.identifier_preparer.quote
             await self.conn.exec_driver_sql(
-                f"CREATE TEMPORARY TABLE {self._staging(table)} "
+                f"CREATE TEMPORARY TABLE {q(_staging_name(table))} "
                 f"(LIKE {q(table.name)}, {_STAGED_ORDER} bigserial)"
             )
             self._staged.add(table)
-        await self._copy_records(f"replay_staged_{table.name}", statement, columns)
+        await self._copy_records(_staging_name(table), statement, columns)
 
     async def _merge(self, table: Table) -> None:
         """The last staged row of each key into the table, replacing any row it holds."""
         if table not in self._staged:
             return
         self._staged.discard(table)
+        names = [c.name for c in table.columns]
+        staged = table_clause(_staging_name(table), *map(column, [*names, _STAGED_ORDER]))
+        keys = [staged.c[c.name] for c in table.primary_key.columns]
+        latest = (
+            select(*(staged.c[name] for name in names))
+            .ext(distinct_on(*keys))
+            .order_by(*keys, staged.c[_STAGED_ORDER].desc())
+        )
+        await self.conn.execute(
+            _replacing(postgresql_insert(table).from_select(names, latest), table)
+        )
         q = self.conn.dialect.identifier_preparer.quote
-        columns = ", ".join(q(c.name) for c in table.columns)
-        keys = ", ".join(q(c.name) for c in table.primary_key.columns)
-        others = ", ".join(
-            f"{q(c.name)} = excluded.{q(c.name)}" for c in table.columns if not c.primary_key
-        )
-        await self.conn.exec_driver_sql(
-            f"INSERT INTO {q(table.name)} ({columns}) SELECT DISTINCT ON ({keys}) {columns} "  # noqa: S608 - quoted names of our own tables
-            f"FROM {self._staging(table)} ORDER BY {keys}, {_STAGED_ORDER} DESC "
-            f"ON CONFLICT ({keys}) DO UPDATE SET {others}"
-        )
-        await self.conn.exec_driver_sql(f"DROP TABLE {self._staging(table)}")
+        await self.conn.exec_driver_sql(f"DROP TABLE {q(_staging_name(table))}")
 
     async def _create_indexes(self, indexes: list[Index]) -> None:
         for index in indexes:
             await self.conn.execute(CreateIndex(index, if_not_exists=True))
             self._pending.remove(index)
-
-
-def _table_name(index: Index) -> str:
-    assert isinstance(index.table, Table)
-    return index.table.name
 
 
 def through_rollback_journal(engine: AsyncEngine) -> None:
