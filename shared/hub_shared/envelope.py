@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from cloudevents.core.bindings import kafka as ce_kafka
@@ -101,6 +102,11 @@ def decode(
     )
 
 
+@lru_cache(maxsize=256)
+def _event_name(ce_type: bytes) -> str:
+    return event_name(ce_type.decode())
+
+
 def peek(headers: Sequence[tuple[str, bytes]]) -> tuple[str, str]:
     """The id and event name of a binary-mode record, read from its headers alone.
 
@@ -112,6 +118,6 @@ def peek(headers: Sequence[tuple[str, bytes]]) -> tuple[str, str]:
     try:
         if found["ce_specversion"] != b"1.0" or not found["ce_source"] or not found["ce_time"]:
             raise MalformedEvent("not a CloudEvents 1.0 binary-mode record")
-        return found["ce_id"].decode(), event_name(found["ce_type"].decode())
+        return found["ce_id"].decode(), _event_name(found["ce_type"])
     except (KeyError, UnicodeDecodeError) as exc:
         raise MalformedEvent(f"not a CloudEvents binary-mode record: missing {exc}") from exc

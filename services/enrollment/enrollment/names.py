@@ -36,8 +36,8 @@ def name_key(name: str) -> str:
     """A comparison key: full-width folded, punctuation and brackets dropped, region prefixes
     and legal-form suffixes removed."""
     text = drop_noise(fold(name))
-    changed = True
-    while changed:
+    changed = text.startswith(_REGION_PREFIXES) or text.endswith(_LEGAL_SUFFIXES)
+    while changed:  # (most names have neither: no need to try each word in turn)
         changed = False
         for prefix in _REGION_PREFIXES:
             if text.startswith(prefix) and len(text) > len(prefix):

@@ -249,10 +249,13 @@ class Judge:
                       if a.status == "open"}  # fmt: skip
         self._raised: list[AlertRow] = []  # not yet yielded
         self._resolved: set[str] = set()  # ids of loaded alerts resolved
-        # Project enrollments by permit number, project code and employer; employer
-        # enrollments by employer. Two maps rather than one keyed by (kind, key): a million
-        # events make ~800,000 keys, and a tuple each is 45 MB.
+        # Project enrollments by employer, by permit number and by project code (the keys
+        # of the live matcher's candidate query, matcher.project_candidates); employer
+        # enrollments by employer. Maps by plain keys: a million events make ~800,000 keys,
+        # and a (kind, key) tuple each would be 45 MB.
         self._projects: dict[str, list[EnrollmentRow]] = defaultdict(list)
+        self._by_permit: dict[str, list[EnrollmentRow]] = defaultdict(list)
+        self._by_code: dict[str, list[EnrollmentRow]] = defaultdict(list)
         self._employers: dict[str, list[EnrollmentRow]] = defaultdict(list)
 
     def rows(self, chunk: int = 5000) -> Iterator[Chunk]:
@@ -262,10 +265,12 @@ class Judge:
         for e in state.enrollments.values():
             if e.kind == "employer":
                 self._employers[e.employer_uscc].append(e)
-            else:
-                for key in {e.permit_no, e.project_code, e.employer_uscc}:
-                    if key is not None:
-                        self._projects[key].append(e)
+                continue
+            self._projects[e.employer_uscc].append(e)
+            if e.permit_no is not None:
+                self._by_permit[e.permit_no].append(e)
+            if e.project_code is not None:
+                self._by_code[e.project_code].append(e)
         grace = timedelta(seconds=self.policy.grace_seconds)
         permits: list[PermitRow] = []
         for permit_no, p in state.permits.items():
@@ -306,9 +311,15 @@ class Judge:
             yield Alerts(part, [_RAISED] * len(part))
 
     def _candidates(self, p: PermitRow) -> list[EnrollmentRow]:
-        keys = {p.permit_no, p.project_code, p.contractor_uscc}
-        found = {id(e): e for k in keys if k is not None for e in self._projects.get(k, ())}
-        return list(found.values())
+        """As matcher.project_candidates: the project enrollments of the permit's contractor,
+        of its number or of its project code, each once."""
+        found = self._projects.get(p.contractor_uscc, [])
+        by_code = self._by_code.get(p.project_code, ()) if p.project_code else ()
+        others = [e for e in (*self._by_permit.get(p.permit_no, ()), *by_code)
+                  if e.employer_uscc != p.contractor_uscc]  # fmt: skip
+        if not others:
+            return found
+        return found + list({id(e): e for e in others}.values())
 
     def _judge_permit(self, p: PermitRow) -> None:
         matches = permit_coverage(
@@ -374,8 +385,11 @@ def finished(
 ) -> PermitRow:
     """The permit's final row: its name key and the due time of its grace period."""
     due = one(p.received_at + grace)
-    return p._replace(project_name_key=name_key(p.project_name), due_at=due,
-                      checked_at=now if due <= now else None)  # fmt: skip
+    return PermitRow(
+        p.permit_no, p.event_id, p.revision, p.project_code, p.project_name,
+        name_key(p.project_name), p.division_code, p.contractor_uscc, p.contractor_name,
+        p.received_at, due, now if due <= now else None,
+    )  # fmt: skip
 
 
 def raised_row(draft: AlertDraft, now: datetime) -> AlertRow:

@@ -21,7 +21,7 @@ import msgspec
 from pydantic import BaseModel, TypeAdapter
 
 M = TypeVar("M", bound=BaseModel)
-_TIME = TypeAdapter(datetime)
+_parse_time = TypeAdapter(datetime).validator.validate_python  # as a model's field reads it
 
 
 @cache
@@ -50,12 +50,6 @@ def _translated(annotation: Any) -> Any:
     return annotation
 
 
-@cache
-def _decoder(model: type[BaseModel]) -> msgspec.json.Decoder[Any]:
-    return msgspec.json.Decoder(struct_of(model))
-
-
-@cache
 def _times(model: type[BaseModel]) -> tuple[str, ...]:
     """The model's fields that hold a time (the event models nest none)."""
     return tuple(
@@ -65,15 +59,22 @@ def _times(model: type[BaseModel]) -> tuple[str, ...]:
     )
 
 
+@cache
+def _reading(model: type[BaseModel]) -> tuple[msgspec.json.Decoder[Any], tuple[str, ...]]:
+    """The model's decoder and its time fields, looked up once per record."""
+    return msgspec.json.Decoder(struct_of(model)), _times(model)
+
+
 def decode(model: type[M], data: bytes) -> M:
     """The record's data as `model` reads it; ValueError (pydantic's included) when the
     model refuses it. The quick path returns a struct with the model's attributes."""
     try:
-        struct = _decoder(model).decode(data)
-        for name in _times(model):
+        decoder, times = _reading(model)
+        struct = decoder.decode(data)
+        for name in times:
             text = getattr(struct, name)
             if text is not None:
-                setattr(struct, name, _TIME.validate_python(text))
+                setattr(struct, name, _parse_time(text))
     except (msgspec.ValidationError, msgspec.DecodeError, ValueError):
         return model.model_validate_json(data)
     return cast(M, struct)
