@@ -35,34 +35,41 @@ def test_the_bulk_writer_stores_what_the_orm_reads_back(database_url: str) -> No
         "SI-P-1", "project", "3708112021031501", None, "某小区", "某小区", "91370812MA3L12T073",
         "施工单位", "370811", 0, date(2021, 1, 1), None, date(2026, 1, 2), "replayed", NOW,
     )  # fmt: skip
-    permit = PermitRow(
-        "3708112021031501", "e-1", 2, None, "某小区", "某小区", "370811", "91370812MA3L12T073",
-        "施工单位", NOW, NOW, None,
+    permit = PermitRow(  # as folded: the writer finishes it (name key, grace period)
+        "3708112021031501", "e-1", 2, None, "济宁市某小区（二期）", "", "370811",
+        "91370812MA3L12T073", "施工单位", NOW, NOW, None,
     )  # fmt: skip
+    fresh = permit._replace(permit_no="3708112021031502", received_at=LATER)  # not due yet
     alert = raised_row(DRAFT, NOW)
     quiet = raised_row(replace(DRAFT, subject_key="another"), NOW)  # stages nothing
 
-    async def scenario() -> tuple[Enrollment, WatchedPermit, list[Alert], list[OutboxMessage]]:
+    async def scenario() -> tuple[
+        Enrollment, list[WatchedPermit], list[Alert], list[OutboxMessage]
+    ]:
         engine = make_engine(database_url)
         await create_tables(engine, [*map(table_of, TABLES), table_of(OutboxMessage)])
         async with BulkWriter(database_url) as writer:
-            for row in (enrollment, permit):
-                await writer.put([row])
+            await writer.put([enrollment])
+            await writer.put_permits([permit, fresh], grace_seconds=1800, now=LATER)
             await writer.put_alerts([alert, quiet], ["alert.raised", None], "/hub/e", LATER)
-        assert writer.rows_written == 5
+        assert writer.rows_written == 6
         async with make_sessions(engine)() as session:
             found = (
                 (await session.exec(select(Enrollment))).one(),
-                (await session.exec(select(WatchedPermit))).one(),
+                list((await session.exec(select(WatchedPermit).order_by("permit_no"))).all()),
                 list((await session.exec(select(Alert).order_by(Alert.subject_key))).all()),
                 list((await session.exec(select(OutboxMessage))).all()),
             )
         await engine.dispose()
         return found
 
-    stored_enrollment, stored_permit, stored_alerts, stored_outbox = asyncio.run(scenario())
+    stored_enrollment, stored_permits, stored_alerts, stored_outbox = asyncio.run(scenario())
     assert stored_enrollment.model_dump() == enrollment._asdict()
-    assert stored_permit.model_dump() == permit._asdict()
+    due = permit._replace(
+        project_name_key="某小区二期", due_at=NOW + timedelta(minutes=30), checked_at=LATER
+    )
+    waiting = fresh._replace(project_name_key="某小区二期", due_at=LATER + timedelta(minutes=30))
+    assert [p.model_dump() for p in stored_permits] == [due._asdict(), waiting._asdict()]
     assert [a.model_dump() for a in stored_alerts] == [alert._asdict(), quiet._asdict()]
     (message,) = stored_outbox
     assert (message.topic, message.key, message.ce_subject) == ("alerts.v1", *[alert.alert_id] * 2)

@@ -158,7 +158,7 @@ class FinalState:
         known = self.permits.get(d.permit_no)
         first_id = event_id if d.revision == 1 or known is None else known.event_id
         if known is None or d.revision >= known.revision:
-            # project_name_key, due_at and checked_at are set when judged (finished())
+            # project_name_key, due_at and checked_at are set when written (finished())
             self.permits[d.permit_no] = PermitRow(
                 d.permit_no, first_id, d.revision, d.project_code, d.project_name, "",
                 _same(d.division_code), d.contractor.uscc, _same(d.contractor.name),
@@ -226,19 +226,28 @@ class Alerts(NamedTuple):
     events: list[str | None]
 
 
+class Permits(NamedTuple):
+    """A chunk of permit rows as folded: the writer finishes them (replay_rows.finished),
+    their name keys and grace periods computed on its core."""
+
+    rows: list[PermitRow]
+
+
 class Complete(NamedTuple):
     """No more rows of this type follow: the writer may build its table's indexes now."""
 
     row_type: type[Any]
 
 
-Chunk = list[Any] | Alerts | Complete
+Chunk = list[Any] | Permits | Alerts | Complete
 
 
 class Judge:
     """Every subject judged once; alerts already published (`loaded`, by id, as last seen on
     alerts.v1) are kept, none raised twice. `rows()` yields the permits and alerts in chunks of
-    one row type (the registry's rows went as they changed); `staged` fills as it goes."""
+    one row type (the registry's rows went as they changed); `staged` fills as it goes.
+    Permits are judged as folded: the rules score a permit's name itself, and read its name
+    key only when it has no name, when it is empty either way; the writer finishes them."""
 
     def __init__(
         self, state: FinalState, loaded: dict[str, AlertRow], policy: Policy, now: datetime
@@ -271,19 +280,18 @@ class Judge:
                 self._by_permit[e.permit_no].append(e)
             if e.project_code is not None:
                 self._by_code[e.project_code].append(e)
-        grace = timedelta(seconds=self.policy.grace_seconds)
+        due_by = self.now - timedelta(seconds=self.policy.grace_seconds)  # received by then
         permits: list[PermitRow] = []
-        for permit_no, p in state.permits.items():
-            state.permits[permit_no] = p = finished(p, grace, self.now, state.one)
+        for p in state.permits.values():
             permits.append(p)
-            if p.checked_at is not None:
+            if p.received_at <= due_by:  # its grace period is over
                 self._judge_permit(p)
             if len(permits) >= chunk:
-                yield permits
+                yield Permits(permits)
                 permits = []
             if len(self._raised) >= chunk:
                 yield from self._take_raised(chunk)
-        yield from _chunked(permits, chunk)
+        yield from map(Permits, _chunked(permits, chunk))
         yield Complete(PermitRow)
         wanted = {f.uscc for f in state.findings.values()}
         projects: dict[str, list[str]] = defaultdict(list)
@@ -378,18 +386,6 @@ _RAISED, _RESOLVED = "alert.raised", "alert.resolved"
 def _chunked(rows: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
-
-
-def finished(
-    p: PermitRow, grace: timedelta, now: datetime, one: Callable[[datetime], datetime]
-) -> PermitRow:
-    """The permit's final row: its name key and the due time of its grace period."""
-    due = one(p.received_at + grace)
-    return PermitRow(
-        p.permit_no, p.event_id, p.revision, p.project_code, p.project_name,
-        name_key(p.project_name), p.division_code, p.contractor_uscc, p.contractor_name,
-        p.received_at, due, now if due <= now else None,
-    )  # fmt: skip
 
 
 def raised_row(draft: AlertDraft, now: datetime) -> AlertRow:

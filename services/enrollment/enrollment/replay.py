@@ -25,7 +25,15 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from sqlalchemy import func, select
 from sqlalchemy.schema import CreateTable
 
-from enrollment.rebuild import REGISTRY_ROWS, Alerts, Complete, FinalState, Judge, Staged
+from enrollment.rebuild import (
+    REGISTRY_ROWS,
+    Alerts,
+    Complete,
+    FinalState,
+    Judge,
+    Permits,
+    Staged,
+)
 from enrollment.replay_rows import AlertRow, InboxRow
 from enrollment.replay_write import BulkWriter
 from enrollment.rules import Policy
@@ -189,6 +197,8 @@ async def replay(
                 match chunk:
                     case Complete(row_type):
                         await writer.complete(row_type)
+                    case Permits(rows):
+                        await writer.put_permits(rows, policy.grace_seconds, judge.now)
                     case Alerts(rows, events):
                         await writer.put_alerts(rows, events, policy.source, judge.now)
                     case rows:

@@ -8,7 +8,7 @@ and the rules read the enrollment and permit rows directly (rules.EnrollmentLike
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Table
@@ -21,6 +21,7 @@ from enrollment.models import (
     Incident,
     WatchedPermit,
 )
+from enrollment.names import name_key
 from hub_shared.db import table_of
 from hub_shared.inbox import ProcessedEvent
 from hub_shared.outbox import OutboxMessage
@@ -66,6 +67,17 @@ class PermitRow(NamedTuple):
     received_at: datetime
     due_at: datetime
     checked_at: datetime | None
+
+
+def finished(p: PermitRow, grace: timedelta, now: datetime) -> PermitRow:
+    """The permit as the live matcher stores it once judged at `now`: its name key, the end
+    of its grace period, and `now` as checked_at once that has passed."""
+    due = p.received_at + grace
+    return PermitRow(
+        p.permit_no, p.event_id, p.revision, p.project_code, p.project_name,
+        name_key(p.project_name), p.division_code, p.contractor_uscc, p.contractor_name,
+        p.received_at, due, now if due <= now else None,
+    )  # fmt: skip
 
 
 class FindingRow(NamedTuple):
