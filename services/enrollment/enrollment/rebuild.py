@@ -158,7 +158,7 @@ class FinalState:
         known = self.permits.get(d.permit_no)
         first_id = event_id if d.revision == 1 or known is None else known.event_id
         if known is None or d.revision >= known.revision:
-            # project_name_key, due_at and checked_at are set when written (finished())
+            # project_name_key, due_at and checked_at: set by the writer (replay_rows.finished)
             self.permits[d.permit_no] = PermitRow(
                 d.permit_no, first_id, d.revision, d.project_code, d.project_name, "",
                 _same(d.division_code), d.contractor.uscc, _same(d.contractor.name),
@@ -246,8 +246,9 @@ class Judge:
     """Every subject judged once; alerts already published (`loaded`, by id, as last seen on
     alerts.v1) are kept, none raised twice. `rows()` yields the permits and alerts in chunks of
     one row type (the registry's rows went as they changed); `staged` fills as it goes.
-    Permits are judged as folded: the rules score a permit's name itself, and read its name
-    key only when it has no name, when it is empty either way; the writer finishes them."""
+    Permits are judged as folded, before their rows are finished: the rules score a permit's
+    name itself and read its name key only when the name is empty, and then the key is empty
+    too. The writer finishes the rows (replay_rows.finished)."""
 
     def __init__(
         self, state: FinalState, loaded: dict[str, AlertRow], policy: Policy, now: datetime
@@ -320,7 +321,8 @@ class Judge:
 
     def _candidates(self, p: PermitRow) -> list[EnrollmentRow]:
         """As matcher.project_candidates: the project enrollments of the permit's contractor,
-        of its number or of its project code, each once."""
+        of its number or of its project code, each once (when the contractor's are all, its
+        list in the map itself: to be read, not changed)."""
         found = self._projects.get(p.contractor_uscc, [])
         by_code = self._by_code.get(p.project_code, ()) if p.project_code else ()
         others = [e for e in (*self._by_permit.get(p.permit_no, ()), *by_code)
