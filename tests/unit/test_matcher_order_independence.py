@@ -24,7 +24,7 @@ from enrollment import alerts, matcher
 from enrollment.consumers import make_handler
 from enrollment.models import TABLES, Alert
 from enrollment.names import name_key
-from enrollment.rebuild import Alerts, Chunk, Complete, FinalState, Judge, Permits
+from enrollment.rebuild import Alerts, Chunk, Complete, FinalState, Judge
 from enrollment.replay_rows import AlertRow
 from enrollment.rules import (
     EnrollmentFacts,
@@ -357,7 +357,7 @@ def _written(chunks: Iterator[Chunk]) -> tuple[list[Any], set[type], list[tuple[
         if isinstance(chunk, Complete):
             complete.add(chunk.row_type)
             continue
-        rows = chunk.rows if isinstance(chunk, Alerts | Permits) else chunk
+        rows = chunk.rows
         assert not {type(row) for row in rows} & complete, "a row after its type's Complete"
         written += rows
         if isinstance(chunk, Alerts):

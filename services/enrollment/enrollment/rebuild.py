@@ -125,7 +125,7 @@ class FinalState:
         changes, with whether they replace rows handed over before: first the rows of new
         keys, then (True) the changes of known ones. Written in that order, each replacing
         the row of its key, they leave every key's final row: replay writes them while the
-        log is still being read. (Permits are finished only when judged.)"""
+        log is still being read. (Permits go when judged: Judge.rows.)"""
         changed, self._changed = self._changed, defaultdict(list)
         return sorted(((rows, again) for (_, again), rows in changed.items()), key=itemgetter(1))
 
@@ -239,7 +239,7 @@ class Complete(NamedTuple):
     row_type: type[Any]
 
 
-Chunk = list[Any] | Permits | Alerts | Complete
+Chunk = Permits | Alerts | Complete
 
 
 class Judge:
@@ -292,7 +292,8 @@ class Judge:
                 permits = []
             if len(self._raised) >= chunk:
                 yield from self._take_raised(chunk)
-        yield from map(Permits, _chunked(permits, chunk))
+        if permits:
+            yield Permits(permits)
         yield Complete(PermitRow)
         wanted = {f.uscc for f in state.findings.values()}
         projects: dict[str, list[str]] = defaultdict(list)
@@ -307,9 +308,7 @@ class Judge:
         for i in state.incidents.values():
             self._judge_incident(i)
         yield from self._take_raised(chunk)
-        loaded = list(self.loaded.values())  # after every resolution above
-        for start in range(0, len(loaded), chunk):
-            part = loaded[start : start + chunk]
+        for part in _chunked(list(self.loaded.values()), chunk):  # after every resolution above
             yield Alerts(part, [_RESOLVED if a.alert_id in self._resolved else None
                                 for a in part])  # fmt: skip
         yield Complete(AlertRow)

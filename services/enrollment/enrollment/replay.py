@@ -201,8 +201,6 @@ async def replay(
                         await writer.put_permits(rows, policy.grace_seconds, judge.now)
                     case Alerts(rows, events):
                         await writer.put_alerts(rows, events, policy.source, judge.now)
-                    case rows:
-                        await writer.put(rows)
             report.staged = judge.staged
             mark = _phase(report, "judge and write", mark)
         _phase(report, "index and commit", mark)

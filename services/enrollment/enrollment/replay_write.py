@@ -181,7 +181,6 @@ async def _write(frames: _Prefetch) -> int:
     if is_sqlite(url):
         through_rollback_journal(engine)
     tables = {t.name: t for t in SCHEMA.tables}
-    loader: Loader | None = None
     try:
         async with engine.begin() as conn:
             loader = Loader(conn, [
@@ -199,6 +198,7 @@ async def _write(frames: _Prefetch) -> int:
                     case ("complete", name):
                         await loader.complete(ROW_TYPES[name])
             await loader.finish()
+            written = loader.written
     finally:
         await engine.dispose()
     if is_sqlite(url):  # back to WAL, as the service's connections keep it
@@ -206,8 +206,7 @@ async def _write(frames: _Prefetch) -> int:
         async with engine.connect():
             pass
         await engine.dispose()
-    assert loader is not None
-    return loader.written
+    return written
 
 
 def main() -> None:
