@@ -15,7 +15,7 @@ from sqlalchemy.schema import CreateTable
 from sqlmodel import select
 
 from enrollment.models import TABLES, Alert, Enrollment, WatchedPermit
-from enrollment.rebuild import raised_row
+from enrollment.replay_alerts import raised_row
 from enrollment.replay_outbox import payload_json
 from enrollment.replay_rows import AlertRow, EnrollmentRow, PermitRow
 from enrollment.replay_write import BulkWriter, WriterFailed

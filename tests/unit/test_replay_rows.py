@@ -9,12 +9,16 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from enrollment import alerts
+from enrollment.drafts import permit_alert
 from enrollment.models import Alert
-from enrollment.rebuild import raised_row, resolved_row
+from enrollment.replay_alerts import PermitAlerts, raised_row, resolved_row
 from enrollment.replay_outbox import new_id, payload_json
-from enrollment.replay_rows import TABLE_OF_ROW, OutboxRow
+from enrollment.replay_rows import TABLE_OF_ROW, OutboxRow, PermitRow
+from enrollment.rules import Policy
 from hub_shared.envelope import Envelope, MalformedEvent, encode, peek
 from hub_shared.events import Evidence
 from tests.support.alerts import DRAFT, NOW
@@ -66,6 +70,32 @@ def test_payloads_escape_what_json_must_and_keep_chinese_as_it_is() -> None:
     live.alert_id = row.alert_id
     assert json.loads(payload_json(row)) == _published(live)
     assert "名称" in payload_json(row)
+
+
+# Any text a decoded event can hold: every character but lone surrogates, which no JSON
+# decoder lets through.
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    permit_no=_TEXT, event_id=_TEXT, contractor=_TEXT, uscc=_TEXT,
+    project_name=st.none() | _TEXT, division=_TEXT,
+    grace=st.sampled_from([30, 90, 3600, 86400, 7 * 86400, 5400.5]),
+)  # fmt: skip
+def test_a_permit_alert_row_is_the_drafts_to_the_character(
+    permit_no: str, event_id: str, contractor: str, uscc: str, project_name: str | None,
+    division: str, grace: float,
+) -> None:  # fmt: skip
+    permit = PermitRow(
+        permit_no, event_id, 1, None, project_name, "", division, uscc, contractor, NOW, NOW,
+        None,
+    )  # fmt: skip
+    policy = Policy(source="/hub/enrollment", grace_seconds=grace)
+    fast = PermitAlerts(policy, NOW)(permit)
+    drafted = raised_row(permit_alert(permit, policy), NOW)
+    assert fast == drafted._replace(alert_id=fast.alert_id)
+    assert fast.alert_id != drafted.alert_id
 
 
 def test_ids_are_distinct_version_4_uuids() -> None:

@@ -83,12 +83,14 @@ def permit_alert(p: PermitView, policy: Policy) -> AlertDraft:
             permit_no=p.permit_no,
             project_name=p.project_name,
         ),
-        reason=(
-            f"施工许可证 {p.permit_no} 已发放 {grace_text(policy.grace_seconds)}, "
-            "未找到按项目参保记录"
-        ),
+        reason=permit_reason(p.permit_no, grace_text(policy.grace_seconds)),
         evidence=[Evidence(type="permit.issued", id=p.event_id)],
     )
+
+
+def permit_reason(permit_no: str, grace: str) -> str:
+    """`grace`: the grace period in words (rules.grace_text)."""
+    return f"施工许可证 {permit_no} 已发放 {grace}, 未找到按项目参保记录"
 
 
 def finding_alert(f: FindingView, projects: list[str]) -> AlertDraft:

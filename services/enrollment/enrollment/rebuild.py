@@ -8,7 +8,6 @@ GiB, and every row is built once: folded from the event's JSON, then written as 
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
@@ -17,7 +16,7 @@ from functools import lru_cache, partial
 from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 
 from enrollment.drafts import (
     AlertDraft,
@@ -25,11 +24,10 @@ from enrollment.drafts import (
     incident_alert,
     incident_kind,
     match_evidence,
-    permit_alert,
 )
 from enrollment.names import name_key
+from enrollment.replay_alerts import PermitAlerts, raised_row, resolved_row
 from enrollment.replay_decode import decode
-from enrollment.replay_outbox import new_id
 from enrollment.replay_rows import (
     AlertRow,
     EnrollmentRow,
@@ -38,7 +36,7 @@ from enrollment.replay_rows import (
     IncidentRow,
     PermitRow,
 )
-from enrollment.rules import Policy, employer_coverage, permit_coverage
+from enrollment.rules import Policy, employer_coverage, permit_coverage, project_in_force
 from hub_shared.envelope import Envelope
 from hub_shared.events import (
     AccidentData,
@@ -54,7 +52,6 @@ from hub_shared.industries import normalize_industry_code
 M = TypeVar("M", bound=BaseModel)
 V = TypeVar("V")
 R = TypeVar("R")
-_EVIDENCE = TypeAdapter(list[Evidence])
 Data = bytes | Mapping[str, Any]  # a record's JSON value, or an envelope's parsed data
 CONSUMER = "matcher"
 _REPLAYED = "replayed"  # content_hash of rebuilt rows: their content is the event's
@@ -255,6 +252,7 @@ class Judge:
     ) -> None:
         self.state, self.loaded, self.policy, self.now = state, loaded, policy, now
         self.staged: list[Staged] = []
+        self._permit_alert = PermitAlerts(policy, now)
         self._open = {(a.kind, a.subject_key): a.alert_id for a in loaded.values()
                       if a.status == "open"}  # fmt: skip
         self._raised: list[AlertRow] = []  # not yet yielded
@@ -303,7 +301,7 @@ class Judge:
         for f in sorted(state.findings.values()):
             covered = employer_coverage(self._employers.get(f.uscc, ()), f.uscc, self.now.date())
             self._decide(("enterprise_uninsured", f.uscc),
-                         partial(finding_alert, f, projects[f.uscc]),
+                         self._drafted(partial(finding_alert, f, projects[f.uscc])),
                          covered[0] if covered else None)  # fmt: skip
         for i in state.incidents.values():
             self._judge_incident(i)
@@ -331,12 +329,16 @@ class Judge:
         return found + list({id(e): e for e in others}.values())
 
     def _judge_permit(self, p: PermitRow) -> None:
-        matches = permit_coverage(
-            self._candidates(p), p, self.now.date(), self.policy.name_threshold
-        )
+        key = ("project_not_enrolled", p.permit_no)
+        today = self.now.date()
+        if key not in self._open and any(
+            project_in_force(e, today) for e in self._by_permit.get(p.permit_no, ())
+        ):
+            return  # covered by its number (the rules' first match), and no alert to resolve
+        matches = permit_coverage(self._candidates(p), p, today, self.policy.name_threshold)
         self._decide(
-            ("project_not_enrolled", p.permit_no),
-            lambda: permit_alert(p, self.policy),
+            key,
+            partial(self._permit_alert, p),
             matches[0].enrollment_id if matches else None,
             lambda: [match_evidence(matches[0])],
         )
@@ -350,17 +352,20 @@ class Judge:
                 self._candidates(permit), permit, i.occurred_on, self.policy.name_threshold
             )
             by = [m.enrollment_id for m in matched]
-        self._decide((incident_kind(i), i.incident_id), partial(incident_alert, i),
-                     by[0] if by else None)  # fmt: skip
+        self._decide((incident_kind(i), i.incident_id),
+                     self._drafted(partial(incident_alert, i)), by[0] if by else None)  # fmt: skip
+
+    def _drafted(self, draft: Callable[[], AlertDraft]) -> Callable[[], AlertRow]:
+        return lambda: raised_row(draft(), self.now)
 
     def _decide(
         self,
         key: tuple[str, str],
-        draft: Callable[[], AlertDraft],
+        raise_row: Callable[[], AlertRow],
         covered_by: str | None,
         evidence: Callable[[], list[Evidence]] = list,
     ) -> None:
-        """Resolve the open alert of (kind, subject) if covered, raise one if not. The draft
+        """Resolve the open alert of (kind, subject) if covered, raise one if not. The alert
         and the evidence are built only when an alert changes: most subjects need neither."""
         current = self._open.get(key)
         if covered_by and current is not None:
@@ -371,7 +376,7 @@ class Judge:
             self._resolved.add(current)
             self._stage(_RESOLVED, alert)
         elif not covered_by and current is None:
-            alert = raised_row(draft(), self.now)
+            alert = raise_row()
             assert (alert.kind, alert.subject_key) == key
             self._open[key] = alert.alert_id
             self._raised.append(alert)
@@ -387,23 +392,3 @@ _RAISED, _RESOLVED = "alert.raised", "alert.resolved"
 def _chunked(rows: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
-
-
-def raised_row(draft: AlertDraft, now: datetime) -> AlertRow:
-    """An open alert, as alerts.new_alert gives it (a unit test holds the two equal)."""
-    return AlertRow(
-        new_id(), draft.kind, draft.subject_key, "open", draft.division_code,
-        draft.subject.model_dump_json(exclude_none=True), draft.reason,
-        _EVIDENCE.dump_json(draft.evidence).decode(), now, None, None, None, None,
-    )  # fmt: skip
-
-
-def resolved_row(
-    alert: AlertRow, resolution: str, evidence: list[Evidence], now: datetime
-) -> AlertRow:
-    """As alerts.resolved: closed by an enrollment, its evidence saying how it matched."""
-    known = json.loads(alert.evidence)
-    return alert._replace(
-        status="resolved", resolved_at=now, resolution=resolution,
-        evidence=json.dumps(known + [e.to_json() for e in evidence], ensure_ascii=False),
-    )  # fmt: skip
