@@ -13,7 +13,7 @@ import contextlib
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Index, Insert, Table, column, event, insert, select
@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateIndex
 
 from enrollment.replay_outbox import outbox_rows
-from enrollment.replay_rows import TABLE_OF_ROW, AlertRow, OutboxRow, PermitRow, finished
+from enrollment.replay_rows import TABLE_OF_ROW, AlertRow, Judging, OutboxRow, PermitRow, finished
 
 _MISSING = object()
 _STAGED_ORDER = "replay_seq"  # the arrival order of rows in a PostgreSQL staging table
@@ -109,10 +109,14 @@ def _staging_name(table: Table) -> str:
 
 
 class Loader:
-    """Rows into the database of `conn`, in its transaction; `written` counts them."""
+    """Rows into the database of `conn`, in its transaction; `written` counts them. Permit
+    rows come as folded and are finished as `judging` says (replay_rows.finished)."""
 
-    def __init__(self, conn: AsyncConnection, indexes: Sequence[Index]) -> None:
+    def __init__(
+        self, conn: AsyncConnection, indexes: Sequence[Index], judging: Judging | None = None
+    ) -> None:
         self.conn = conn
+        self.judging = judging
         self.written = 0
         self._pending = list(indexes)  # not built yet
         self._inserts: dict[tuple[type[Any], bool], _Insert | None] = {}
@@ -128,6 +132,8 @@ class Loader:
     ) -> None:
         """A chunk of rows given column by column; with `replacing`, each replaces the row of
         its key written before it (through `rows(.., replacing=True)` or not)."""
+        if row_type is PermitRow:
+            columns = self._finished(columns)
         key = (row_type, replacing)
         if key not in self._inserts:
             self._inserts[key] = _Insert.of(self.conn.dialect, row_type, replacing)
@@ -146,13 +152,12 @@ class Loader:
             await self.conn.exec_driver_sql(statement.sql, statement.params(columns))
         self.written += len(columns[0])
 
-    async def permits(
-        self, columns: Sequence[Sequence[Any]], grace_seconds: float, now: datetime
-    ) -> None:
-        """Permit rows as folded, finished as judged at `now` (replay_rows.finished)."""
-        grace = timedelta(seconds=grace_seconds)
-        rows = [finished(PermitRow._make(r), grace, now) for r in zip(*columns, strict=True)]
-        await self.rows(PermitRow, list(zip(*rows, strict=True)))
+    def _finished(self, columns: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        if self.judging is None:
+            raise ValueError("permit rows are finished as judged: the writer needs `judging`")
+        judging = self.judging
+        rows = [finished(PermitRow._make(r), judging) for r in zip(*columns, strict=True)]
+        return list(zip(*rows, strict=True))
 
     async def alerts(
         self, columns: Sequence[Sequence[Any]], events: list[str | None], source: str, at: datetime
