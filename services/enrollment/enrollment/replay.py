@@ -183,7 +183,7 @@ async def replay(
                 report.events_read += len(records)
                 note("events", report.events_read)
             report.events_applied = len(state.applied)
-            for row_type in FOLDED_ROWS:  # written as they changed: index them now
+            for row_type in (*FOLDED_ROWS, InboxRow):  # all sent: in and indexed now
                 await writer.complete(row_type)
             mark = _phase(report, "read and fold", mark)
             judge = Judge(state, loaded, policy, now)

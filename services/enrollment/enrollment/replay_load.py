@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Index, Insert, Table, column, event, insert, select
@@ -26,10 +27,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateIndex
 
 from enrollment.replay_outbox import outbox_rows
-from enrollment.replay_rows import TABLE_OF_ROW, AlertRow, Judging, OutboxRow, PermitRow, finished
+from enrollment.replay_rows import (
+    TABLE_OF_ROW,
+    AlertRow,
+    InboxRow,
+    Judging,
+    OutboxRow,
+    PermitRow,
+    finished,
+)
 
 _MISSING = object()
 _STAGED_ORDER = "replay_seq"  # the arrival order of rows in a PostgreSQL staging table
+# The inbox's key is an event id, in no order: inserted as they come, its rows land each on
+# a random page of the key's index. Gathered into runs and sorted by key, each run sweeps
+# the index once (SQLite took 2.6 s for a million rows so, against 3.8 s as they came).
+_SORTED_RUN = 100_000
+_INBOX_KEY = itemgetter(
+    *(InboxRow._fields.index(c.name) for c in TABLE_OF_ROW[InboxRow].primary_key.columns)
+)
 
 
 @dataclass(frozen=True)
@@ -121,6 +137,7 @@ class Loader:
         self._pending = list(indexes)  # not built yet
         self._inserts: dict[tuple[type[Any], bool], _Insert | None] = {}
         self._staged: set[Table] = set()  # PostgreSQL tables with replacing rows to merge
+        self._run: list[tuple[Any, ...]] = []  # inbox rows not yet inserted (_SORTED_RUN)
         self._copy = conn.dialect.driver == "asyncpg"  # COPY: a fraction of INSERT's work
 
     async def start(self) -> None:
@@ -131,7 +148,24 @@ class Loader:
         self, row_type: type[Any], columns: Sequence[Sequence[Any]], replacing: bool = False
     ) -> None:
         """A chunk of rows given column by column; with `replacing`, each replaces the row of
-        its key written before it (through `rows(.., replacing=True)` or not)."""
+        its key written before it (through `rows(.., replacing=True)` or not). Inbox rows
+        go in sorted runs: all are in once their type is complete."""
+        if row_type is InboxRow and not replacing:
+            self._run.extend(zip(*columns, strict=True))
+            if len(self._run) >= _SORTED_RUN:
+                await self._insert_run()
+            return
+        await self._insert(row_type, columns, replacing)
+
+    async def _insert_run(self) -> None:
+        run, self._run = self._run, []
+        if run:
+            run.sort(key=_INBOX_KEY)
+            await self._insert(InboxRow, list(zip(*run, strict=True)), replacing=False)
+
+    async def _insert(
+        self, row_type: type[Any], columns: Sequence[Sequence[Any]], replacing: bool
+    ) -> None:
         if row_type is PermitRow:
             columns = self._finished(columns)
         key = (row_type, replacing)
@@ -173,10 +207,13 @@ class Loader:
         """No more rows of `row_type` come: merge what is staged for its table, build its
         indexes."""
         table = TABLE_OF_ROW[row_type]
+        if row_type is InboxRow:
+            await self._insert_run()
         await self._merge(table)
         await self._create_indexes([i for i in self._pending if i.table is table])
 
     async def finish(self) -> None:
+        await self._insert_run()
         for table in list(self._staged):
             await self._merge(table)
         await self._create_indexes(list(self._pending))
