@@ -1,14 +1,12 @@
-"""Replay writes the registry's rows and the watched permits while it is still reading the
-log: each row as the fold changes it, replacing the row of its key (FinalState.take_changes,
-BulkWriter.replace). In any order, with repeats, updates, revisions, terminations and
-conflicting reports, and however the changes are cut into chunks, the database ends holding
-exactly the fold's final rows (the permits finished as judged: replay_rows.finished)."""
+"""Replay writes the registry's rows while it is still reading the log: each row as the fold
+changes it, replacing the row of its key (FinalState.take_changes, BulkWriter.replace). In
+any order, with repeats, updates, terminations and conflicting reports, and however the
+changes are cut into chunks, the database ends holding exactly the fold's final rows."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -16,24 +14,21 @@ from hypothesis import strategies as st
 from sqlalchemy.schema import CreateTable, DropTable
 from sqlmodel import SQLModel, select
 
-from enrollment.models import Enrollment, Enterprise, Finding, Incident, WatchedPermit
+from enrollment.models import Enrollment, Enterprise, Finding, Incident
 from enrollment.rebuild import FinalState
-from enrollment.replay_rows import Judging, finished
 from enrollment.replay_write import BulkWriter
 from hub_shared.db import make_engine, make_sessions, table_of
 from hub_shared.envelope import Envelope
 
 USCCS = ["91370812MA3L12T073", "91370811MA3AY4C041"]
-MODELS: list[type[SQLModel]] = [Enterprise, Enrollment, Finding, Incident, WatchedPermit]
-# Judged between the two times permits are received at: one is due, the other waits.
-JUDGING = Judging(datetime(2025, 3, 2, tzinfo=UTC), timedelta(hours=24))
+MODELS: list[type[SQLModel]] = [Enterprise, Enrollment, Finding, Incident]
 
 
 @st.composite
 def registry_events(draw: st.DrawFn) -> Envelope:
     uscc = draw(st.sampled_from(USCCS))
     n = draw(st.integers(0, 2))  # few ids: keys repeat, with different content
-    which = draw(st.sampled_from(["enterprise", "enrollment", "finding", "accident", "permit"]))
+    which = draw(st.sampled_from(["enterprise", "enrollment", "finding", "accident"]))
     if which == "enterprise":
         data: dict[str, Any] = {"uscc": uscc, "name": f"单位{n}", "division_code": "370811",
                                 "industry_code": draw(st.sampled_from(["47", "E47"])),
@@ -47,18 +42,6 @@ def registry_events(draw: st.DrawFn) -> Envelope:
                 "valid_to": None, "terminated_on": terminated}  # fmt: skip
         name = "enrollment.terminated" if terminated else "enrollment.registered"
         return Envelope.new(name, source="/t", data=data, key=uscc)
-    if which == "permit":
-        permit_no = f"37081120250301000{n}"
-        received = draw(st.sampled_from(["2025-03-01T00:00:00+00:00", "2025-03-01T12:00:00Z"]))
-        data = {"permit_no": permit_no, "revision": draw(st.integers(1, 2)),
-                "project_name": draw(st.sampled_from(["济宁市某小区（二期）", "某小区二期"])),
-                "address": "济宁", "division_code": "370811", "contract_price_wan": 100.0,
-                "planned_start": "2025-04-01", "planned_end": "2026-04-01",
-                "issued_at": "2025-03-01T09:30:00+08:00",
-                "builder": {"name": "建设单位", "uscc": USCCS[1]},
-                "contractor": {"name": "施工单位", "uscc": uscc},
-                "received_at": received, "source_id": "t"}  # fmt: skip
-        return Envelope.new("permit.issued", source="/t", data=data, key=permit_no)
     if which == "finding":
         source = draw(st.sampled_from(["住建局", "应急局"]))
         data = {"finding_id": f"F-{n}", "uscc": uscc, "name": "单位", "division_code": "370811",
@@ -80,7 +63,7 @@ async def _write_as_replay_does(
             await conn.execute(DropTable(table_of(model), if_exists=True))
             await conn.execute(CreateTable(table_of(model)))
     await engine.dispose()
-    async with BulkWriter(database_url, judging=JUDGING) as writer:
+    async with BulkWriter(database_url) as writer:
         for chunk in chunks:
             for event in chunk:
                 state.add("t", event)
@@ -118,7 +101,6 @@ def test_rows_written_as_they_change_end_as_the_folds_final_rows(
     final = {
         Enterprise: state.enterprises, Enrollment: state.enrollments,
         Finding: state.findings, Incident: state.incidents,
-        WatchedPermit: {k: finished(p, JUDGING) for k, p in state.permits.items()},
     }  # fmt: skip
     stored = asyncio.run(_stored(database_url))
     for model, rows in final.items():

@@ -17,7 +17,7 @@ from sqlmodel import select
 from enrollment.models import TABLES, Alert, Enrollment, WatchedPermit
 from enrollment.replay_alerts import raised_row
 from enrollment.replay_outbox import payload_json
-from enrollment.replay_rows import AlertRow, EnrollmentRow, Judging, PermitRow
+from enrollment.replay_rows import AlertRow, EnrollmentRow, PermitRow
 from enrollment.replay_write import BulkWriter, WriterFailed
 from hub_shared.db import create_tables, make_engine, make_sessions, table_of
 from hub_shared.outbox import OutboxMessage
@@ -48,11 +48,9 @@ def test_the_bulk_writer_stores_what_the_orm_reads_back(database_url: str) -> No
     ]:
         engine = make_engine(database_url)
         await create_tables(engine, [*map(table_of, TABLES), table_of(OutboxMessage)])
-        async with BulkWriter(
-            database_url, judging=Judging(LATER, timedelta(minutes=30))
-        ) as writer:
+        async with BulkWriter(database_url) as writer:
             await writer.put([enrollment])
-            await writer.put([permit, fresh])
+            await writer.put_permits([permit, fresh], grace_seconds=1800, now=LATER)
             await writer.put_alerts([alert, quiet], ["alert.raised", None], "/hub/e", LATER)
         assert writer.rows_written == 6
         async with make_sessions(engine)() as session:

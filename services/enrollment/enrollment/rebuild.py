@@ -66,9 +66,9 @@ def _parse(model: type[M], data: Data) -> M:
 _same = sys.intern  # one string object for the many repeats of a division code or a name
 
 
-# The row types handed over as the fold changes them (FinalState.take_changes), complete
-# once the log is read: the registry's, and the permits watched.
-FOLDED_ROWS = (EnterpriseRow, EnrollmentRow, FindingRow, IncidentRow, PermitRow)
+# The registry's row types: handed over as the fold changes them (FinalState.take_changes),
+# complete once the log is read.
+REGISTRY_ROWS = (EnterpriseRow, EnrollmentRow, FindingRow, IncidentRow)
 
 
 class FinalState:
@@ -85,8 +85,8 @@ class FinalState:
         self._inbox_topics: list[str] = []  # topics: the inbox rows' columns
         self.stamp = datetime.now(UTC)  # created_at, updated_at, processed_at of rebuilt rows
         self._values: dict[Any, Any] = {}
-        # Rows changed since take_changes(): by row type and whether their key had a row
-        # before (True) or is new (False).
+        # Registry rows changed since take_changes(): by row type and whether their key had
+        # a row before (True) or is new (False).
         self._changed: dict[tuple[type[Any], bool], list[Any]] = defaultdict(list)
 
     def one(self, value: V) -> V:
@@ -117,12 +117,12 @@ class FinalState:
         return [[CONSUMER] * len(ids), ids, topics, [self.stamp] * len(ids)]
 
     def take_changes(self) -> list[tuple[list[Any], bool]]:
-        """The rows (enterprises, enrollments, findings, incidents, permits as folded) that
-        the events applied since the last call changed, a list per row type, each in the
-        order of its changes, with whether they replace rows handed over before: first the
-        rows of new keys, then (True) the changes of known ones. Written in that order, each
-        replacing the row of its key, they leave every key's final row: replay writes them
-        while the log is still being read."""
+        """The registry rows (enterprises, enrollments, findings, incidents) that the events
+        applied since the last call changed, a list per row type, each in the order of its
+        changes, with whether they replace rows handed over before: first the rows of new
+        keys, then (True) the changes of known ones. Written in that order, each replacing
+        the row of its key, they leave every key's final row: replay writes them while the
+        log is still being read. (Permits go when judged: Judge.rows.)"""
         changed, self._changed = self._changed, defaultdict(list)
         return sorted(((rows, again) for (_, again), rows in changed.items()), key=itemgetter(1))
 
@@ -156,13 +156,13 @@ class FinalState:
         first_id = event_id if d.revision == 1 or known is None else known.event_id
         if known is None or d.revision >= known.revision:
             # project_name_key, due_at and checked_at: set by the writer (replay_rows.finished)
-            self._store(self.permits, d.permit_no, PermitRow(
+            self.permits[d.permit_no] = PermitRow(
                 d.permit_no, first_id, d.revision, d.project_code, d.project_name, "",
                 _same(d.division_code), d.contractor.uscc, _same(d.contractor.name),
                 self.one(d.received_at), self.one(d.received_at), None,
-            ))  # fmt: skip
+            )  # fmt: skip
         elif d.revision == 1:
-            self._store(self.permits, d.permit_no, known._replace(event_id=event_id))
+            self.permits[d.permit_no] = known._replace(event_id=event_id)
 
     def _finding(self, _event_id: str, data: Data) -> None:
         d = _parse(FindingData, data)
@@ -223,22 +223,29 @@ class Alerts(NamedTuple):
     events: list[str | None]
 
 
+class Permits(NamedTuple):
+    """A chunk of permit rows as folded: the writer finishes them (replay_rows.finished),
+    their name keys and grace periods computed on its core."""
+
+    rows: list[PermitRow]
+
+
 class Complete(NamedTuple):
     """No more rows of this type follow: the writer may build its table's indexes now."""
 
     row_type: type[Any]
 
 
-Chunk = Alerts | Complete
+Chunk = Permits | Alerts | Complete
 
 
 class Judge:
     """Every subject judged once; alerts already published (`loaded`, by id, as last seen on
-    alerts.v1) are kept, none raised twice. `rows()` yields the alerts in chunks (the other
-    rows went as the fold changed them); `staged` fills as it goes. Permits are judged as
-    folded, their rows finished by the writer (replay_rows.finished, with this `now`): the
-    rules score a permit's name itself and read its name key only when the name is empty,
-    and then the key is empty too."""
+    alerts.v1) are kept, none raised twice. `rows()` yields the permits and alerts in chunks of
+    one row type (the registry's rows went as they changed); `staged` fills as it goes.
+    Permits are judged as folded, before their rows are finished: the rules score a permit's
+    name itself and read its name key only when the name is empty, and then the key is empty
+    too. The writer finishes the rows (replay_rows.finished)."""
 
     def __init__(
         self, state: FinalState, loaded: dict[str, AlertRow], policy: Policy, now: datetime
@@ -260,7 +267,8 @@ class Judge:
         self._employers: dict[str, list[EnrollmentRow]] = defaultdict(list)
 
     def rows(self, chunk: int = 5000) -> Iterator[Chunk]:
-        """The alerts in chunks, as those raised accumulate, then the Complete marker."""
+        """The permits and alerts in chunks of one type, each type followed by its Complete
+        marker once its last row is out; the alerts raised come out as they accumulate."""
         state = self.state
         for e in state.enrollments.values():
             if e.kind == "employer":
@@ -272,11 +280,19 @@ class Judge:
             if e.project_code is not None:
                 self._by_code[e.project_code].append(e)
         due_by = self.now - timedelta(seconds=self.policy.grace_seconds)  # received by then
+        permits: list[PermitRow] = []
         for p in state.permits.values():
+            permits.append(p)
             if p.received_at <= due_by:  # its grace period is over
                 self._judge_permit(p)
-                if len(self._raised) >= chunk:
-                    yield from self._take_raised(chunk)
+            if len(permits) >= chunk:
+                yield Permits(permits)
+                permits = []
+            if len(self._raised) >= chunk:
+                yield from self._take_raised(chunk)
+        if permits:
+            yield Permits(permits)
+        yield Complete(PermitRow)
         wanted = {f.uscc for f in state.findings.values()}
         projects: dict[str, list[str]] = defaultdict(list)
         for p in state.permits.values():

@@ -18,15 +18,23 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from sqlalchemy import func, select
 from sqlalchemy.schema import CreateTable
 
-from enrollment.rebuild import FOLDED_ROWS, Alerts, Complete, FinalState, Judge, Staged
-from enrollment.replay_rows import AlertRow, InboxRow, Judging
+from enrollment.rebuild import (
+    REGISTRY_ROWS,
+    Alerts,
+    Complete,
+    FinalState,
+    Judge,
+    Permits,
+    Staged,
+)
+from enrollment.replay_rows import AlertRow, InboxRow
 from enrollment.replay_write import BulkWriter
 from enrollment.rules import Policy
 from enrollment.schema import SCHEMA
@@ -160,16 +168,9 @@ async def replay(
         loaded = await _load_alerts(settings, batch, report, note)
         report.superseded = _one_open_per_subject(loaded)
         indexes = [index for table in SCHEMA.tables for index in table.indexes]
-        policy = Policy(
-            source=f"/hub/{settings.service}",
-            grace_seconds=settings.hub.matching.grace_seconds,
-            name_threshold=settings.hub.matching.name_threshold,
-        )
-        state = FinalState()
-        now = state.stamp  # the time of judging: the permits are written as judged then
-        judging = Judging(now, timedelta(seconds=policy.grace_seconds))
         mark = time.perf_counter()
-        async with BulkWriter(settings.database_url, indexes, judging) as writer, _no_cycles():
+        async with BulkWriter(settings.database_url, indexes=indexes) as writer, _no_cycles():
+            state = FinalState()
             async for records in _read_to_end(settings, INPUTS, batch):
                 for r in records:
                     try:
@@ -183,16 +184,23 @@ async def replay(
                 report.events_read += len(records)
                 note("events", report.events_read)
             report.events_applied = len(state.applied)
-            for row_type in (*FOLDED_ROWS, InboxRow):  # all sent: in and indexed now
+            for row_type in REGISTRY_ROWS:  # written as they changed: index them now
                 await writer.complete(row_type)
             mark = _phase(report, "read and fold", mark)
-            judge = Judge(state, loaded, policy, now)
+            policy = Policy(
+                source=f"/hub/{settings.service}",
+                grace_seconds=settings.hub.matching.grace_seconds,
+                name_threshold=settings.hub.matching.name_threshold,
+            )
+            judge = Judge(state, loaded, policy, datetime.now(UTC))
             for chunk in judge.rows():
                 match chunk:
                     case Complete(row_type):
                         await writer.complete(row_type)
+                    case Permits(rows):
+                        await writer.put_permits(rows, policy.grace_seconds, judge.now)
                     case Alerts(rows, events):
-                        await writer.put_alerts(rows, events, policy.source, now)
+                        await writer.put_alerts(rows, events, policy.source, judge.now)
             report.staged = judge.staged
             mark = _phase(report, "judge and write", mark)
         _phase(report, "index and commit", mark)

@@ -13,8 +13,7 @@ import contextlib
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from operator import itemgetter
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Index, Insert, Table, column, event, insert, select
@@ -27,25 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateIndex
 
 from enrollment.replay_outbox import outbox_rows
-from enrollment.replay_rows import (
-    TABLE_OF_ROW,
-    AlertRow,
-    InboxRow,
-    Judging,
-    OutboxRow,
-    PermitRow,
-    finished,
-)
+from enrollment.replay_rows import TABLE_OF_ROW, AlertRow, OutboxRow, PermitRow, finished
 
 _MISSING = object()
 _STAGED_ORDER = "replay_seq"  # the arrival order of rows in a PostgreSQL staging table
-# The inbox's key is an event id, in no order: inserted as they come, its rows land each on
-# a random page of the key's index. Gathered into runs and sorted by key, each run sweeps
-# the index once (SQLite took 2.6 s for a million rows so, against 3.8 s as they came).
-_SORTED_RUN = 100_000
-_INBOX_KEY = itemgetter(
-    *(InboxRow._fields.index(c.name) for c in TABLE_OF_ROW[InboxRow].primary_key.columns)
-)
 
 
 @dataclass(frozen=True)
@@ -125,19 +109,14 @@ def _staging_name(table: Table) -> str:
 
 
 class Loader:
-    """Rows into the database of `conn`, in its transaction; `written` counts them. Permit
-    rows come as folded and are finished as `judging` says (replay_rows.finished)."""
+    """Rows into the database of `conn`, in its transaction; `written` counts them."""
 
-    def __init__(
-        self, conn: AsyncConnection, indexes: Sequence[Index], judging: Judging | None = None
-    ) -> None:
+    def __init__(self, conn: AsyncConnection, indexes: Sequence[Index]) -> None:
         self.conn = conn
-        self.judging = judging
         self.written = 0
         self._pending = list(indexes)  # not built yet
         self._inserts: dict[tuple[type[Any], bool], _Insert | None] = {}
         self._staged: set[Table] = set()  # PostgreSQL tables with replacing rows to merge
-        self._run: list[tuple[Any, ...]] = []  # inbox rows not yet inserted (_SORTED_RUN)
         self._copy = conn.dialect.driver == "asyncpg"  # COPY: a fraction of INSERT's work
 
     async def start(self) -> None:
@@ -148,26 +127,7 @@ class Loader:
         self, row_type: type[Any], columns: Sequence[Sequence[Any]], replacing: bool = False
     ) -> None:
         """A chunk of rows given column by column; with `replacing`, each replaces the row of
-        its key written before it (through `rows(.., replacing=True)` or not). Inbox rows
-        go in sorted runs: all are in once their type is complete."""
-        if row_type is InboxRow and not replacing:
-            self._run.extend(zip(*columns, strict=True))
-            if len(self._run) >= _SORTED_RUN:
-                await self._insert_run()
-            return
-        await self._insert(row_type, columns, replacing)
-
-    async def _insert_run(self) -> None:
-        run, self._run = self._run, []
-        if run:
-            run.sort(key=_INBOX_KEY)
-            await self._insert(InboxRow, list(zip(*run, strict=True)), replacing=False)
-
-    async def _insert(
-        self, row_type: type[Any], columns: Sequence[Sequence[Any]], replacing: bool
-    ) -> None:
-        if row_type is PermitRow:
-            columns = self._finished(columns)
+        its key written before it (through `rows(.., replacing=True)` or not)."""
         key = (row_type, replacing)
         if key not in self._inserts:
             self._inserts[key] = _Insert.of(self.conn.dialect, row_type, replacing)
@@ -186,12 +146,13 @@ class Loader:
             await self.conn.exec_driver_sql(statement.sql, statement.params(columns))
         self.written += len(columns[0])
 
-    def _finished(self, columns: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-        if self.judging is None:
-            raise ValueError("permit rows are finished as judged: the writer needs `judging`")
-        judging = self.judging
-        rows = [finished(PermitRow._make(r), judging) for r in zip(*columns, strict=True)]
-        return list(zip(*rows, strict=True))
+    async def permits(
+        self, columns: Sequence[Sequence[Any]], grace_seconds: float, now: datetime
+    ) -> None:
+        """Permit rows as folded, finished as judged at `now` (replay_rows.finished)."""
+        grace = timedelta(seconds=grace_seconds)
+        rows = [finished(PermitRow._make(r), grace, now) for r in zip(*columns, strict=True)]
+        await self.rows(PermitRow, list(zip(*rows, strict=True)))
 
     async def alerts(
         self, columns: Sequence[Sequence[Any]], events: list[str | None], source: str, at: datetime
@@ -207,13 +168,10 @@ class Loader:
         """No more rows of `row_type` come: merge what is staged for its table, build its
         indexes."""
         table = TABLE_OF_ROW[row_type]
-        if row_type is InboxRow:
-            await self._insert_run()
         await self._merge(table)
         await self._create_indexes([i for i in self._pending if i.table is table])
 
     async def finish(self) -> None:
-        await self._insert_run()
         for table in list(self._staged):
             await self._merge(table)
         await self._create_indexes(list(self._pending))

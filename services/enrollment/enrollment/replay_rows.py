@@ -69,18 +69,10 @@ class PermitRow(NamedTuple):
     checked_at: datetime | None
 
 
-class Judging(NamedTuple):
-    """When replay judges the permits, and their grace period."""
-
-    now: datetime
-    grace: timedelta
-
-
-def finished(p: PermitRow, judging: Judging) -> PermitRow:
-    """The permit as the live matcher stores it once judged: its name key, the end of its
-    grace period, and the time of judging as checked_at once that has passed."""
-    due = p.received_at + judging.grace
-    now = judging.now
+def finished(p: PermitRow, grace: timedelta, now: datetime) -> PermitRow:
+    """The permit as the live matcher stores it once judged at `now`: its name key, the end
+    of its grace period, and `now` as checked_at once that has passed."""
+    due = p.received_at + grace
     return PermitRow(
         p.permit_no, p.event_id, p.revision, p.project_code, p.project_name,
         name_key(p.project_name), p.division_code, p.contractor_uscc, p.contractor_name,

@@ -5,10 +5,10 @@ database URL first, so no password shows in the process list); the pipe is bound
 the reader waits for the writer rather than piling rows up. Chunks travel column by
 column: a column pickles in one piece, and binding goes by column anyway. What can be
 derived from the rows is derived on the writer's core: the permits' name keys and grace
-periods (as judged: `judging`), the outbox rows of alert events, and each table's indexes
-once the reader says its rows are complete (enrollment.replay_load puts the rows into the
-database). All or nothing: an error, or the reader going away (end of input without the
-end marker), rolls everything back."""
+periods, the outbox rows of alert events, and each table's indexes once the reader says
+its rows are complete (enrollment.replay_load puts the rows into the database). All or
+nothing: an error, or the reader going away (end of input without the end marker), rolls
+everything back."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from typing import IO, Any
 from sqlalchemy import Index
 
 from enrollment.replay_load import Loader, through_rollback_journal
-from enrollment.replay_rows import TABLE_OF_ROW, AlertRow, Judging
+from enrollment.replay_rows import TABLE_OF_ROW, AlertRow, PermitRow
 from enrollment.schema import SCHEMA
 from hub_shared.db import is_sqlite, make_engine
 from hub_shared.memory import peak_rss_mib
@@ -44,15 +44,11 @@ class WriterFailed(RuntimeError):
 
 class BulkWriter:
     """`indexes` are built once their table's rows are complete (`complete`), or at the end,
-    in the same transaction. Permit rows are sent as folded, and finished as `judging` says
-    (replay_rows.finished)."""
+    in the same transaction."""
 
-    def __init__(
-        self, database_url: str, indexes: Sequence[Index] = (), judging: Judging | None = None
-    ) -> None:
+    def __init__(self, database_url: str, indexes: Sequence[Index] = ()) -> None:
         self._url = database_url
         self._indexes = [(i.table.name, i.name) for i in indexes]  # type: ignore[union-attr]
-        self._judging = judging
         self._process: asyncio.subprocess.Process | None = None
         self.rows_written = 0
         self.peak_rss_mib = 0.0  # the writer process's own
@@ -62,7 +58,7 @@ class BulkWriter:
             sys.executable, "-m", "enrollment.replay_write",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
-        await self._send((self._url, self._indexes, self._judging))
+        await self._send((self._url, self._indexes))
         return self
 
     async def __aexit__(
@@ -102,6 +98,12 @@ class BulkWriter:
         earlier one): the last row of a key stays."""
         if rows:
             await self._send(("replace", type(rows[0]).__name__, list(zip(*rows, strict=True))))
+
+    async def put_permits(self, rows: list[PermitRow], grace_seconds: float, now: datetime) -> None:
+        """Permit rows as folded, which the writer finishes as judged at `now` with a grace
+        period of `grace_seconds` (replay_rows.finished): on its core, not the reader's."""
+        if rows:
+            await self._send(("permits", list(zip(*rows, strict=True)), grace_seconds, now))
 
     async def put_alerts(
         self, rows: list[AlertRow], events: list[str | None], source: str, at: datetime
@@ -174,7 +176,7 @@ class _Prefetch:
 
 
 async def _write(frames: _Prefetch) -> int:
-    url, indexes, judging = await frames.next()
+    url, indexes = await frames.next()
     engine = make_engine(url)
     if is_sqlite(url):
         through_rollback_journal(engine)
@@ -183,12 +185,14 @@ async def _write(frames: _Prefetch) -> int:
         async with engine.begin() as conn:
             loader = Loader(conn, [
                 next(i for i in tables[table].indexes if i.name == name) for table, name in indexes
-            ], judging)  # fmt: skip
+            ])  # fmt: skip
             await loader.start()
             while (item := await frames.next()) is not None:
                 match item:
                     case ("rows" | "replace" as how, name, columns):
                         await loader.rows(ROW_TYPES[name], columns, replacing=how == "replace")
+                    case ("permits", columns, grace_seconds, at):
+                        await loader.permits(columns, grace_seconds, at)
                     case ("alerts", columns, events, source, at):
                         await loader.alerts(columns, events, source, at)
                     case ("complete", name):
