@@ -184,7 +184,7 @@ async def replay(
                 report.events_read += len(records)
                 note("events", report.events_read)
             report.events_applied = len(state.applied)
-            for row_type in REGISTRY_ROWS:  # written as they changed: index them now
+            for row_type in (*REGISTRY_ROWS, InboxRow):  # all in: index them now
                 await writer.complete(row_type)
             mark = _phase(report, "read and fold", mark)
             policy = Policy(

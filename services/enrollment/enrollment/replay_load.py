@@ -5,6 +5,8 @@ straight to the driver; PostgreSQL by COPY, replacing rows into a temporary tabl
 (COPY cannot resolve conflicts), merged into theirs once the table is complete, the last
 row of each key winning. Each table's indexes are built once its rows are complete:
 building an index over loaded rows is several times quicker than maintaining it row by row.
+On PostgreSQL that goes for the primary keys too, dropped at the start of the transaction
+and added back as each table is complete (SQLite cannot add a primary key to a table).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Index, Insert, Table, column, event, insert, select
+from sqlalchemy import Index, Insert, Table, column, event, insert, select, text
 from sqlalchemy import table as table_clause
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -117,11 +119,14 @@ class Loader:
         self._pending = list(indexes)  # not built yet
         self._inserts: dict[tuple[type[Any], bool], _Insert | None] = {}
         self._staged: set[Table] = set()  # PostgreSQL tables with replacing rows to merge
+        self._keys: dict[Table, str] = {}  # PostgreSQL primary keys dropped, by constraint name
         self._copy = conn.dialect.driver == "asyncpg"  # COPY: a fraction of INSERT's work
 
     async def start(self) -> None:
         if self.conn.dialect.name == "sqlite":  # one big transaction: a 64 MiB page cache
             await self.conn.exec_driver_sql("PRAGMA cache_size=-65536")
+        elif self._copy:
+            await self._drop_keys()
 
     async def rows(
         self, row_type: type[Any], columns: Sequence[Sequence[Any]], replacing: bool = False
@@ -168,13 +173,42 @@ class Loader:
         """No more rows of `row_type` come: merge what is staged for its table, build its
         indexes."""
         table = TABLE_OF_ROW[row_type]
+        await self._add_key(table)
         await self._merge(table)
         await self._create_indexes([i for i in self._pending if i.table is table])
 
     async def finish(self) -> None:
+        for table in list(self._keys):
+            await self._add_key(table)
         for table in list(self._staged):
             await self._merge(table)
         await self._create_indexes(list(self._pending))
+
+    async def _drop_keys(self) -> None:
+        """PostgreSQL: the primary keys of the tables loaded, dropped until their rows are in
+        (the inbox's million event ids, in no order: 5.5 s of the server's time kept up row
+        by row, 1.3 s built at once). Nothing refers to them; the transaction holds the
+        tables' only rows, so a duplicate key still fails it, when the key is added back."""
+        q = self.conn.dialect.identifier_preparer.quote
+        for table in TABLE_OF_ROW.values():
+            name = (await self.conn.execute(
+                text("SELECT conname FROM pg_constraint WHERE contype = 'p' "
+                     "AND conrelid = to_regclass(:table)"), {"table": q(table.name)},
+            )).scalar()  # fmt: skip
+            if name is not None:
+                await self.conn.exec_driver_sql(
+                    f"ALTER TABLE {q(table.name)} DROP CONSTRAINT {q(name)}"
+                )
+                self._keys[table] = name
+
+    async def _add_key(self, table: Table) -> None:
+        name = self._keys.pop(table, None)
+        if name is not None:
+            q = self.conn.dialect.identifier_preparer.quote
+            columns = ", ".join(q(c.name) for c in table.primary_key.columns)
+            await self.conn.exec_driver_sql(
+                f"ALTER TABLE {q(table.name)} ADD CONSTRAINT {q(name)} PRIMARY KEY ({columns})"
+            )
 
     async def _copy_records(
         self, table: str, statement: _Insert, columns: Sequence[Sequence[Any]]
