@@ -17,7 +17,7 @@ from sqlmodel import select
 from enrollment.models import TABLES, Alert, Enrollment, WatchedPermit
 from enrollment.replay_alerts import raised_row
 from enrollment.replay_outbox import payload_json
-from enrollment.replay_rows import AlertRow, EnrollmentRow, PermitRow
+from enrollment.replay_rows import AlertRow, EnrollmentRow, PermitRow, finished
 from enrollment.replay_write import BulkWriter, WriterFailed
 from hub_shared.db import create_tables, make_engine, make_sessions, table_of
 from hub_shared.outbox import OutboxMessage
@@ -35,7 +35,7 @@ def test_the_bulk_writer_stores_what_the_orm_reads_back(database_url: str) -> No
         "SI-P-1", "project", "3708112021031501", None, "某小区", "某小区", "91370812MA3L12T073",
         "施工单位", "370811", 0, date(2021, 1, 1), None, date(2026, 1, 2), "replayed", NOW,
     )  # fmt: skip
-    permit = PermitRow(  # as folded: the writer finishes it (name key, grace period)
+    permit = PermitRow(  # as folded: finished as judged (name key, grace period)
         "3708112021031501", "e-1", 2, None, "济宁市某小区（二期）", "", "370811",
         "91370812MA3L12T073", "施工单位", NOW, NOW, None,
     )  # fmt: skip
@@ -50,7 +50,7 @@ def test_the_bulk_writer_stores_what_the_orm_reads_back(database_url: str) -> No
         await create_tables(engine, [*map(table_of, TABLES), table_of(OutboxMessage)])
         async with BulkWriter(database_url) as writer:
             await writer.put([enrollment])
-            await writer.put_permits([permit, fresh], grace_seconds=1800, now=LATER)
+            await writer.put([finished(p, timedelta(minutes=30), LATER) for p in (permit, fresh)])
             await writer.put_alerts([alert, quiet], ["alert.raised", None], "/hub/e", LATER)
         assert writer.rows_written == 6
         async with make_sessions(engine)() as session:

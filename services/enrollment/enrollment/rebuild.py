@@ -35,6 +35,7 @@ from enrollment.replay_rows import (
     FindingRow,
     IncidentRow,
     PermitRow,
+    finished,
 )
 from enrollment.rules import Policy, employer_coverage, permit_coverage, project_in_force
 from hub_shared.envelope import Envelope
@@ -155,7 +156,7 @@ class FinalState:
         known = self.permits.get(d.permit_no)
         first_id = event_id if d.revision == 1 or known is None else known.event_id
         if known is None or d.revision >= known.revision:
-            # project_name_key, due_at and checked_at: set by the writer (replay_rows.finished)
+            # project_name_key, due_at and checked_at: set when judged (replay_rows.finished)
             self.permits[d.permit_no] = PermitRow(
                 d.permit_no, first_id, d.revision, d.project_code, d.project_name, "",
                 _same(d.division_code), d.contractor.uscc, _same(d.contractor.name),
@@ -224,8 +225,7 @@ class Alerts(NamedTuple):
 
 
 class Permits(NamedTuple):
-    """A chunk of permit rows as folded: the writer finishes them (replay_rows.finished),
-    their name keys and grace periods computed on its core."""
+    """A chunk of permit rows as judged (replay_rows.finished): name key, grace period."""
 
     rows: list[PermitRow]
 
@@ -243,9 +243,9 @@ class Judge:
     """Every subject judged once; alerts already published (`loaded`, by id, as last seen on
     alerts.v1) are kept, none raised twice. `rows()` yields the permits and alerts in chunks of
     one row type (the registry's rows went as they changed); `staged` fills as it goes.
-    Permits are judged as folded, before their rows are finished: the rules score a permit's
-    name itself and read its name key only when the name is empty, and then the key is empty
-    too. The writer finishes the rows (replay_rows.finished)."""
+    Permits are judged as folded, their rows finished alongside (replay_rows.finished): the
+    rules score a permit's name itself and read its name key only when the name is empty,
+    and then the key is empty too."""
 
     def __init__(
         self, state: FinalState, loaded: dict[str, AlertRow], policy: Policy, now: datetime
@@ -279,10 +279,11 @@ class Judge:
                 self._by_permit[e.permit_no].append(e)
             if e.project_code is not None:
                 self._by_code[e.project_code].append(e)
-        due_by = self.now - timedelta(seconds=self.policy.grace_seconds)  # received by then
+        grace = timedelta(seconds=self.policy.grace_seconds)
+        due_by = self.now - grace  # received by then
         permits: list[PermitRow] = []
         for p in state.permits.values():
-            permits.append(p)
+            permits.append(finished(p, grace, self.now))
             if p.received_at <= due_by:  # its grace period is over
                 self._judge_permit(p)
             if len(permits) >= chunk:

@@ -198,7 +198,7 @@ async def replay(
                     case Complete(row_type):
                         await writer.complete(row_type)
                     case Permits(rows):
-                        await writer.put_permits(rows, policy.grace_seconds, judge.now)
+                        await writer.put(rows)
                     case Alerts(rows, events):
                         await writer.put_alerts(rows, events, policy.source, judge.now)
             report.staged = judge.staged

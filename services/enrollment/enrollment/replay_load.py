@@ -15,7 +15,7 @@ import contextlib
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Index, Insert, Table, column, event, insert, select, text
@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateIndex
 
 from enrollment.replay_outbox import outbox_rows
-from enrollment.replay_rows import TABLE_OF_ROW, AlertRow, OutboxRow, PermitRow, finished
+from enrollment.replay_rows import TABLE_OF_ROW, AlertRow, OutboxRow
 
 _MISSING = object()
 _STAGED_ORDER = "replay_seq"  # the arrival order of rows in a PostgreSQL staging table
@@ -150,14 +150,6 @@ class Loader:
         else:
             await self.conn.exec_driver_sql(statement.sql, statement.params(columns))
         self.written += len(columns[0])
-
-    async def permits(
-        self, columns: Sequence[Sequence[Any]], grace_seconds: float, now: datetime
-    ) -> None:
-        """Permit rows as folded, finished as judged at `now` (replay_rows.finished)."""
-        grace = timedelta(seconds=grace_seconds)
-        rows = [finished(PermitRow._make(r), grace, now) for r in zip(*columns, strict=True)]
-        await self.rows(PermitRow, list(zip(*rows, strict=True)))
 
     async def alerts(
         self, columns: Sequence[Sequence[Any]], events: list[str | None], source: str, at: datetime

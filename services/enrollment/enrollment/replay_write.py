@@ -4,11 +4,10 @@ core). The writer is `python -m enrollment.replay_write`, fed pickled chunks on 
 database URL first, so no password shows in the process list); the pipe is bounded, so
 the reader waits for the writer rather than piling rows up. Chunks travel column by
 column: a column pickles in one piece, and binding goes by column anyway. What can be
-derived from the rows is derived on the writer's core: the permits' name keys and grace
-periods, the outbox rows of alert events, and each table's indexes once the reader says
-its rows are complete (enrollment.replay_load puts the rows into the database). All or
-nothing: an error, or the reader going away (end of input without the end marker), rolls
-everything back."""
+derived from the rows is derived on the writer's core: the outbox rows of alert events,
+and each table's indexes once the reader says its rows are complete (enrollment.replay_load
+puts the rows into the database). All or nothing: an error, or the reader going away (end
+of input without the end marker), rolls everything back."""
 
 from __future__ import annotations
 
@@ -27,7 +26,7 @@ from typing import IO, Any
 from sqlalchemy import Index
 
 from enrollment.replay_load import Loader, through_rollback_journal
-from enrollment.replay_rows import TABLE_OF_ROW, AlertRow, PermitRow
+from enrollment.replay_rows import TABLE_OF_ROW, AlertRow
 from enrollment.schema import SCHEMA
 from hub_shared.db import is_sqlite, make_engine
 from hub_shared.memory import peak_rss_mib
@@ -98,12 +97,6 @@ class BulkWriter:
         earlier one): the last row of a key stays."""
         if rows:
             await self._send(("replace", type(rows[0]).__name__, list(zip(*rows, strict=True))))
-
-    async def put_permits(self, rows: list[PermitRow], grace_seconds: float, now: datetime) -> None:
-        """Permit rows as folded, which the writer finishes as judged at `now` with a grace
-        period of `grace_seconds` (replay_rows.finished): on its core, not the reader's."""
-        if rows:
-            await self._send(("permits", list(zip(*rows, strict=True)), grace_seconds, now))
 
     async def put_alerts(
         self, rows: list[AlertRow], events: list[str | None], source: str, at: datetime
@@ -191,8 +184,6 @@ async def _write(frames: _Prefetch) -> int:
                 match item:
                     case ("rows" | "replace" as how, name, columns):
                         await loader.rows(ROW_TYPES[name], columns, replacing=how == "replace")
-                    case ("permits", columns, grace_seconds, at):
-                        await loader.permits(columns, grace_seconds, at)
                     case ("alerts", columns, events, source, at):
                         await loader.alerts(columns, events, source, at)
                     case ("complete", name):
