@@ -118,6 +118,31 @@ def test_a_failed_bulk_write_leaves_nothing_behind(
     assert asyncio.run(scenario()) == 0
 
 
+def test_a_refused_chunk_fails_the_whole_write_on_either_backend(database_url: str) -> None:
+    """A chunk the database refuses (an alert without a kind), followed by good ones: on
+    PostgreSQL its COPY is still in flight while the next chunk is made ready, and its
+    error must surface all the same; nothing is left behind."""
+    good = [raised_row(replace(DRAFT, subject_key=f"s-{n}"), NOW) for n in range(3)]
+    bad = good[0]._replace(alert_id="bad", kind=None)  # type: ignore[arg-type]
+
+    async def scenario() -> int:
+        engine = make_engine(database_url)
+        await create_tables(engine, [table_of(Alert), table_of(OutboxMessage)])
+        await engine.dispose()
+
+        async def write() -> None:
+            async with BulkWriter(database_url) as writer:
+                await writer.put([good[0]])
+                await writer.put([bad])
+                await writer.put_alerts(good[1:], ["alert.raised"] * 2, "/hub/e", NOW)
+
+        with pytest.raises(WriterFailed, match=r"(?i)null"):
+            await write()
+        return await _alert_count(make_engine(database_url))
+
+    assert asyncio.run(scenario()) == 0
+
+
 def test_a_reader_that_fails_midway_leaves_nothing_behind(tmp_path: Path) -> None:
     row = raised_row(DRAFT, NOW)
 
