@@ -119,9 +119,8 @@ def test_a_failed_bulk_write_leaves_nothing_behind(
 
 
 def test_a_refused_chunk_fails_the_whole_write_on_either_backend(database_url: str) -> None:
-    """A chunk the database refuses (an alert without a kind), followed by good ones: on
-    PostgreSQL its COPY is still in flight while the next chunk is made ready, and its
-    error must surface all the same; nothing is left behind."""
+    """A chunk the database refuses (an alert without a kind), followed by good ones: its
+    INSERT (SQLite) or COPY (PostgreSQL) fails the whole write, and nothing is left."""
     good = [raised_row(replace(DRAFT, subject_key=f"s-{n}"), NOW) for n in range(3)]
     bad = good[0]._replace(alert_id="bad", kind=None)  # type: ignore[arg-type]
 

@@ -11,7 +11,6 @@ and added back as each table is complete (SQLite cannot add a primary key to a t
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -112,13 +111,7 @@ def _staging_name(table: Table) -> str:
 
 
 class Loader:
-    """Rows into the database of `conn`, in its transaction; `written` counts them.
-
-    On PostgreSQL a chunk's COPY runs while the next chunk is made ready (its parameters,
-    an alert chunk's outbox rows): the server and this process work at once. Every other
-    statement waits for the COPY in flight first, and so does `finish`; `abandon` lets it
-    go when the transaction is given up.
-    """
+    """Rows into the database of `conn`, in its transaction; `written` counts them."""
 
     def __init__(self, conn: AsyncConnection, indexes: Sequence[Index]) -> None:
         self.conn = conn
@@ -128,7 +121,6 @@ class Loader:
         self._staged: set[Table] = set()  # PostgreSQL tables with replacing rows to merge
         self._keys: dict[Table, str] = {}  # PostgreSQL primary keys dropped, by constraint name
         self._copy = conn.dialect.driver == "asyncpg"  # COPY: a fraction of INSERT's work
-        self._in_flight: asyncio.Task[Any] | None = None  # the last COPY, not yet awaited
 
     async def start(self) -> None:
         if self.conn.dialect.name == "sqlite":  # one big transaction: a 64 MiB page cache
@@ -150,7 +142,6 @@ class Loader:
             params = [
                 dict(zip(row_type._fields, r, strict=True)) for r in zip(*columns, strict=True)
             ]
-            await self._settled()
             await self.conn.execute(_statement(self.conn.dialect, table, replacing), params)
         elif self._copy and replacing:  # COPY resolves no conflict: staged, merged later
             await self._stage(table, statement, columns)
@@ -174,13 +165,11 @@ class Loader:
         """No more rows of `row_type` come: merge what is staged for its table, build its
         indexes."""
         table = TABLE_OF_ROW[row_type]
-        await self._settled()
         await self._add_key(table)
         await self._merge(table)
         await self._create_indexes([i for i in self._pending if i.table is table])
 
     async def finish(self) -> None:
-        await self._settled()
         for table in list(self._keys):
             await self._add_key(table)
         for table in list(self._staged):
@@ -214,28 +203,13 @@ class Loader:
                 f"ALTER TABLE {q(table.name)} ADD CONSTRAINT {q(name)} PRIMARY KEY ({columns})"
             )
 
-    async def abandon(self) -> None:
-        """The transaction is given up: let the COPY in flight end, whatever its outcome."""
-        if self._in_flight is not None:
-            with contextlib.suppress(Exception):
-                await self._in_flight
-            self._in_flight = None
-
-    async def _settled(self) -> None:
-        """Wait for the COPY in flight, if any; raise what it raised."""
-        if self._in_flight is not None:
-            in_flight, self._in_flight = self._in_flight, None
-            await in_flight
-
     async def _copy_records(
         self, table: str, statement: _Insert, columns: Sequence[Sequence[Any]]
     ) -> None:
-        """Start the chunk's COPY once the last one is done, without waiting for it."""
-        records = statement.params(columns)
-        await self._settled()
         raw = await self.conn.get_raw_connection()
-        copy = raw.driver_connection.copy_records_to_table  # type: ignore[union-attr]
-        self._in_flight = asyncio.create_task(copy(table, records=records, columns=statement.names))
+        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+            table, records=statement.params(columns), columns=statement.names
+        )
 
     async def _stage(
         self, table: Table, statement: _Insert, columns: Sequence[Sequence[Any]]
@@ -243,7 +217,6 @@ class Loader:
         """Into the table's staging table (created on first use), numbered as they come."""
         if table not in self._staged:
             q = self.conn.dialect.identifier_preparer.quote
-            await self._settled()
             await self.conn.exec_driver_sql(
                 f"CREATE TEMPORARY TABLE {q(_staging_name(table))} "
                 f"(LIKE {q(table.name)}, {_STAGED_ORDER} bigserial)"

@@ -168,19 +168,6 @@ class _Prefetch:
         return value
 
 
-async def _load(loader: Loader, frames: _Prefetch) -> None:
-    await loader.start()
-    while (item := await frames.next()) is not None:
-        match item:
-            case ("rows" | "replace" as how, name, columns):
-                await loader.rows(ROW_TYPES[name], columns, replacing=how == "replace")
-            case ("alerts", columns, events, source, at):
-                await loader.alerts(columns, events, source, at)
-            case ("complete", name):
-                await loader.complete(ROW_TYPES[name])
-    await loader.finish()
-
-
 async def _write(frames: _Prefetch) -> int:
     url, indexes = await frames.next()
     engine = make_engine(url)
@@ -192,11 +179,16 @@ async def _write(frames: _Prefetch) -> int:
             loader = Loader(conn, [
                 next(i for i in tables[table].indexes if i.name == name) for table, name in indexes
             ])  # fmt: skip
-            try:
-                await _load(loader, frames)
-            except BaseException:
-                await loader.abandon()  # then the transaction rolls back
-                raise
+            await loader.start()
+            while (item := await frames.next()) is not None:
+                match item:
+                    case ("rows" | "replace" as how, name, columns):
+                        await loader.rows(ROW_TYPES[name], columns, replacing=how == "replace")
+                    case ("alerts", columns, events, source, at):
+                        await loader.alerts(columns, events, source, at)
+                    case ("complete", name):
+                        await loader.complete(ROW_TYPES[name])
+            await loader.finish()
             written = loader.written
     finally:
         await engine.dispose()
