@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from enrollment.models import TABLES, Alert, Enrollment, WatchedPermit
 from enrollment.replay_alerts import raised_row
-from enrollment.replay_outbox import outbox_rows, payload_json
+from enrollment.replay_outbox import payload_json
 from enrollment.replay_rows import AlertRow, EnrollmentRow, PermitRow, finished
 from enrollment.replay_write import BulkWriter, WriterFailed
 from hub_shared.db import create_tables, make_engine, make_sessions, table_of
@@ -29,8 +29,8 @@ LATER = NOW + timedelta(hours=1)
 
 def test_the_bulk_writer_stores_what_the_orm_reads_back(database_url: str) -> None:
     """On SQLite through its INSERT with SQLAlchemy's bind processors, on PostgreSQL
-    through COPY; the outbox row of a staged alert (replay_outbox) carries the alert's
-    state as its payload."""
+    through COPY; the outbox row of a staged alert is the writer's own, its payload the
+    alert's state."""
     enrollment = EnrollmentRow(
         "SI-P-1", "project", "3708112021031501", None, "某小区", "某小区", "91370812MA3L12T073",
         "施工单位", "370811", 0, date(2021, 1, 1), None, date(2026, 1, 2), "replayed", NOW,
@@ -51,8 +51,7 @@ def test_the_bulk_writer_stores_what_the_orm_reads_back(database_url: str) -> No
         async with BulkWriter(database_url) as writer:
             await writer.put([enrollment])
             await writer.put([finished(p, timedelta(minutes=30), LATER) for p in (permit, fresh)])
-            await writer.put([alert, quiet])
-            await writer.put(outbox_rows([alert, quiet], ["alert.raised", None], "/hub/e", LATER))
+            await writer.put_alerts([alert, quiet], ["alert.raised", None], "/hub/e", LATER)
         assert writer.rows_written == 6
         async with make_sessions(engine)() as session:
             found = (
@@ -134,8 +133,7 @@ def test_a_refused_chunk_fails_the_whole_write_on_either_backend(database_url: s
             async with BulkWriter(database_url) as writer:
                 await writer.put([good[0]])
                 await writer.put([bad])
-                await writer.put(good[1:])
-                await writer.put(outbox_rows(good[1:], ["alert.raised"] * 2, "/hub/e", NOW))
+                await writer.put_alerts(good[1:], ["alert.raised"] * 2, "/hub/e", NOW)
 
         with pytest.raises(WriterFailed, match=r"(?i)null"):
             await write()

@@ -218,7 +218,7 @@ class Staged(NamedTuple):
 
 class Alerts(NamedTuple):
     """A chunk of alert rows, and for each the event it stages ("alert.raised",
-    "alert.resolved"), or None: their outbox rows are built from them (replay_outbox)."""
+    "alert.resolved"), or None: the writer builds the outbox rows (enrollment.replay_outbox)."""
 
     rows: list[AlertRow]
     events: list[str | None]

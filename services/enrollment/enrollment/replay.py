@@ -34,7 +34,6 @@ from enrollment.rebuild import (
     Permits,
     Staged,
 )
-from enrollment.replay_outbox import outbox_rows
 from enrollment.replay_rows import AlertRow, InboxRow
 from enrollment.replay_write import BulkWriter
 from enrollment.rules import Policy
@@ -200,9 +199,8 @@ async def replay(
                         await writer.complete(row_type)
                     case Permits(rows):
                         await writer.put(rows)
-                    case Alerts(rows, events):  # their events' outbox rows follow them
-                        await writer.put(rows)
-                        await writer.put(outbox_rows(rows, events, policy.source, judge.now))
+                    case Alerts(rows, events):
+                        await writer.put_alerts(rows, events, policy.source, judge.now)
             report.staged = judge.staged
             mark = _phase(report, "judge and write", mark)
         _phase(report, "index and commit", mark)

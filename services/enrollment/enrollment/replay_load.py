@@ -15,6 +15,7 @@ import contextlib
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Index, Insert, Table, column, event, insert, select, text
@@ -26,7 +27,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateIndex
 
-from enrollment.replay_rows import TABLE_OF_ROW
+from enrollment.replay_outbox import outbox_rows
+from enrollment.replay_rows import TABLE_OF_ROW, AlertRow, OutboxRow
 
 _MISSING = object()
 _STAGED_ORDER = "replay_seq"  # the arrival order of rows in a PostgreSQL staging table
@@ -148,6 +150,16 @@ class Loader:
         else:
             await self.conn.exec_driver_sql(statement.sql, statement.params(columns))
         self.written += len(columns[0])
+
+    async def alerts(
+        self, columns: Sequence[Sequence[Any]], events: list[str | None], source: str, at: datetime
+    ) -> None:
+        """Alert rows, then the outbox rows of the events they stage (replay_outbox)."""
+        await self.rows(AlertRow, columns)
+        alerts = [AlertRow._make(r) for r in zip(*columns, strict=True)]
+        outbox = outbox_rows(alerts, events, source, at)
+        if outbox:
+            await self.rows(OutboxRow, list(zip(*outbox, strict=True)))
 
     async def complete(self, row_type: type[Any]) -> None:
         """No more rows of `row_type` come: merge what is staged for its table, build its

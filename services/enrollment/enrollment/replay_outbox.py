@@ -1,8 +1,8 @@
 """The outbox rows of a replay's alert events, put together from the alert rows themselves.
 
-Replay builds them from the alert rows the judge yields and sends them after those rows:
-an alert's event carries its whole state, which the alert row already holds, its subject
-and evidence as JSON, so a payload costs a few string joins.
+The writer process builds them (enrollment.replay_write) from the alerts it is sent, so the
+reader neither builds nor sends a payload: an alert's event carries its whole state, which
+the alert row already holds, its subject and evidence as JSON.
 """
 
 from __future__ import annotations

@@ -3,10 +3,11 @@ that reading and judging (one core) go on while rows are bound and written (the 
 core). The writer is `python -m enrollment.replay_write`, fed pickled chunks on its stdin (the
 database URL first, so no password shows in the process list); the pipe is bounded, so
 the reader waits for the writer rather than piling rows up. Chunks travel column by
-column: a column pickles in one piece, and binding goes by column anyway. Each table's
-indexes are built on the writer's core once the reader says its rows are complete
-(enrollment.replay_load puts the rows into the database). All or nothing: an error, or the
-reader going away (end of input without the end marker), rolls everything back."""
+column: a column pickles in one piece, and binding goes by column anyway. What can be
+derived from the rows is derived on the writer's core: the outbox rows of alert events,
+and each table's indexes once the reader says its rows are complete (enrollment.replay_load
+puts the rows into the database). All or nothing: an error, or the reader going away (end
+of input without the end marker), rolls everything back."""
 
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ import queue
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import IO, Any
 
 from sqlalchemy import Index
 
 from enrollment.replay_load import Loader, through_rollback_journal
-from enrollment.replay_rows import TABLE_OF_ROW
+from enrollment.replay_rows import TABLE_OF_ROW, AlertRow
 from enrollment.schema import SCHEMA
 from hub_shared.db import is_sqlite, make_engine
 from hub_shared.memory import peak_rss_mib
@@ -95,6 +97,14 @@ class BulkWriter:
         earlier one): the last row of a key stays."""
         if rows:
             await self._send(("replace", type(rows[0]).__name__, list(zip(*rows, strict=True))))
+
+    async def put_alerts(
+        self, rows: list[AlertRow], events: list[str | None], source: str, at: datetime
+    ) -> None:
+        """Alert rows and, for each whose event is named, its outbox row (its ce_source
+        `source`, its time `at`), which the writer builds: enrollment.replay_outbox."""
+        if rows:
+            await self._send(("alerts", list(zip(*rows, strict=True)), events, source, at))
 
     async def complete(self, row_type: type[Any]) -> None:
         """No more rows of `row_type` follow: the writer builds its table's indexes now,
@@ -174,6 +184,8 @@ async def _write(frames: _Prefetch) -> int:
                 match item:
                     case ("rows" | "replace" as how, name, columns):
                         await loader.rows(ROW_TYPES[name], columns, replacing=how == "replace")
+                    case ("alerts", columns, events, source, at):
+                        await loader.alerts(columns, events, source, at)
                     case ("complete", name):
                         await loader.complete(ROW_TYPES[name])
             await loader.finish()
