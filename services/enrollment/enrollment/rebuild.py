@@ -243,9 +243,9 @@ class Judge:
     """Every subject judged once; alerts already published (`loaded`, by id, as last seen on
     alerts.v1) are kept, none raised twice. `rows()` yields the permits and alerts in chunks of
     one row type (the registry's rows went as they changed); `staged` fills as it goes.
-    Permits are judged as folded, their rows finished alongside (replay_rows.finished): the
-    rules score a permit's name itself and read its name key only when the name is empty,
-    and then the key is empty too."""
+    Permits are judged as finished (replay_rows.finished); an incident's permit is read as
+    folded, which judges alike: the rules score a permit's name itself and read its name key
+    only when the name is empty, and then the key is empty too."""
 
     def __init__(
         self, state: FinalState, loaded: dict[str, AlertRow], policy: Policy, now: datetime
@@ -280,11 +280,11 @@ class Judge:
             if e.project_code is not None:
                 self._by_code[e.project_code].append(e)
         grace = timedelta(seconds=self.policy.grace_seconds)
-        due_by = self.now - grace  # received by then
         permits: list[PermitRow] = []
-        for p in state.permits.values():
-            permits.append(finished(p, grace, self.now))
-            if p.received_at <= due_by:  # its grace period is over
+        for folded in state.permits.values():
+            p = finished(folded, grace, self.now)
+            permits.append(p)
+            if p.checked_at is not None:  # its grace period is over
                 self._judge_permit(p)
             if len(permits) >= chunk:
                 yield Permits(permits)

@@ -47,8 +47,9 @@ def resolved_row(
 
 class PermitAlerts:
     """`raised_row(permit_alert(p, policy), now)` for a permit row, without the models: the
-    subject's JSON without its absent fields, the evidence's with them, as pydantic writes
-    both (strings escaped as encode_basestring escapes them, Chinese kept as it is)."""
+    subject's JSON without its absent fields (a permit always has a project name), the
+    evidence's with them, as pydantic writes both (strings escaped as encode_basestring
+    escapes them, Chinese kept as it is)."""
 
     def __init__(self, policy: Policy, now: datetime) -> None:
         self._grace = grace_text(policy.grace_seconds)
@@ -57,12 +58,10 @@ class PermitAlerts:
     def __call__(self, p: PermitRow) -> AlertRow:
         q = encode_basestring
         subject = f'{{"uscc":{q(p.contractor_uscc)},"name":{q(p.contractor_name)},' \
-                  f'"permit_no":{q(p.permit_no)}'  # fmt: skip
-        if p.project_name is not None:
-            subject += f',"project_name":{q(p.project_name)}'
+                  f'"permit_no":{q(p.permit_no)},"project_name":{q(p.project_name)}}}'  # fmt: skip
         evidence = f'[{{"type":"permit.issued","id":{q(p.event_id)},"detail":null,"score":null}}]'
         return AlertRow(
             new_id(), "project_not_enrolled", p.permit_no, "open", p.division_code,
-            subject + "}", permit_reason(p.permit_no, self._grace), evidence, self._now,
+            subject, permit_reason(p.permit_no, self._grace), evidence, self._now,
             None, None, None, None,
         )  # fmt: skip

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Insert, Table, column, event, insert, select, text
+from sqlalchemy import Connection, Index, Insert, Table, column, event, insert, inspect, select
 from sqlalchemy import table as table_clause
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -106,6 +106,14 @@ def _replacing(statement: Any, table: Table) -> Insert:
     return replacing_insert
 
 
+def _primary_key_names(connection: Connection) -> dict[Table, str]:
+    """The constraint name of each loaded table's primary key, for the tables that exist."""
+    found = inspect(connection)
+    names = {t: found.get_pk_constraint(t.name)["name"] for t in TABLE_OF_ROW.values()
+             if found.has_table(t.name)}  # fmt: skip
+    return {table: name for table, name in names.items() if name}
+
+
 def _staging_name(table: Table) -> str:
     return f"replay_staged_{table.name}"
 
@@ -182,17 +190,12 @@ class Loader:
         server's time with the key kept up row by row; 2.6 s with the key built afterwards,
         the build included). Nothing refers to them, and the transaction holds the tables'
         only rows: a duplicate key still fails it, when its key is added back."""
+        self._keys = await self.conn.run_sync(_primary_key_names)
         q = self.conn.dialect.identifier_preparer.quote
-        for table in TABLE_OF_ROW.values():
-            name = (await self.conn.execute(
-                text("SELECT conname FROM pg_constraint WHERE contype = 'p' "
-                     "AND conrelid = to_regclass(:table)"), {"table": q(table.name)},
-            )).scalar()  # fmt: skip
-            if name is not None:
-                await self.conn.exec_driver_sql(
-                    f"ALTER TABLE {q(table.name)} DROP CONSTRAINT {q(name)}"
-                )
-                self._keys[table] = name
+        for table, name in self._keys.items():
+            await self.conn.exec_driver_sql(
+                f"ALTER TABLE {q(table.name)} DROP CONSTRAINT {q(name)}"
+            )
 
     async def _add_key(self, table: Table) -> None:
         name = self._keys.pop(table, None)
