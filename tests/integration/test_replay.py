@@ -9,7 +9,7 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, UniqueConstraint, inspect
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
@@ -40,12 +40,18 @@ def _schema_differences(connection: Connection) -> list[object]:
     opts = {"compare_type": True, "version_table": SCHEMA.version_table}
     context = MigrationContext.configure(connection, opts=opts)
     differences: list[object] = list(compare_metadata(context, SCHEMA.metadata()))
-    # compare_metadata leaves primary keys out; replay drops PostgreSQL's while it loads.
+    # compare_metadata leaves primary keys out; replay drops PostgreSQL's, and its unique
+    # constraints, while it loads, and adds them back.
     found = inspect(connection)
     for table in SCHEMA.tables:
         keys = found.get_pk_constraint(table.name)["constrained_columns"]
         if keys != [c.name for c in table.primary_key.columns]:
             differences.append(("primary key", table.name, keys))
+        unique = sorted(u["column_names"] for u in found.get_unique_constraints(table.name))
+        wanted = sorted([c.name for c in u.columns] for u in table.constraints
+                        if isinstance(u, UniqueConstraint))  # fmt: skip
+        if unique != wanted:
+            differences.append(("unique constraints", table.name, unique))
     return differences
 
 

@@ -5,8 +5,9 @@ straight to the driver; PostgreSQL by COPY, replacing rows into a temporary tabl
 (COPY cannot resolve conflicts), merged into theirs once the table is complete, the last
 row of each key winning. Each table's indexes are built once its rows are complete:
 building an index over loaded rows is several times quicker than maintaining it row by row.
-On PostgreSQL that goes for the primary keys too, dropped at the start of the transaction
-and added back as each table is complete (SQLite cannot add a primary key to a table).
+On PostgreSQL that goes for primary keys and unique constraints too, dropped at the start
+of the transaction and added back as each table is complete, but for the tables the caller
+says are to keep them (SQLite cannot add a primary key to a table).
 """
 
 from __future__ import annotations
@@ -106,12 +107,29 @@ def _replacing(statement: Any, table: Table) -> Insert:
     return replacing_insert
 
 
-def _primary_key_names(connection: Connection) -> dict[Table, str]:
-    """The constraint name of each loaded table's primary key, for the tables that exist."""
+@dataclass(frozen=True)
+class _Key:
+    """A primary key or unique constraint, as it is added back."""
+
+    name: str
+    kind: str  # "PRIMARY KEY" or "UNIQUE"
+    columns: tuple[str, ...]
+
+
+def _keys_of(connection: Connection, tables: Sequence[Table]) -> dict[Table, list[_Key]]:
+    """The primary key and unique constraints of each of `tables` that exists."""
     found = inspect(connection)
-    names = {t: found.get_pk_constraint(t.name)["name"] for t in TABLE_OF_ROW.values()
-             if found.has_table(t.name)}  # fmt: skip
-    return {table: name for table, name in names.items() if name}
+    keys: dict[Table, list[_Key]] = {}
+    for table in tables:
+        if not found.has_table(table.name):
+            continue
+        primary = found.get_pk_constraint(table.name)
+        named = [(primary["name"], "PRIMARY KEY", primary["constrained_columns"])]
+        named += [(u["name"], "UNIQUE", u["column_names"])
+                  for u in found.get_unique_constraints(table.name)]  # fmt: skip
+        if found_keys := [_Key(name, kind, tuple(cols)) for name, kind, cols in named if name]:
+            keys[table] = found_keys
+    return keys
 
 
 def _staging_name(table: Table) -> str:
@@ -119,15 +137,20 @@ def _staging_name(table: Table) -> str:
 
 
 class Loader:
-    """Rows into the database of `conn`, in its transaction; `written` counts them."""
+    """Rows into the database of `conn`, in its transaction; `written` counts them. The
+    tables of `keyed` row types keep their primary keys and unique constraints while they
+    load (on PostgreSQL the others' are built once they are complete)."""
 
-    def __init__(self, conn: AsyncConnection, indexes: Sequence[Index]) -> None:
+    def __init__(
+        self, conn: AsyncConnection, indexes: Sequence[Index], keyed: Sequence[type[Any]] = ()
+    ) -> None:
         self.conn = conn
+        self._unkeyed = [t for row, t in TABLE_OF_ROW.items() if row not in keyed]
         self.written = 0
         self._pending = list(indexes)  # not built yet
         self._inserts: dict[tuple[type[Any], bool], _Insert | None] = {}
         self._staged: set[Table] = set()  # PostgreSQL tables with replacing rows to merge
-        self._keys: dict[Table, str] = {}  # PostgreSQL primary keys dropped, by constraint name
+        self._keys: dict[Table, list[_Key]] = {}  # PostgreSQL's, dropped until complete
         self._copy = conn.dialect.driver == "asyncpg"  # COPY: a fraction of INSERT's work
 
     async def start(self) -> None:
@@ -173,37 +196,38 @@ class Loader:
         """No more rows of `row_type` come: merge what is staged for its table, build its
         indexes."""
         table = TABLE_OF_ROW[row_type]
-        await self._add_key(table)
+        await self._add_keys(table)
         await self._merge(table)
         await self._create_indexes([i for i in self._pending if i.table is table])
 
     async def finish(self) -> None:
         for table in list(self._keys):
-            await self._add_key(table)
+            await self._add_keys(table)
         for table in list(self._staged):
             await self._merge(table)
         await self._create_indexes(list(self._pending))
 
     async def _drop_keys(self) -> None:
-        """PostgreSQL: the primary keys of the tables loaded, dropped until their rows are in
-        (the COPY of a million inbox rows, their event ids in no order, took 5.5 s of the
-        server's time with the key kept up row by row; 2.6 s with the key built afterwards,
-        the build included). Nothing refers to them, and the transaction holds the tables'
-        only rows: a duplicate key still fails it, when its key is added back."""
-        self._keys = await self.conn.run_sync(_primary_key_names)
+        """PostgreSQL: the primary keys and unique constraints of the tables loaded, but the
+        keyed ones, dropped until their rows are in (the COPY of a million inbox rows, their
+        event ids in no order, took 5.5 s of the server's time with the key kept up row by
+        row; 2.6 s with the key built afterwards, the build included). Nothing refers to
+        them, and the transaction holds the tables' only rows: a duplicate still fails it,
+        when its constraint is added back."""
+        self._keys = await self.conn.run_sync(_keys_of, self._unkeyed)
         q = self.conn.dialect.identifier_preparer.quote
-        for table, name in self._keys.items():
-            await self.conn.exec_driver_sql(
-                f"ALTER TABLE {q(table.name)} DROP CONSTRAINT {q(name)}"
-            )
+        for table, keys in self._keys.items():
+            for key in keys:
+                await self.conn.exec_driver_sql(
+                    f"ALTER TABLE {q(table.name)} DROP CONSTRAINT {q(key.name)}"
+                )
 
-    async def _add_key(self, table: Table) -> None:
-        name = self._keys.pop(table, None)
-        if name is not None:
-            q = self.conn.dialect.identifier_preparer.quote
-            columns = ", ".join(q(c.name) for c in table.primary_key.columns)
+    async def _add_keys(self, table: Table) -> None:
+        q = self.conn.dialect.identifier_preparer.quote
+        for key in self._keys.pop(table, ()):
+            columns = ", ".join(map(q, key.columns))
             await self.conn.exec_driver_sql(
-                f"ALTER TABLE {q(table.name)} ADD CONSTRAINT {q(name)} PRIMARY KEY ({columns})"
+                f"ALTER TABLE {q(table.name)} ADD CONSTRAINT {q(key.name)} {key.kind} ({columns})"
             )
 
     async def _copy_records(

@@ -43,11 +43,15 @@ class WriterFailed(RuntimeError):
 
 class BulkWriter:
     """`indexes` are built once their table's rows are complete (`complete`), or at the end,
-    in the same transaction."""
+    in the same transaction; so are primary keys and unique constraints on PostgreSQL, but
+    those of the `keyed` row types' tables, kept up while they load (replay_load.Loader)."""
 
-    def __init__(self, database_url: str, indexes: Sequence[Index] = ()) -> None:
+    def __init__(
+        self, database_url: str, indexes: Sequence[Index] = (), keyed: Sequence[type[Any]] = ()
+    ) -> None:
         self._url = database_url
         self._indexes = [(i.table.name, i.name) for i in indexes]  # type: ignore[union-attr]
+        self._keyed = [row_type.__name__ for row_type in keyed]
         self._process: asyncio.subprocess.Process | None = None
         self.rows_written = 0
         self.peak_rss_mib = 0.0  # the writer process's own
@@ -57,7 +61,7 @@ class BulkWriter:
             sys.executable, "-m", "enrollment.replay_write",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
-        await self._send((self._url, self._indexes))
+        await self._send((self._url, self._indexes, self._keyed))
         return self
 
     async def __aexit__(
@@ -169,7 +173,7 @@ class _Prefetch:
 
 
 async def _write(frames: _Prefetch) -> int:
-    url, indexes = await frames.next()
+    url, indexes, keyed = await frames.next()
     engine = make_engine(url)
     if is_sqlite(url):
         through_rollback_journal(engine)
@@ -178,7 +182,7 @@ async def _write(frames: _Prefetch) -> int:
         async with engine.begin() as conn:
             loader = Loader(conn, [
                 next(i for i in tables[table].indexes if i.name == name) for table, name in indexes
-            ])  # fmt: skip
+            ], [ROW_TYPES[name] for name in keyed])  # fmt: skip
             await loader.start()
             while (item := await frames.next()) is not None:
                 match item:
