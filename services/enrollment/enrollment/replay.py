@@ -91,9 +91,11 @@ def subject_key(alert: AlertData) -> str:
 
 async def _read_to_end(settings: ServiceSettings, topics: list[str], batch: int) -> Any:
     """Yield batches of every record now in `topics`, from offset 0 to the current end."""
+    # A fetch of an empty partition waits on the broker up to fetch_max_wait_ms for data,
+    # and the offset lookups below queue behind it: 50 ms rather than 500 ms each.
     consumer = AIOKafkaConsumer(
         *topics, bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-        auto_offset_reset="earliest", max_poll_records=batch,
+        auto_offset_reset="earliest", max_poll_records=batch, fetch_max_wait_ms=50,
         **connection_options(settings.kafka_tls),
     )  # fmt: skip
     await consumer.start()
