@@ -170,12 +170,8 @@ async def replay(
         loaded = await _load_alerts(settings, batch, report, note)
         report.superseded = _one_open_per_subject(loaded)
         indexes = [index for table in SCHEMA.tables for index in table.indexes]
-        # The rows written while the log is read keep their tables' keys up as they go: the
-        # database has time for it then, not while the judged rows pour in.
-        keyed = (*REGISTRY_ROWS, InboxRow)
         mark = time.perf_counter()
-        writer = BulkWriter(settings.database_url, indexes=indexes, keyed=keyed)
-        async with writer, _no_cycles():
+        async with BulkWriter(settings.database_url, indexes=indexes) as writer, _no_cycles():
             state = FinalState()
             async for records in _read_to_end(settings, INPUTS, batch):
                 for r in records:

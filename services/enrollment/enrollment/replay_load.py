@@ -6,8 +6,8 @@ straight to the driver; PostgreSQL by COPY, replacing rows into a temporary tabl
 row of each key winning. Each table's indexes are built once its rows are complete:
 building an index over loaded rows is several times quicker than maintaining it row by row.
 On PostgreSQL that goes for primary keys and unique constraints too, dropped at the start
-of the transaction and added back as each table is complete, but for the tables the caller
-says are to keep them (SQLite cannot add a primary key to a table).
+of the transaction and added back as each table is complete (SQLite cannot add a primary
+key to a table).
 """
 
 from __future__ import annotations
@@ -116,11 +116,11 @@ class _Key:
     columns: tuple[str, ...]
 
 
-def _keys_of(connection: Connection, tables: Sequence[Table]) -> dict[Table, list[_Key]]:
-    """The primary key and unique constraints of each of `tables` that exists."""
+def _keys_of(connection: Connection) -> dict[Table, list[_Key]]:
+    """The primary key and unique constraints of each loaded table that exists."""
     found = inspect(connection)
     keys: dict[Table, list[_Key]] = {}
-    for table in tables:
+    for table in TABLE_OF_ROW.values():
         if not found.has_table(table.name):
             continue
         primary = found.get_pk_constraint(table.name)
@@ -137,15 +137,10 @@ def _staging_name(table: Table) -> str:
 
 
 class Loader:
-    """Rows into the database of `conn`, in its transaction; `written` counts them. The
-    tables of `keyed` row types keep their primary keys and unique constraints while they
-    load (on PostgreSQL the others' are built once they are complete)."""
+    """Rows into the database of `conn`, in its transaction; `written` counts them."""
 
-    def __init__(
-        self, conn: AsyncConnection, indexes: Sequence[Index], keyed: Sequence[type[Any]] = ()
-    ) -> None:
+    def __init__(self, conn: AsyncConnection, indexes: Sequence[Index]) -> None:
         self.conn = conn
-        self._unkeyed = [t for row, t in TABLE_OF_ROW.items() if row not in keyed]
         self.written = 0
         self._pending = list(indexes)  # not built yet
         self._inserts: dict[tuple[type[Any], bool], _Insert | None] = {}
@@ -208,13 +203,13 @@ class Loader:
         await self._create_indexes(list(self._pending))
 
     async def _drop_keys(self) -> None:
-        """PostgreSQL: the primary keys and unique constraints of the tables loaded, but the
-        keyed ones, dropped until their rows are in (the COPY of a million inbox rows, their
-        event ids in no order, took 5.5 s of the server's time with the key kept up row by
-        row; 2.6 s with the key built afterwards, the build included). Nothing refers to
-        them, and the transaction holds the tables' only rows: a duplicate still fails it,
-        when its constraint is added back."""
-        self._keys = await self.conn.run_sync(_keys_of, self._unkeyed)
+        """PostgreSQL: the primary keys and unique constraints of the tables loaded, dropped
+        until their rows are in (the COPY of a million inbox rows, their event ids in no
+        order, took 5.5 s of the server's time with the key kept up row by row; 2.6 s with
+        the key built afterwards, the build included; the outbox's unique event ids alike).
+        Nothing refers to them, and the transaction holds the tables' only rows: a duplicate
+        still fails it, when its constraint is added back."""
+        self._keys = await self.conn.run_sync(_keys_of)
         q = self.conn.dialect.identifier_preparer.quote
         for table, keys in self._keys.items():
             for key in keys:

@@ -43,15 +43,11 @@ class WriterFailed(RuntimeError):
 
 class BulkWriter:
     """`indexes` are built once their table's rows are complete (`complete`), or at the end,
-    in the same transaction; so are primary keys and unique constraints on PostgreSQL, but
-    those of the `keyed` row types' tables, kept up while they load (replay_load.Loader)."""
+    in the same transaction."""
 
-    def __init__(
-        self, database_url: str, indexes: Sequence[Index] = (), keyed: Sequence[type[Any]] = ()
-    ) -> None:
+    def __init__(self, database_url: str, indexes: Sequence[Index] = ()) -> None:
         self._url = database_url
         self._indexes = [(i.table.name, i.name) for i in indexes]  # type: ignore[union-attr]
-        self._keyed = [row_type.__name__ for row_type in keyed]
         self._process: asyncio.subprocess.Process | None = None
         self.rows_written = 0
         self.peak_rss_mib = 0.0  # the writer process's own
@@ -61,7 +57,7 @@ class BulkWriter:
             sys.executable, "-m", "enrollment.replay_write",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
-        await self._send((self._url, self._indexes, self._keyed))
+        await self._send((self._url, self._indexes))
         return self
 
     async def __aexit__(
@@ -173,7 +169,7 @@ class _Prefetch:
 
 
 async def _write(frames: _Prefetch) -> int:
-    url, indexes, keyed = await frames.next()
+    url, indexes = await frames.next()
     engine = make_engine(url)
     if is_sqlite(url):
         through_rollback_journal(engine)
@@ -182,7 +178,7 @@ async def _write(frames: _Prefetch) -> int:
         async with engine.begin() as conn:
             loader = Loader(conn, [
                 next(i for i in tables[table].indexes if i.name == name) for table, name in indexes
-            ], [ROW_TYPES[name] for name in keyed])  # fmt: skip
+            ])  # fmt: skip
             await loader.start()
             while (item := await frames.next()) is not None:
                 match item:
