@@ -206,9 +206,9 @@ class Loader:
         """PostgreSQL: the primary keys and unique constraints of the tables loaded, dropped
         until their rows are in (the COPY of a million inbox rows, their event ids in no
         order, took 5.5 s of the server's time with the key kept up row by row; 2.6 s with
-        the key built afterwards, the build included; the outbox's unique event ids alike).
-        Nothing refers to them, and the transaction holds the tables' only rows: a duplicate
-        still fails it, when its constraint is added back."""
+        the key built afterwards, the build included; the outbox's unique event ids are as
+        random). Nothing refers to them, and the transaction holds the tables' only rows: a
+        duplicate still fails it, when its constraint is added back."""
         self._keys = await self.conn.run_sync(_keys_of)
         q = self.conn.dialect.identifier_preparer.quote
         for table, keys in self._keys.items():
