@@ -251,6 +251,7 @@ class Judge:
         self, state: FinalState, loaded: dict[str, AlertRow], policy: Policy, now: datetime
     ) -> None:
         self.state, self.loaded, self.policy, self.now = state, loaded, policy, now
+        self._today = now.date()  # coverage in force today: read once, not per permit
         self.staged: list[Staged] = []
         self._permit_alert = PermitAlerts(policy, now)
         self._open = {(a.kind, a.subject_key): a.alert_id for a in loaded.values()
@@ -300,7 +301,7 @@ class Judge:
             if p.contractor_uscc in wanted:
                 projects[p.contractor_uscc].append(p.permit_no)
         for f in sorted(state.findings.values()):
-            covered = employer_coverage(self._employers.get(f.uscc, ()), f.uscc, self.now.date())
+            covered = employer_coverage(self._employers.get(f.uscc, ()), f.uscc, self._today)
             self._decide(("enterprise_uninsured", f.uscc),
                          self._drafted(partial(finding_alert, f, projects[f.uscc])),
                          covered[0] if covered else None)  # fmt: skip
@@ -331,7 +332,7 @@ class Judge:
 
     def _judge_permit(self, p: PermitRow) -> None:
         key = ("project_not_enrolled", p.permit_no)
-        today = self.now.date()
+        today = self._today
         if key not in self._open and any(
             project_in_force(e, today) for e in self._by_permit.get(p.permit_no, ())
         ):
