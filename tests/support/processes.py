@@ -111,3 +111,6 @@ def hub_processes(config: Path, bootstrap: str, data_dir: Path) -> Iterator[Serv
         yield services
     finally:
         services.stop_all()
+        for name in PACKAGES:  # captured: pytest shows it when the test failed
+            tail = "\n".join(services.log(name).splitlines()[-40:])
+            print(f"--- last lines of {name}.log ---\n{tail}")
