@@ -21,7 +21,8 @@ from openpyxl import Workbook
 from sqlmodel import col, func, select
 
 from enrollment.app import create_app
-from enrollment.import_api import INTERRUPTED, ImportJob, import_router
+from enrollment.import_api import INTERRUPTED, import_router
+from enrollment.import_models import ImportJob
 from enrollment.importer import CSV, XLSX
 from enrollment.models import Enterprise
 from hub_shared.identifiers import uscc_check_char

@@ -22,13 +22,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy import Column, Index, Text, and_, insert, or_, update
+from sqlalchemy import and_, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from enrollment import importer
+from enrollment.import_models import ImportIssue, ImportJob, now
 from enrollment.importer import CSV, XLSX, Issue, ParsedFile, Upload, ValidRow
 from hub_shared.auth import Principal, scoped
 from hub_shared.db import SessionFactory, table_of
@@ -46,49 +47,6 @@ STALE_AFTER = timedelta(seconds=120)
 INTERRUPTED = "interrupted by restart; re-submit"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class ImportJob(SQLModel, table=True):
-    """One submitted import file: its progress and counts."""
-
-    __tablename__ = "enrollment_imports"
-
-    import_id: str = Field(primary_key=True, max_length=36)
-    client_id: str = Field(max_length=64, index=True)
-    media_type: str = Field(max_length=100)
-    status: str = Field(max_length=16, index=True)  # running | done | failed
-    rows_total: int | None = None
-    rows_done: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rows_failed: int = 0
-    duplicates: int = 0
-    error_count: int = 0
-    warning_count: int = 0
-    message: str | None = Field(default=None, sa_column=Column(Text))
-    started_at: datetime = Field(default_factory=_now)
-    heartbeat_at: datetime = Field(default_factory=_now)
-    finished_at: datetime | None = None
-
-
-class ImportIssue(SQLModel, table=True):
-    """A row's error (not applied) or warning (superseded by a later row of the same USCC)."""
-
-    __tablename__ = "enrollment_import_errors"
-    __table_args__ = (Index("ix_enrollment_import_errors_job_row", "import_id", "row_no"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    import_id: str = Field(max_length=36)
-    row_no: int
-    column_name: str = Field(max_length=40)
-    level: str = Field(max_length=8)
-    msg: str = Field(sa_column=Column(Text, nullable=False))
-
-
-IMPORT_TABLES: list[type[SQLModel]] = [ImportJob, ImportIssue]
 _ISSUES = table_of(ImportIssue)
 
 
@@ -115,8 +73,8 @@ async def fail_stale_jobs(sessions: SessionFactory, import_id: str | None = None
     query = (
         update(ImportJob)
         .where(col(ImportJob.status) == "running")
-        .where(col(ImportJob.heartbeat_at) < _now() - STALE_AFTER)
-        .values(status="failed", message=INTERRUPTED, finished_at=_now())
+        .where(col(ImportJob.heartbeat_at) < now() - STALE_AFTER)
+        .values(status="failed", message=INTERRUPTED, finished_at=now())
     )
     if import_id is not None:
         query = query.where(col(ImportJob.import_id) == import_id)
@@ -153,7 +111,7 @@ async def _add_issues(conn: AsyncConnection, import_id: str, issues: Sequence[Is
 
 async def _set_job(session: AsyncSession, import_id: str, **values: Any) -> None:
     where = col(ImportJob.import_id) == import_id
-    await session.exec(update(ImportJob).where(where).values(heartbeat_at=_now(), **values))
+    await session.exec(update(ImportJob).where(where).values(heartbeat_at=now(), **values))
 
 
 async def _read(
@@ -234,13 +192,13 @@ async def run_import(
         message = "the import failed; batches already applied stay applied; re-submit"
     finally:
         async with runtime.sessions() as session, session.begin():
-            await _set_job(session, import_id, status=status, message=message, finished_at=_now())
+            await _set_job(session, import_id, status=status, message=message, finished_at=now())
         log.info("enterprise import %s: %s %s", import_id, status, message or "")
 
 
 def _stale(job: ImportJob) -> bool:
     beat = job.heartbeat_at.replace(tzinfo=job.heartbeat_at.tzinfo or UTC)
-    return job.status == "running" and beat < _now() - STALE_AFTER
+    return job.status == "running" and beat < now() - STALE_AFTER
 
 
 def _iso(moment: datetime | None) -> str | None:
