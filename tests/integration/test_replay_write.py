@@ -79,6 +79,36 @@ def test_the_bulk_writer_stores_what_the_orm_reads_back(database_url: str) -> No
     assert message.id == 1
 
 
+def test_a_column_null_throughout_a_chunk_is_left_out_and_reads_back_null(
+    database_url: str,
+) -> None:
+    """The writer leaves such a column out of its INSERT or COPY; the chunks of one row type
+    that do and do not leave it out, inserted or replacing rows, all read back as sent."""
+    ended = EnrollmentRow(
+        "SI-E-1", "employer", None, None, None, None, "91370812MA3L12T073", "某单位",
+        "370811", 5, date(2021, 1, 1), date(2025, 12, 31), date(2025, 6, 1), "replayed", NOW,
+    )  # fmt: skip
+    open_ended = ended._replace(enrollment_id="SI-E-2", valid_to=None, terminated_on=None)
+    mixed = [ended._replace(enrollment_id="SI-E-3"), open_ended._replace(enrollment_id="SI-E-4")]
+
+    async def scenario() -> list[Enrollment]:
+        engine = make_engine(database_url)
+        await create_tables(engine, [table_of(Enrollment)])
+        await engine.dispose()
+        async with BulkWriter(database_url) as writer:
+            await writer.put([open_ended])  # valid_to, terminated_on left out
+            await writer.put([ended])  # bound
+            await writer.put(mixed)  # bound, NULL in one row
+            await writer.replace([ended._replace(enrollment_id="SI-E-2")])  # bound
+            await writer.replace([open_ended._replace(enrollment_id="SI-E-1")])  # left out
+        async with make_sessions(make_engine(database_url))() as session:
+            return list((await session.exec(select(Enrollment))).all())
+
+    stored = {e.enrollment_id: e.model_dump() for e in asyncio.run(scenario())}
+    expected = [open_ended._replace(enrollment_id="SI-E-1"), ended._replace(enrollment_id="SI-E-2")]
+    assert stored == {e.enrollment_id: e._asdict() for e in [*expected, *mixed]}
+
+
 async def _alert_count(engine: AsyncEngine) -> int:
     async with make_sessions(engine)() as session:
         count = len((await session.exec(select(Alert))).all())
