@@ -134,6 +134,7 @@ async def test_replay_rebuilds_the_same_alerts_and_sends_nothing_twice(
     if is_sqlite(rebuilt.database_url):  # loaded through a rollback journal, left in WAL
         with closing(sqlite3.connect(rebuilt.database_url.split(":///", 1)[1])) as db:
             assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            assert db.execute("PRAGMA page_size").fetchone() == (8192,)  # hub_shared.db's
     engine = make_engine(rebuilt.database_url)
     try:
         after = await _alerts(make_sessions(engine), permits)
