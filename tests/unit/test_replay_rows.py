@@ -63,6 +63,14 @@ def test_a_resolved_row_and_its_payload_are_the_live_matchers() -> None:
     assert json.loads(payload_json(closed)) == _published(live)
 
 
+def test_an_acknowledged_rows_payload_is_the_live_matchers() -> None:
+    row = raised_row(DRAFT, NOW)._replace(acknowledged_at=NOW, acknowledged_by="任城区社保局")
+    live = alerts.new_alert(DRAFT, NOW)
+    live.alert_id = row.alert_id
+    live.acknowledged_at, live.acknowledged_by = NOW, "任城区社保局"
+    assert json.loads(payload_json(row)) == _published(live)
+
+
 def test_payloads_escape_what_json_must_and_keep_chinese_as_it_is() -> None:
     draft = replace(DRAFT, reason='名称含 "引号" \\ 与换行\n')
     live = alerts.new_alert(draft, NOW)

@@ -46,8 +46,6 @@ class _Ids:
 
 new_id = _Ids()
 
-_RAW_JSON = frozenset({"subject", "evidence"})  # the row holds them as JSON already
-_PAYLOAD_FIELDS = tuple(f for f in AlertRow._fields if f != "subject_key")
 _TIME = TypeAdapter(datetime)
 
 
@@ -57,23 +55,21 @@ def _time_json(value: datetime) -> str:
     return _TIME.dump_json(value).decode()
 
 
-def payload_json(alert: AlertRow) -> str:
+def payload_json(a: AlertRow) -> str:
     """The alert's whole state as alerts.v1 carries it (AlertData's JSON, which a unit test
-    holds it equal to), put together from the row's own JSON columns: an alert.raised
-    payload costs a few string joins instead of a model built and serialized."""
-    parts = []
-    for name in _PAYLOAD_FIELDS:
-        value = getattr(alert, name)
-        if value is None:
-            text = "null"
-        elif name in _RAW_JSON:
-            text = value
-        elif isinstance(value, datetime):
-            text = _time_json(value)
-        else:
-            text = encode_basestring(value)
-        parts.append(f'"{name}":{text}')
-    return "{" + ",".join(parts) + "}"
+    holds it equal to), put together in one format string from the row's fields and its own
+    JSON columns (subject, evidence): a fraction of the work of a model built and serialized,
+    or of a loop over the fields."""
+    s, t = encode_basestring, _time_json
+    return (
+        f'{{"alert_id":{s(a.alert_id)},"kind":{s(a.kind)},"status":{s(a.status)},'
+        f'"division_code":{s(a.division_code)},"subject":{a.subject},"reason":{s(a.reason)},'
+        f'"evidence":{a.evidence},"raised_at":{t(a.raised_at)},'
+        f'"resolved_at":{"null" if a.resolved_at is None else t(a.resolved_at)},'
+        f'"resolution":{"null" if a.resolution is None else s(a.resolution)},'
+        f'"acknowledged_at":{"null" if a.acknowledged_at is None else t(a.acknowledged_at)},'
+        f'"acknowledged_by":{"null" if a.acknowledged_by is None else s(a.acknowledged_by)}}}'
+    )
 
 
 def outbox_rows(
