@@ -22,9 +22,8 @@ from sqlmodel import col, func, select
 
 from enrollment.app import create_app
 from enrollment.import_api import INTERRUPTED, import_router
-from enrollment.import_models import ImportJob
 from enrollment.importer import CSV, XLSX
-from enrollment.models import Enterprise
+from enrollment.models import Enterprise, ImportJob
 from hub_shared.identifiers import uscc_check_char
 from hub_shared.outbox import OutboxMessage
 from hub_shared.runtime import ServiceRuntime

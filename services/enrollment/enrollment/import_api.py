@@ -29,8 +29,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from enrollment import importer
-from enrollment.import_models import ImportIssue, ImportJob, now
 from enrollment.importer import CSV, XLSX, Issue, ParsedFile, Upload, ValidRow
+from enrollment.models import ImportIssue, ImportJob
 from hub_shared.auth import Principal, scoped
 from hub_shared.db import SessionFactory, table_of
 from hub_shared.errors import HubError, NotFound
@@ -45,6 +45,10 @@ WAIT_SECONDS = 30.0  # ?wait=true: files of a few thousand rows finish well with
 HEARTBEAT_SECONDS = 10.0
 STALE_AFTER = timedelta(seconds=120)
 INTERRUPTED = "interrupted by restart; re-submit"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 _ISSUES = table_of(ImportIssue)
@@ -73,8 +77,8 @@ async def fail_stale_jobs(sessions: SessionFactory, import_id: str | None = None
     query = (
         update(ImportJob)
         .where(col(ImportJob.status) == "running")
-        .where(col(ImportJob.heartbeat_at) < now() - STALE_AFTER)
-        .values(status="failed", message=INTERRUPTED, finished_at=now())
+        .where(col(ImportJob.heartbeat_at) < _now() - STALE_AFTER)
+        .values(status="failed", message=INTERRUPTED, finished_at=_now())
     )
     if import_id is not None:
         query = query.where(col(ImportJob.import_id) == import_id)
@@ -111,7 +115,7 @@ async def _add_issues(conn: AsyncConnection, import_id: str, issues: Sequence[Is
 
 async def _set_job(session: AsyncSession, import_id: str, **values: Any) -> None:
     where = col(ImportJob.import_id) == import_id
-    await session.exec(update(ImportJob).where(where).values(heartbeat_at=now(), **values))
+    await session.exec(update(ImportJob).where(where).values(heartbeat_at=_now(), **values))
 
 
 async def _read(
@@ -192,13 +196,13 @@ async def run_import(
         message = "the import failed; batches already applied stay applied; re-submit"
     finally:
         async with runtime.sessions() as session, session.begin():
-            await _set_job(session, import_id, status=status, message=message, finished_at=now())
+            await _set_job(session, import_id, status=status, message=message, finished_at=_now())
         log.info("enterprise import %s: %s %s", import_id, status, message or "")
 
 
 def _stale(job: ImportJob) -> bool:
     beat = job.heartbeat_at.replace(tzinfo=job.heartbeat_at.tzinfo or UTC)
-    return job.status == "running" and beat < now() - STALE_AFTER
+    return job.status == "running" and beat < _now() - STALE_AFTER
 
 
 def _iso(moment: datetime | None) -> str | None:

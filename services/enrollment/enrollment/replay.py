@@ -181,8 +181,8 @@ async def replay(
                     except ValueError:  # malformed or impossible: dead-lettered when live
                         report.unreadable += 1
                 await writer.put_columns(InboxRow, state.take_inbox())
-                for rows, again in state.take_changes():  # on the writer's core, idle
-                    await (writer.replace(rows) if again else writer.put(rows))  # meanwhile
+                for rows, again in state.take_changes():  # written while the log is read
+                    await (writer.replace(rows) if again else writer.put(rows))
                 report.events_read += len(records)
                 note("events", report.events_read)
             report.events_applied = len(state.applied)

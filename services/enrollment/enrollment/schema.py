@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from enrollment.import_models import IMPORT_TABLES
-from enrollment.models import TABLES
+from enrollment.models import IMPORT_TABLES, TABLES
 from hub_shared.db import table_of
 from hub_shared.migrations import Schema
 
