@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alembic import command
+from alembic import command, op
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, Table, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -77,6 +76,17 @@ async def migrate(engine: AsyncEngine, schema: Schema) -> None:
         await conn.run_sync(_upgrade, schema)
 
 
+def key_inbox(*columns: str) -> None:
+    """In a revision: the inbox's primary key over `columns`, in that order (every service's
+    inbox is the shared model's). SQLite cannot alter a key: the table is copied afresh."""
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table("inbox", recreate="always") as batch:
+            batch.create_primary_key("inbox_pkey", list(columns))
+    else:
+        op.drop_constraint("inbox_pkey", "inbox", type_="primary")
+        op.create_primary_key("inbox_pkey", "inbox", list(columns))
+
+
 def stamp_head(connection: Connection, schema: Schema) -> None:
     """Record that the tables are the newest revision's (made directly, as replay does)."""
     command.stamp(schema.config(connection), "head")
@@ -97,17 +107,18 @@ def _upgrade(connection: Connection, schema: Schema) -> None:
     if current_revision(connection, schema) is None:
         existing = set(inspect(connection).get_table_names())
         if existing & {t.name for t in schema.own_tables}:  # made by create_all before
-            _check_adoptable(connection, schema, config)
+            _check_adoptable(connection, schema)
             command.stamp(config, BASELINE)
     command.upgrade(config, "head")
 
 
-def _check_adoptable(connection: Connection, schema: Schema, config: Config) -> None:
-    """While the baseline is the newest revision, the tables must be the models' exactly."""
-    if ScriptDirectory.from_config(config).get_current_head() != BASELINE:
-        return  # the baseline is older than the models: nothing to compare against here
+def _check_adoptable(connection: Connection, schema: Schema) -> None:
+    """The tables made before migrations must be the models' as far as alembic compares
+    them (columns, types, indexes; not a key's column order), the tables later revisions
+    add aside. Should a later revision change a baseline table's columns, this refuses such
+    a database rather than adopting it wrongly."""
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    differences = compare_metadata(context, schema.metadata())
+    differences = [d for d in compare_metadata(context, schema.metadata()) if d[0] != "add_table"]
     if differences:
         raise UnversionedSchema(
             f"{schema.service}: the database's tables predate migrations and differ from "

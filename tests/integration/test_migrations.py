@@ -11,10 +11,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, func, inspect, select, text
 from typer.testing import CliRunner
 
 from hub_shared.db import make_engine, table_of
+from hub_shared.inbox import ProcessedEvent
 from hub_shared.migrations import (
     BASELINE,
     Schema,
@@ -40,6 +41,13 @@ def _differences(connection: Connection, schema: Schema) -> list[object]:
     return list(compare_metadata(context, schema.metadata()))
 
 
+def _primary_keys(connection: Connection, schema: Schema) -> dict[str, list[str]]:
+    """Each table's primary key columns, in key order (compare_metadata ignores the order,
+    which decides how quickly PostgreSQL builds and searches the key)."""
+    found = inspect(connection)
+    return {t.name: found.get_pk_constraint(t.name)["constrained_columns"] for t in schema.tables}
+
+
 def _unversioned_baseline(connection: Connection, schema: Schema) -> None:
     command.upgrade(schema.config(connection), BASELINE)
     connection.execute(text(f"DROP TABLE {schema.version_table}"))
@@ -58,6 +66,9 @@ async def test_migrations_build_what_the_models_describe(package: str, database_
         await migrate(engine, schema)  # a second start changes nothing
         async with engine.connect() as conn:
             assert await conn.run_sync(_differences, schema) == []
+            assert await conn.run_sync(_primary_keys, schema) == {
+                t.name: [c.name for c in t.primary_key.columns] for t in schema.tables
+            }
             assert await conn.run_sync(current_revision, schema) == _head(schema)
     finally:
         await engine.dispose()
@@ -68,7 +79,8 @@ async def test_a_database_from_before_migrations_is_adopted(
     package: str, database_url: str
 ) -> None:
     """The baseline's tables without a version table (as create_all made them before every
-    service had migrations), one outbox row in them; later revisions then apply."""
+    service had migrations), one outbox row and one inbox row in them; later revisions then
+    apply, the rows kept (SQLite copies the inbox to key it anew)."""
     schema = schema_of(package)
     engine = make_engine(database_url)
     try:
@@ -80,11 +92,18 @@ async def test_a_database_from_before_migrations_is_adopted(
                     ce_time=func.now(), payload="{}", created_at=func.now(),
                 )
             )  # fmt: skip
+            await conn.execute(
+                table_of(ProcessedEvent)
+                .insert()
+                .values(consumer="c", event_id="e-2", topic="t", processed_at=func.now())
+            )
         await migrate(engine, schema)
         async with engine.connect() as conn:
             assert await conn.run_sync(current_revision, schema) == _head(schema)
             count = await conn.scalar(select(func.count()).select_from(table_of(OutboxMessage)))
             assert count == 1
+            inbox = (await conn.execute(select(table_of(ProcessedEvent)))).all()
+            assert [(r.consumer, r.event_id, r.topic) for r in inbox] == [("c", "e-2", "t")]
     finally:
         await engine.dispose()
 
