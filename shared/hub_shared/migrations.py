@@ -3,8 +3,9 @@
 database) and upgrades its database to the newest revision when it starts.
 
 A database made before migrations existed (the service's tables, no version table) is
-stamped at the baseline revision first, then upgraded. Instances starting together take
-turns: PostgreSQL by an advisory lock, SQLite by its write lock (BEGIN IMMEDIATE).
+stamped at the baseline revision first, then upgraded, and must then match the models.
+Instances starting together take turns: PostgreSQL by an advisory lock, SQLite by its write
+lock (BEGIN IMMEDIATE).
 """
 
 from __future__ import annotations
@@ -107,24 +108,35 @@ def _upgrade(connection: Connection, schema: Schema) -> None:
     if current_revision(connection, schema) is None:
         existing = set(inspect(connection).get_table_names())
         if existing & {t.name for t in schema.own_tables}:  # made by create_all before
-            _check_adoptable(connection, schema)
-            command.stamp(config, BASELINE)
+            _adopt(connection, schema, config)
+            return
     command.upgrade(config, "head")
 
 
-def _check_adoptable(connection: Connection, schema: Schema) -> None:
-    """The tables made before migrations must be the models' as far as alembic compares
-    them (columns, types, indexes; not a key's column order), the tables later revisions
-    add aside. Should a later revision change a baseline table's columns, this refuses such
-    a database rather than adopting it wrongly."""
+def _adopt(connection: Connection, schema: Schema, config: Config) -> None:
+    """Take the tables as the baseline's and upgrade them; then they must be the models'
+    (as far as alembic compares: columns, types, indexes), or UnversionedSchema, and the
+    caller's transaction undoes it all."""
+    try:
+        command.stamp(config, BASELINE)
+        command.upgrade(config, "head")
+    except Exception as exc:  # a revision met tables it did not expect
+        raise UnversionedSchema(
+            f"{schema.service}: the database's tables predate migrations and the revisions "
+            f"after the baseline failed on them ({exc}); {_MOVE_BY_HAND}"
+        ) from exc
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    differences = [d for d in compare_metadata(context, schema.metadata()) if d[0] != "add_table"]
-    if differences:
+    found = compare_metadata(context, schema.metadata())
+    # Tables the models lack are not the service's: its version table, other services'.
+    if differences := [d for d in found if d[0] != "remove_table"]:
         raise UnversionedSchema(
             f"{schema.service}: the database's tables predate migrations and differ from "
             f"the baseline ({len(differences)} differences, first {differences[0]}); "
-            "move the data by hand or start from an empty database"
+            f"{_MOVE_BY_HAND}"
         )
+
+
+_MOVE_BY_HAND = "move the data by hand or start from an empty database"
 
 
 def run_env(context: Any) -> None:

@@ -96,8 +96,10 @@ class Alert(SQLModel, table=True):
 
     alert_id: str = Field(primary_key=True, max_length=36)
     kind: str = Field(max_length=40)
-    subject_key: str = Field(max_length=80, index=True)
-    status: str = Field(max_length=16, index=True)
+    # Looked up by id, or open by kind and subject (the index above): nothing else reads
+    # this table (offices read the notifier's copy), so neither column has an index.
+    subject_key: str = Field(max_length=80)
+    status: str = Field(max_length=16)
     division_code: str = Field(max_length=6)
     subject: str = Field(sa_column=Column(Text, nullable=False))
     reason: str = Field(sa_column=Column(Text, nullable=False))

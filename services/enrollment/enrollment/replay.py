@@ -66,7 +66,7 @@ class ReplayReport:
     events_read: int = 0
     events_applied: int = 0
     seconds: float = 0.0
-    staged: list[Staged] = field(default_factory=list)
+    staged: list[Staged] = field(default_factory=list, repr=False)  # 200,000 in a bench
     superseded: int = 0
     unreadable: int = 0
     writer_peak_rss_mib: float = 0.0
