@@ -5,6 +5,8 @@ COPY), and a failure on either side leaves nothing behind."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,7 +20,7 @@ from enrollment.models import TABLES, Alert, Enrollment, WatchedPermit
 from enrollment.replay_alerts import raised_row
 from enrollment.replay_outbox import payload_json
 from enrollment.replay_rows import AlertRow, EnrollmentRow, PermitRow, finished
-from enrollment.replay_write import BulkWriter, WriterFailed
+from enrollment.replay_write import BulkWriter, WriterFailed, _widen
 from hub_shared.db import create_tables, make_engine, make_sessions, table_of
 from hub_shared.outbox import OutboxMessage
 from hub_shared.topics import event_type
@@ -189,3 +191,19 @@ def test_a_reader_that_fails_midway_leaves_nothing_behind(tmp_path: Path) -> Non
         return await _alert_count(engine)
 
     assert asyncio.run(scenario()) == 0
+
+
+def test_the_pipe_to_the_writer_is_widened_where_linux_allows() -> None:
+    """1 MiB where the system's ceiling allows it (Linux's default ceiling is 1 MiB), or the
+    pipe keeps the size it had."""
+    read, write = os.pipe()
+    try:
+        before = fcntl.fcntl(write, fcntl.F_GETPIPE_SZ)
+        with os.fdopen(write, "wb", closefd=False) as pipe:
+            _widen(pipe)
+        ceiling = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+        expected = 1 << 20 if ceiling >= 1 << 20 else before
+        assert fcntl.fcntl(write, fcntl.F_GETPIPE_SZ) == expected
+    finally:
+        os.close(read)
+        os.close(write)

@@ -12,6 +12,8 @@ of input without the end marker), rolls everything back."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import gc
 import json
 import pickle
@@ -35,6 +37,7 @@ ROW_TYPES = {t.__name__: t for t in TABLE_OF_ROW}
 
 _STOP_SECONDS = 60.0
 _LENGTH = 8  # bytes of a frame's length prefix
+_PIPE_BYTES = 1 << 20  # Linux's default ceiling for a pipe an unprivileged process widens
 
 
 class WriterFailed(RuntimeError):
@@ -57,6 +60,8 @@ class BulkWriter:
             sys.executable, "-m", "enrollment.replay_write",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
+        assert self._process.stdin is not None
+        _widen(self._process.stdin.transport.get_extra_info("pipe"))
         await self._send((self._url, self._indexes))
         return self
 
@@ -129,6 +134,18 @@ class BulkWriter:
         if "error" in outcome:
             raise WriterFailed(f"replay wrote nothing: {outcome['error']}")
         return outcome
+
+
+def _widen(pipe: IO[bytes]) -> None:
+    """Let the pipe hold 1 MiB rather than Linux's default 64 KiB (kept where that is
+    refused, or on a system without the setting): a chunk of a few hundred KiB then goes
+    in at once. Through 64 KiB the reader waited while the writer's reading thread, taking
+    a piece at a time, won its process's GIL again for each: 0.8 s of a million-event
+    replay, 0.4 s with the wider pipe."""
+    setting = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setting is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(pipe.fileno(), setting, _PIPE_BYTES)
 
 
 def _frames(stream: IO[bytes]) -> Any:
