@@ -113,6 +113,9 @@ def _upgrade(connection: Connection, schema: Schema) -> None:
     command.upgrade(config, "head")
 
 
+_MOVE_BY_HAND = "move the data by hand or start from an empty database"
+
+
 def _adopt(connection: Connection, schema: Schema, config: Config) -> None:
     """Take the tables as the baseline's and upgrade them; then they must be the models'
     (as far as alembic compares: columns, types, indexes), or UnversionedSchema, and the
@@ -134,9 +137,6 @@ def _adopt(connection: Connection, schema: Schema, config: Config) -> None:
             f"the baseline ({len(differences)} differences, first {differences[0]}); "
             f"{_MOVE_BY_HAND}"
         )
-
-
-_MOVE_BY_HAND = "move the data by hand or start from an empty database"
 
 
 def run_env(context: Any) -> None:
