@@ -54,6 +54,9 @@ class MatchingConfig(_Frozen):
     # A project enrollment without matching identifiers covers a permit of the same contractor
     # when their project names score at least this (0–1; see enrollment/name_match.py).
     name_threshold: float = Field(default=0.85, ge=0.5, le=1.0)
+    # Records the matcher applies as one set (one transaction) at most: larger batches cost
+    # fewer round trips per event when a backlog is read, a small one changes nothing live.
+    batch_size: int = Field(default=2000, ge=1, le=10000)
 
 
 class DeliveryConfig(_Frozen):

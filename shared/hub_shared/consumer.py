@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from hub_shared.db import SessionFactory
 from hub_shared.envelope import Envelope, MalformedEvent, decode
-from hub_shared.inbox import BatchPrepare, Handler, apply_batch, apply_event
+from hub_shared.inbox import BatchHandler, apply_batch
 from hub_shared.kafka import Producer
 from hub_shared.topics import DEADLETTER
 
@@ -52,19 +52,18 @@ class EventConsumer:
         bootstrap: str,
         group_id: str,
         topics: Sequence[str],
-        handler: Handler,
+        handler: BatchHandler,
         sessions: SessionFactory,
         producer: Producer,
         after_commit: Callable[[], None] | None = None,
-        max_records: int = 200,
+        max_records: int = 500,
         options: Mapping[str, Any] | None = None,
         offset_reset: str = "earliest",
         whole_poll: bool = False,
-        prepare_batch: BatchPrepare | None = None,
     ) -> None:
-        """`whole_poll`: apply all the partitions of a poll in one transaction (a handler
-        must take events of several topics and keys in one transaction). `prepare_batch`:
-        read what a batch needs in one query before the handler sees its events."""
+        """`handler` applies a batch of new events in one transaction (`inbox.one_by_one`
+        makes one of a per-event handler). `whole_poll`: apply all the partitions of a poll
+        in one transaction (the handler takes events of several topics and keys at once)."""
         self._offset_reset = offset_reset
         self._options = dict(options or {})
         self.name = name
@@ -82,7 +81,6 @@ class EventConsumer:
         self.assigned_partitions = 0
         self._known: set[TopicPartition] = set()  # partitions with a looked-up position
         self._whole_poll = whole_poll
-        self._prepare_batch = prepare_batch
 
     async def run(self) -> None:
         backoff = 0.5
@@ -104,6 +102,26 @@ class EventConsumer:
                 await consumer.stop()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
+
+    async def catch_up(self, ends: Mapping[TopicPartition, int]) -> None:
+        """Apply every record before `ends` (from the group's committed offsets: offset 0
+        for a new group), as the running loop does, then return: a rebuild is this."""
+        consumer = self._make_consumer()
+        await consumer.start()
+        self.running = True
+        try:
+            left = {tp for tp, end in ends.items() if end > 0}
+            while left:
+                batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
+                await self._note_assignment(consumer, batches)
+                if batches and (offsets := await self._apply_poll(consumer, batches)):
+                    await consumer.commit(offsets)
+                for tp in left & consumer.assignment():
+                    if await consumer.position(tp) >= ends[tp]:
+                        left.discard(tp)
+        finally:
+            self.running = False
+            await consumer.stop()
 
     def _make_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -218,9 +236,7 @@ class EventConsumer:
     async def _apply_all(self, records: list[ConsumerRecord[Any, Any]]) -> bool:
         try:
             items = [(r.topic, decode(r.key, r.value, list(r.headers or ()))) for r in records]
-            applied = await apply_batch(
-                self._sessions, self._handler, self.name, items, prepare=self._prepare_batch
-            )
+            applied = await apply_batch(self._sessions, self._handler, self.name, items)
         except Exception as exc:
             log.debug(
                 "consumer %s: batch of %d falls back to one by one: %s",
@@ -248,29 +264,31 @@ class EventConsumer:
             except _PERMANENT as exc:
                 await self._dead_letter(record, exc)
                 return
-            except IntegrityError as exc:
-                # Another instance applied a conflicting change at the same moment: re-run
-                # against the now-committed state.
-                log.info("consumer %s: concurrent change, re-applying: %s", self.name, exc.orig)
             except (OSError, TimeoutError) as exc:
                 raise _Transient from exc
             except Exception as exc:
                 if _is_connection_error(exc):
                     raise _Transient from exc
-                log.exception(
-                    "consumer %s: %s[%d]@%d failed (try %d)",
-                    self.name,
-                    record.topic,
-                    record.partition,
-                    record.offset,
-                    attempt,
-                )
+                if _is_conflict(exc):
+                    # Another instance changed the same rows at the same moment: re-run
+                    # against the now-committed state.
+                    log.info("consumer %s: concurrent change, re-applying: %s", self.name, exc)
+                else:
+                    log.exception(
+                        "consumer %s: %s[%d]@%d failed (try %d)",
+                        self.name,
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        attempt,
+                    )
                 if attempt == _MAX_UNEXPECTED_TRIES:
                     await self._dead_letter(record, exc)
                     return
+                await asyncio.sleep(0.05 * attempt)
 
     async def _apply_once(self, topic: str, envelope: Envelope) -> None:
-        if await apply_event(self._sessions, self._handler, self.name, topic, envelope):
+        if await apply_batch(self._sessions, self._handler, self.name, [(topic, envelope)]):
             self.applied += 1
             self._after_commit()
 
@@ -301,6 +319,20 @@ class EventConsumer:
 
 class _Transient(Exception):
     """Raised internally for faults that must be retried without committing."""
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: retried like a conflict.
+_CONFLICT_STATES = {"40P01", "40001"}
+
+
+def _is_conflict(exc: Exception) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    orig = getattr(exc, "orig", None)
+    states = {getattr(orig, "sqlstate", None), getattr(orig, "pgcode", None)}
+    cause = getattr(orig, "__cause__", None)
+    states.add(getattr(cause, "sqlstate", None))
+    return bool(states & _CONFLICT_STATES)
 
 
 def _is_connection_error(exc: Exception) -> bool:

@@ -15,9 +15,24 @@ from hub_shared.db import SessionFactory
 from hub_shared.envelope import Envelope
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+# A set-based handler: applies a batch of new events (none seen before) in the caller's
+# transaction, reading and writing for all of them at once.
+BatchHandler = Callable[[AsyncSession, Sequence[Envelope]], Awaitable[None]]
 # Called once per batch transaction, before the handler, with the batch's new events: a
 # handler can read what the whole batch needs in one query instead of one per event.
 BatchPrepare = Callable[[AsyncSession, Sequence[Envelope]], Awaitable[None]]
+
+
+def one_by_one(handler: Handler, prepare: BatchPrepare | None = None) -> BatchHandler:
+    """A batch handler applying each event with a per-event handler, in order."""
+
+    async def handle(session: AsyncSession, events: Sequence[Envelope]) -> None:
+        if prepare is not None:
+            await prepare(session, events)
+        for envelope in events:
+            await handler(session, envelope)
+
+    return handle
 
 
 class ProcessedEvent(SQLModel, table=True):
@@ -33,52 +48,27 @@ class ProcessedEvent(SQLModel, table=True):
     processed_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
-async def seen(session: AsyncSession, consumer: str, event_id: str) -> bool:
-    key = {"consumer": consumer, "event_id": event_id}
-    return await session.get(ProcessedEvent, key) is not None
-
-
-def record(session: AsyncSession, consumer: str, event_id: str, topic: str) -> None:
-    session.add(ProcessedEvent(consumer=consumer, event_id=event_id, topic=topic))
-
-
-async def apply_event(
-    sessions: SessionFactory, handler: Handler, consumer: str, topic: str, envelope: Envelope
-) -> bool:
-    """Apply one event and record it in the inbox, in one transaction; False if it had been
-    applied before (a redelivery)."""
-    async with sessions() as session, session.begin():
-        if await seen(session, consumer, envelope.id):
-            return False
-        await handler(session, envelope)
-        record(session, consumer, envelope.id, topic)
-    return True
-
-
 async def apply_batch(
     sessions: SessionFactory,
-    handler: Handler,
+    handler: BatchHandler,
     consumer: str,
     items: Sequence[tuple[str, Envelope]],
-    *,
-    prepare: BatchPrepare | None = None,
 ) -> int:
-    """Apply several events in one transaction with their inbox rows; returns how many were
-    new. Any failure rolls the whole batch back (the caller then goes one by one)."""
-    done: set[str] = set()
+    """Apply (topic, event) pairs in one transaction with their inbox rows; returns how many
+    were new. Events applied before, or twice in the batch, are passed over. Any failure
+    rolls the whole batch back."""
     async with sessions() as session, session.begin():
-        # The inbox in one query for the whole batch rather than one per event.
-        done |= await seen_among(session, consumer, [e.id for _t, e in items])
-        if prepare is not None:
-            await prepare(session, [e for _t, e in items if e.id not in done])
+        done = await seen_among(session, consumer, [e.id for _t, e in items])
         rows: list[dict[str, Any]] = []
+        new: list[Envelope] = []
         for topic, envelope in items:
             if envelope.id in done:
                 continue
-            await handler(session, envelope)
-            rows.append({"consumer": consumer, "event_id": envelope.id, "topic": topic})
             done.add(envelope.id)
-        if rows:  # the inbox rows in one statement
+            new.append(envelope)
+            rows.append({"consumer": consumer, "event_id": envelope.id, "topic": topic})
+        if new:
+            await handler(session, new)
             now = datetime.now(UTC)
             await session.execute(insert(ProcessedEvent), [r | {"processed_at": now} for r in rows])
     return len(rows)

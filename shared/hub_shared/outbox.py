@@ -12,15 +12,15 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Text, func, update
+from sqlalchemy import Column, Text, func, insert, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub_shared.db import SessionFactory
+from hub_shared.db import SessionFactory, table_of
 from hub_shared.envelope import Envelope, encode
 from hub_shared.kafka import Producer
 from hub_shared.topics import event_type, topic_of
@@ -176,3 +176,31 @@ class OutboxRelay:
 
 
 __all__ = ["OutboxMessage", "OutboxRelay", "add_event", "encode"]
+
+
+async def stage_events(
+    session: AsyncSession,
+    events: Sequence[tuple[str, str | None, str | None, Mapping[str, Any]]],
+    *,
+    source: str,
+) -> None:
+    """Stage many events (name, key, subject, data) in the caller's transaction with one
+    INSERT: for a consumer applying a batch of records."""
+    if not events:
+        return
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "event_id": str(uuid.uuid4()),
+            "topic": topic_of(name).name,
+            "key": key,
+            "ce_type": event_type(name),
+            "ce_source": source,
+            "ce_subject": subject,
+            "ce_time": now,
+            "payload": json.dumps(data, ensure_ascii=False, default=str),
+            "created_at": now,
+        }
+        for name, key, subject, data in events
+    ]
+    await session.execute(insert(table_of(OutboxMessage)), rows)

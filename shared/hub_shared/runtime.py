@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import cast
 
 from hub_shared.config import ServiceSettings
 from hub_shared.consumer import EventConsumer
 from hub_shared.db import make_engine, make_sessions
 from hub_shared.db import ping as db_ping
-from hub_shared.inbox import BatchPrepare, Handler
+from hub_shared.inbox import BatchHandler, BatchPrepare, Handler, one_by_one
 from hub_shared.kafka import Producer, connection_options
 from hub_shared.kafka import ping as kafka_ping
 from hub_shared.metrics import Metrics
@@ -45,26 +46,31 @@ class ServiceRuntime:
         *,
         name: str,
         topics: Sequence[str],
-        handler: Handler,
+        handler: Handler | BatchHandler,
+        batched: bool = False,
         stages_events: bool = True,
         whole_poll: bool = False,
         prepare_batch: BatchPrepare | None = None,
+        max_records: int = 500,
     ) -> EventConsumer:
-        """`stages_events=False` for a handler that never writes the outbox: the relay is
-        then not woken after each of its commits (it still polls)."""
+        """`handler` takes one event, or with `batched` a poll's new events at once (a
+        set-based handler). `stages_events=False` for a handler that never writes the
+        outbox: the relay is then not woken after each of its commits (it still polls)."""
+        if not batched:
+            handler = one_by_one(cast(Handler, handler), prepare_batch)
         consumer = EventConsumer(
             name=name,
             bootstrap=self.settings.kafka_bootstrap,
             group_id=f"{self.settings.consumer_group_prefix}-{self.settings.service}-{name}",
             topics=topics,
-            handler=handler,
+            handler=cast(BatchHandler, handler),
             sessions=self.sessions,
             producer=self.producer,
             after_commit=self.relay.notify if stages_events else None,
             options=self.kafka_options,
             offset_reset=self.settings.consumer_offset_reset,
             whole_poll=whole_poll,
-            prepare_batch=prepare_batch,
+            max_records=max_records,
         )
         self.consumers.append(consumer)
         self._workers.append((f"consumer-{name}", consumer.run))

@@ -1,15 +1,16 @@
 """Order independence and idempotence of the matcher, proved over generated event sets.
 
-The same events, in any order, with duplicates, and with the due-permit scan run at any
-moment, end in the same open alerts: exactly those the rules give for the final state. The
-events go through the matcher's real handler and inbox on a real SQLite database.
+The same events, in any order, with duplicates, cut into batches of any size, and with the
+due-permit scan run at any moment, end in the same open alerts: exactly those the rules give
+for the final state. The events go through the matcher's real batch handler and inbox on a
+real SQLite database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,12 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from enrollment import alerts, matcher
-from enrollment.consumers import make_handler
+from enrollment.matching import driver
 from enrollment.models import TABLES, Alert
 from enrollment.names import name_key
-from enrollment.rebuild import Alerts, Chunk, Complete, FinalState, Judge
-from enrollment.replay_rows import AlertRow
 from enrollment.rules import (
     EnrollmentFacts,
     PermitFacts,
@@ -35,7 +33,7 @@ from enrollment.rules import (
 )
 from hub_shared.db import create_tables, make_engine, make_sessions, table_of
 from hub_shared.envelope import Envelope
-from hub_shared.inbox import ProcessedEvent, apply_event
+from hub_shared.inbox import ProcessedEvent, apply_batch
 from hub_shared.outbox import OutboxMessage
 
 # One clock for the generated dates, the matcher and the rules: a run across midnight UTC
@@ -54,7 +52,7 @@ PERMITS = [
 @pytest.fixture(autouse=True, scope="module")
 def _matcher_clock() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(matcher, "now", lambda: NOW)
+        patch.setattr(driver, "now", lambda: NOW)
         yield
 
 
@@ -206,24 +204,32 @@ def expected_open(world: World) -> set[tuple[str, str]]:
     return out
 
 
-async def _run(events: list[Envelope], scans: list[bool]) -> list[Alert]:
+async def _run(
+    events: list[Envelope], scans: list[bool], cuts: Sequence[int] | None = None
+) -> list[Alert]:
+    """Apply the events in batches ending where `cuts` says (one each by default), the
+    due-permit scan after a batch whose last event's `scans` flag is set, and at the end."""
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'm.db'}")
         tables = [table_of(m) for m in (*TABLES, OutboxMessage, ProcessedEvent)]
         await create_tables(engine, tables)
         sessions = make_sessions(engine)
         policy = Policy(source="/hub/enrollment", grace_seconds=0)
-        handler = make_handler(policy)
+        handler = driver.batch_handler(policy)
 
         async def scan() -> None:
             async with sessions() as session, session.begin():
-                await alerts.lock_matcher(session)
-                await matcher.check_due_permits(session, policy)
+                await driver.judge_due(session, policy)
 
-        for event, scan_now in zip(events, scans, strict=True):
-            await apply_event(sessions, handler, "matcher", "t", event)
-            if scan_now:
+        ends = sorted(set(cuts or range(1, len(events) + 1)) | {len(events)})
+        start = 0
+        for end in ends:
+            if end <= start:
+                continue
+            await apply_batch(sessions, handler, "matcher", [("t", e) for e in events[start:end]])
+            if scans[end - 1]:
                 await scan()
+            start = end
         await scan()
         async with sessions() as session:
             result = list((await session.exec(select(Alert))).all())
@@ -243,7 +249,8 @@ def test_any_order_with_duplicates_ends_in_the_alerts_the_rules_give(
     )
     order = data.draw(st.permutations(duplicated))
     scans = data.draw(st.lists(st.booleans(), min_size=len(order), max_size=len(order)))
-    rows = asyncio.run(_run(list(order), scans))
+    cuts = data.draw(st.lists(st.integers(1, max(len(order), 1)), max_size=4))
+    rows = asyncio.run(_run(list(order), scans, cuts))
     open_alerts = [(a.kind, a.subject_key) for a in rows if a.status == "open"]
     assert len(open_alerts) == len(set(open_alerts)), "two open alerts for one subject"
     assert set(open_alerts) == expected_open(world)
@@ -325,41 +332,3 @@ def test_accident_before_its_permit_is_covered_by_the_projects_earlier_enrollmen
     rows = asyncio.run(_run([enrollment, accident, permit], [False, False, False]))
     open_alerts = [(a.kind, a.subject_key) for a in rows if a.status == "open"]
     assert open_alerts == []
-
-
-@settings(max_examples=100, deadline=None)
-@given(data=st.data(), world=worlds())
-def test_batch_replay_judges_any_order_like_the_rules(data: st.DataObject, world: World) -> None:
-    """enrollment.rebuild (the replay path) folds the log and judges every subject once; in
-    any order, with duplicates, it opens exactly the alerts the rules give."""
-    extra = data.draw(st.lists(st.sampled_from(world.events), max_size=4)) if world.events else []
-    state = FinalState()
-    for event in data.draw(st.permutations(world.events + extra)):
-        state.add("t", event)
-    judge = Judge(state, {}, Policy(source="/hub/enrollment", grace_seconds=0), NOW)
-    written, complete, events = _written(judge.rows(chunk=7))
-    opened = [(s.kind, s.subject_key) for s in judge.staged if s.name == "alert.raised"]
-    open_rows = [(a.kind, a.subject_key) for a in written if getattr(a, "status", "") == "open"]
-    assert sorted(open_rows) == sorted(opened)
-    assert sorted(events) == sorted((s.name, s.alert_id) for s in judge.staged)
-    assert {type(row) for row in written} | {AlertRow} <= complete
-    assert len(opened) == len(set(opened))
-    assert set(opened) == expected_open(world)
-
-
-def _written(chunks: Iterator[Chunk]) -> tuple[list[Any], set[type], list[tuple[str, str]]]:
-    """The rows a replay writes, the row types marked complete (none followed by a row of
-    its type), and the events (name, alert id) the writer is told to stage."""
-    written: list[Any] = []
-    complete: set[type] = set()
-    events: list[tuple[str, str]] = []
-    for chunk in chunks:
-        if isinstance(chunk, Complete):
-            complete.add(chunk.row_type)
-            continue
-        rows = chunk.rows
-        assert not {type(row) for row in rows} & complete, "a row after its type's Complete"
-        written += rows
-        if isinstance(chunk, Alerts):
-            events += [(e, a.alert_id) for a, e in zip(chunk.rows, chunk.events, strict=True) if e]
-    return written, complete, events

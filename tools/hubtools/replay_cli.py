@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from hub_shared.config import ServiceSettings
 
@@ -21,41 +20,36 @@ def replay(
     database_url: Annotated[
         str, typer.Option(help="a fresh database for the rebuilt state (SQLite or PostgreSQL URL)")
     ],
-    batch: Annotated[int, typer.Option(help="records per fetch from the broker")] = 2000,
+    batch: Annotated[
+        int | None, typer.Option(help="records applied as one set (default: matching.batch_size)")
+    ] = None,
 ) -> None:
-    """Read alerts.v1 and every input topic from offset 0 and rebuild the matcher's state.
+    """Run the matcher's consumer from offset 0 into a fresh database, then stop.
 
-    Nothing is sent to offices: alerts already published are loaded as they were, so the
-    rebuilt matcher raises none of them again. Point the service at the new database
-    (HUB_ENROLLMENT_DATABASE_URL) once it is done.
+    Nothing is sent to offices: alerts already published on alerts.v1 are stored first, so
+    the rebuilt matcher raises none of them again. Stop the enrollment service while this
+    runs, then point it at the new database (HUB_ENROLLMENT_DATABASE_URL).
     """
     if service != "enrollment":
         console.print(f"[red]{service}: nothing to replay[/] (only enrollment keeps matcher state)")
         raise typer.Exit(2)
-    from enrollment.replay import replay as run_replay  # the service's own rebuild logic
+    from enrollment.matching.rebuild import rebuild  # the service's own consumer
 
     settings = ServiceSettings.load("enrollment").model_copy(update={"database_url": database_url})
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as bar:
-        task = bar.add_task("reading alerts.v1", total=None)
-
-        def progress(phase: str, count: int) -> None:
-            bar.update(task, description=f"{phase}: {count:,} read")
-
+    with console.status("reading alerts.v1, then every input topic from offset 0"):
         try:
-            report = asyncio.run(run_replay(settings, batch=batch, progress=progress))
+            report = asyncio.run(rebuild(settings, batch=batch))
         except ValueError as exc:
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(1) from exc
     console.print(
-        f"alerts loaded {report.alerts_loaded:,}; events read {report.events_read:,}, "
-        f"applied {report.events_applied:,} in {report.seconds:.1f} s "
-        f"({report.events_per_second:,.0f}/s)"
+        f"alerts loaded {report.alerts_loaded:,}; events applied {report.events_applied:,} "
+        f"in {report.seconds:.1f} s ({report.events_per_second:,.0f}/s)"
     )
-    console.print("; ".join(f"{name} {seconds:.1f} s" for name, seconds in report.phases.items()))
-    if report.unreadable:
+    if report.dead_lettered or report.unreadable_alerts:
         console.print(
-            f"[yellow]{report.unreadable} unreadable record(s) skipped[/] "
-            "(the live consumers dead-lettered them)"
+            f"[yellow]{report.dead_lettered} input record(s) dead-lettered, "
+            f"{report.unreadable_alerts} unreadable alert record(s) skipped[/]"
         )
     if report.superseded:
         console.print(
@@ -64,10 +58,8 @@ def replay(
         )
     if report.staged:
         console.print(
-            f"[yellow]{len(report.staged)} new event(s) staged[/] (published when "
-            "the service runs on this database):"
+            f"[yellow]{report.staged} new alert event(s) staged[/] (published when the "
+            "service runs on this database)"
         )
-        for item in report.staged[:20]:
-            console.print(f"  {item.name} {item.kind} {item.subject_key}")
     else:
         console.print("nothing new to publish: the rebuilt state agrees with what was sent")

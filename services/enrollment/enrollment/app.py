@@ -7,16 +7,15 @@ import logging
 
 from fastapi import FastAPI
 
-from enrollment import alerts, matcher
 from enrollment.api import router
-from enrollment.consumers import make_handler
 from enrollment.import_api import import_router
+from enrollment.matching import driver
 from enrollment.rules import Policy
 from enrollment.schema import SCHEMA
 from hub_shared.config import ServiceSettings
+from hub_shared.consumer import EventConsumer
 from hub_shared.runtime import ServiceRuntime, Worker
 from hub_shared.service_app import build_app
-from hub_shared.topics import ACCIDENTS, DISEASES, ENROLLMENTS, FINDINGS, PERMITS
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +38,7 @@ def _due_permit_scanner(runtime: ServiceRuntime) -> Worker:
     async def scan() -> None:
         while True:
             async with runtime.sessions() as session, session.begin():
-                await alerts.lock_matcher(session)
-                checked = await matcher.check_due_permits(session, policy)
+                checked = await driver.judge_due(session, policy)
             if checked:
                 runtime.relay.notify()
                 log.info("matcher: judged %d due permit(s)", checked)
@@ -50,13 +48,21 @@ def _due_permit_scanner(runtime: ServiceRuntime) -> Worker:
     return scan
 
 
+def add_matcher(runtime: ServiceRuntime) -> EventConsumer:
+    """The matcher's consumer: each poll, of every topic it reads, applied as one set."""
+    return runtime.add_consumer(
+        name="matcher",
+        topics=driver.TOPICS,
+        handler=driver.batch_handler(matching_policy(runtime)),
+        batched=True,
+        whole_poll=True,
+        max_records=runtime.settings.hub.matching.batch_size,
+    )
+
+
 def create_app(settings: ServiceSettings) -> FastAPI:
     runtime = ServiceRuntime(settings, schema=SCHEMA)
-    runtime.add_consumer(
-        name="matcher",
-        topics=[t.name for t in (PERMITS, ENROLLMENTS, FINDINGS, ACCIDENTS, DISEASES)],
-        handler=make_handler(matching_policy(runtime)),
-    )
+    add_matcher(runtime)
     runtime.add_worker("due-permits", _due_permit_scanner(runtime))
     return build_app(
         title="enrollment",

@@ -1,30 +1,44 @@
-"""The coverage read side: is a permit or an enterprise covered, by what, and why."""
+"""The coverage read side: is a permit or an enterprise covered, by what, and why. The
+matcher's own rules and facts answer it (enrollment.matching)."""
 
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from enrollment import matcher
-from enrollment.models import WatchedPermit
-from enrollment.rules import PermitFacts, employer_coverage, permit_coverage
+from enrollment.matching import driver, store
+from enrollment.matching.facts import Facts
+from enrollment.matching.judge import Index
+from enrollment.matching.needs import new_needs
+from enrollment.rules import PermitFacts, PermitLike, employer_coverage, permit_coverage
 from enrollment.schemas import Coverage
 from hub_shared.auth import Principal
 from hub_shared.errors import NotFound
 
 
 async def of_permit(session: AsyncSession, permit_no: str, principal: Principal) -> Coverage:
-    permit = await session.get(WatchedPermit, permit_no)
+    facts = Facts()
+    needs = new_needs()
+    needs["permit"].add(permit_no)
+    needs["enrollments_naming"].add(permit_no)
+    await store.load(session, facts, needs)
+    permit = facts.permits.get(permit_no)
     if permit is not None and not principal.covers(permit.division_code):
         raise NotFound(f"no permit {permit_no} in your divisions")
+    subject: PermitLike
     if permit is None:
         # Not received (yet): only an enrollment naming the number can be found.
-        facts = PermitFacts(permit_no, None, "", "")
+        subject = PermitFacts(permit_no, None, "", "")
         note = "该许可证尚未由审批系统推送到本平台; "
     else:
-        facts = matcher.permit_facts(permit)
+        subject = permit
+        more = new_needs()
+        more["enrollments_of"].add(permit.contractor_uscc)
+        if permit.project_code:
+            more["enrollments_coded"].add(permit.project_code)
+        await store.load(session, facts, more)
         note = ""
-    candidates = await matcher.project_candidates(session, facts)
-    matches = permit_coverage(candidates, facts, matcher.today())
+    candidates = Index(facts).project_candidates(subject)
+    matches = permit_coverage(candidates, subject, driver.today(driver.now()))
     if matches:
         return Coverage(
             covered=True,
@@ -37,8 +51,12 @@ async def of_permit(session: AsyncSession, permit_no: str, principal: Principal)
 
 
 async def of_enterprise(session: AsyncSession, uscc: str, principal: Principal) -> Coverage:
-    enrollments = await matcher.employer_enrollments(session, uscc)
-    by = employer_coverage(enrollments, uscc, matcher.today())
+    facts = Facts()
+    needs = new_needs()
+    needs["enrollments_of"].add(uscc)
+    await store.load(session, facts, needs)
+    enrollments = Index(facts).employer[uscc]
+    by = employer_coverage(enrollments, uscc, driver.today(driver.now()))
     if by:
         return Coverage(covered=True, by=by, explanation=f"用人单位参保 {', '.join(by)} 今日有效")
     if enrollments:
