@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
-from functools import cache
 from typing import Any, ClassVar
 
 
@@ -108,10 +107,15 @@ class AlertFact:
 Fact = PermitFact | EnrollmentFact | FindingFact | IncidentFact | EnterpriseFact | AlertFact
 
 
-@cache
 def columns(kind: type[Any]) -> tuple[str, ...]:
     """The column names of a fact class, in its table's terms."""
-    return tuple(f.name for f in fields(kind))
+    return _COLUMNS[kind]
+
+
+_COLUMNS: dict[type[Any], tuple[str, ...]] = {
+    kind: tuple(f.name for f in fields(kind))
+    for kind in (PermitFact, EnrollmentFact, FindingFact, IncidentFact, EnterpriseFact, AlertFact)
+}
 
 
 def as_row(fact: Fact) -> dict[str, Any]:
