@@ -221,7 +221,8 @@ async def _run(
             async with sessions() as session, session.begin():
                 await driver.judge_due(session, policy)
 
-        ends = sorted(set(cuts or range(1, len(events) + 1)) | {len(events)})
+        n = len(events)
+        ends = sorted({min(c, n) for c in cuts or range(1, n + 1)} | {n})
         start = 0
         for end in ends:
             if end <= start:
