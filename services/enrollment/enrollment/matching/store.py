@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Table, bindparam, or_, select, text, update
+from sqlalchemy import BigInteger, Table, bindparam, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -70,6 +70,7 @@ _TABLE_OF: dict[type[Any], Table] = {
     FindingFact: _FINDINGS,
     IncidentFact: _INCIDENTS,
     EnterpriseFact: _ENTERPRISES,
+    AlertFact: _ALERTS,
 }
 
 
@@ -126,7 +127,6 @@ async def write(
             updates = {name: excluded[name] for name in changing}
             statement = statement.on_conflict_do_update(index_elements=keys, set_=updates)
         await session.execute(statement, rows)
-    await _write_alerts(session, facts.changed.get(AlertFact, {}).values())
     await stage_events(
         session,
         [
@@ -144,31 +144,8 @@ _CHANGING: dict[type[Any], list[str] | None] = {
     FindingFact: None,
     IncidentFact: None,
     EnterpriseFact: [c for c in columns(EnterpriseFact) if c != "uscc"],
+    AlertFact: ["status", "resolved_at", "resolution", "evidence"],
 }
-
-
-async def _write_alerts(session: AsyncSession, alerts: Any) -> None:
-    alerts = list(alerts)
-    new = [as_row(a) for a in alerts if a.status == "open"]
-    if new:
-        await session.execute(_ALERTS.insert(), new)
-    closed = [
-        {"b_id": a.alert_id, "b_status": a.status, "b_resolved_at": a.resolved_at,
-         "b_resolution": a.resolution, "b_evidence": a.evidence}
-        for a in alerts if a.status != "open"
-    ]  # fmt: skip
-    if closed:
-        statement = (
-            update(_ALERTS)
-            .where(_ALERTS.c.alert_id == bindparam("b_id"))
-            .values(
-                status=bindparam("b_status"),
-                resolved_at=bindparam("b_resolved_at"),
-                resolution=bindparam("b_resolution"),
-                evidence=bindparam("b_evidence"),
-            )
-        )
-        await session.execute(statement, closed)
 
 
 def _dialect_insert(session: AsyncSession) -> Any:
