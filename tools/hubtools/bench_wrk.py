@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hubtools.bench_requests import Signed
 
-INSTALL_HINT = "wrk is missing: `make bench-tools` or `apt-get install -y wrk`"
+INSTALL_HINT = "wrk is missing: `apt-get install -y wrk` (`make bench` tries that first)"
 
 # One request per line: tab-separated header values, then the body (JSON has no raw tabs
 # or newlines). Each thread takes every n-th line, so ids and permit numbers stay unique.
