@@ -67,7 +67,7 @@ def _open(port: int, tag: str, options: IntakeOptions) -> dict[str, Any]:
     requests = signed_permits(tag, int(options.open_rate * options.open_seconds))
     res = asyncio.run(open_loop("127.0.0.1", port, requests, options.open_rate))
     lat = Latency.of_seconds(res.latencies)
-    return {"offered_per_s": options.open_rate, "answered": len(res.latencies),
+    return {"offered_per_s": options.open_rate, "sent": res.sent, "answered": len(res.latencies),
             "not_202": len(res.latencies) - res.ok(202), "errors": res.errors,
             "p50_ms": lat.p50_ms, "p99_ms": lat.p99_ms, "max_ms": lat.max_ms}  # fmt: skip
 

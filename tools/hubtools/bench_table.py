@@ -40,7 +40,10 @@ def _intake_rows(table: Table, f: dict[str, Any]) -> None:
         if name not in f:
             continue
         o = f[name]["open"]
-        counts = f"answered {o['answered']:,}, non-202 {o['not_202']}, errors {o['errors']}"
+        counts = (
+            f"answered {o['answered']:,} of {o.get('sent', o['answered']):,} in time, "
+            f"non-202 {o['not_202']}, errors {o['errors']}"
+        )
         table.add_row("", f"open loop {o['offered_per_s']:,.0f}/s, {name}",
                       f"{_ms(o['p50_ms'])} / {_ms(o['p99_ms'])}", counts)  # fmt: skip
     for backend in ("sqlite", "postgres"):
