@@ -64,9 +64,15 @@ class _Connection:
 
 
 async def open_loop(
-    host: str, port: int, requests: Sequence[Signed], rate: float, max_connections: int = 256
+    host: str,
+    port: int,
+    requests: Sequence[Signed],
+    rate: float,
+    max_connections: int = 256,
+    drain_seconds: float = DRAIN_SECONDS,
 ) -> LoadResult:
-    """Send `requests` at `rate` per second on a pool of keep-alive connections."""
+    """Send `requests` at `rate` per second on a pool of keep-alive connections; answers
+    later than `drain_seconds` after the last send are not counted."""
     result = LoadResult()
     idle: list[_Connection] = []
     opened = 0
@@ -103,7 +109,7 @@ async def open_loop(
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(i, due)))
         result.sent += 1
-    await asyncio.wait(tasks, timeout=DRAIN_SECONDS)
+    await asyncio.wait(tasks, timeout=drain_seconds)
     for task in tasks:
         task.cancel()
     result.seconds = loop.time() - start

@@ -64,7 +64,8 @@ def _e2e_rows(table: Table, f: dict[str, Any]) -> None:
                   f"{_ms(f['p50_ms'])} / {_ms(f['p99_ms'])}, max {_ms(f['max_ms'])}",
                   f"exactly once: {exactly} ({f['delivered_alerts']:,} alerts, "
                   f"{f['deliveries']:,} deliveries, {f['distinct_webhook_ids']:,} ids, "
-                  f"{f['missing']:,} missing)")  # fmt: skip
+                  f"{f['duplicates']:,} duplicates, {f['missing']:,} accepted but not "
+                  f"delivered within {f['drain_timeout_s']:,.0f} s)")  # fmt: skip
 
 
 def _backlog_rows(table: Table, f: dict[str, Any]) -> None:
