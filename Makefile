@@ -41,9 +41,10 @@ fmt: venv  ## format and fix what ruff can
 	$(BIN)/ruff check --fix .
 
 BENCH_EVENTS ?= 1000000
-bench: venv kafka-jars  ## benchmarks (numbers reported, never asserted); BENCH_EVENTS=100000 for a quicker replay
-	$(BIN)/python -m hubtools.bench
-	$(BIN)/python -m hubtools.bench_matcher --events $(BENCH_EVENTS)
+BENCH_ARGS ?=
+bench: venv kafka-jars  ## benchmarks, reported never asserted; BENCH_EVENTS=100000, BENCH_ARGS="--e2e-seconds 10" for a quicker run
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } || echo "wrk not installed (apt-get install -y wrk): the closed loop uses the asyncio fallback"
+	$(BIN)/python -m hubtools.bench --events $(BENCH_EVENTS) $(BENCH_ARGS)
 	$(BIN)/python -m hubtools.bench_import
 	$(BIN)/python -m hubtools.bench_notifier
 

@@ -1,171 +1,124 @@
-"""`make bench`: measured figures of the permit path, reported and never asserted.
+"""`make bench` (`python -m hubtools.bench`): the live paths of the hub, measured and reported
+in one table (and var/bench.json), never asserted. Every ratio's base is measured in the
+same run, on the same machine:
 
-Starts its own broker (Kafka 4.3.1 from the jars) in a temporary directory, runs permit-ingest
-and enrollment in this process on SQLite, and measures:
-- permit-ingest: signed permits accepted per second and request latency (p50/p99);
-- the outbox relay: time until every accepted permit is on permits.v1;
-- the matcher: permits judged per second (grace 0: each becomes one alert on alerts.v1).
+- intake: permit-ingest (a uvicorn process; SQLite, then PostgreSQL) against a bare FastAPI
+  app validating the same model: 32 connections closed-loop, an open loop at a fixed rate,
+  and the NDJSON batch endpoint;
+- end to end: accidents at uninsured employers posted open-loop to the four services as
+  processes, timed from schedule to the alert's webhook at an office receiver;
+- backlog: the enrollment service consuming mixed events from launch until its committed
+  offsets reach the end, against raw aiokafka, and a Quix Streams peer of the permit check.
+
+Each part gets its own broker (Kafka 4.3.1 from the jars) in a temporary directory.
 """
 
 from __future__ import annotations
 
-import asyncio
+import argparse
+import contextlib
 import json
-import statistics
+import os
 import tempfile
-import time
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-from aiokafka import AIOKafkaConsumer
-from fastapi import FastAPI
 from rich.console import Console
-from rich.table import Table
 
-from hub_shared import webhooks
-from hub_shared.config import EnvSettings, ServiceName, ServiceSettings
-from hub_shared.memory import peak_rss_mib
+from hubtools import bench_backlog as backlog
+from hubtools import bench_wrk
+from hubtools.bench_e2e import E2eOptions, run_e2e
+from hubtools.bench_intake import IntakeOptions, run_intake
+from hubtools.bench_table import render
 from hubtools.kafka import LocalKafka
+from hubtools.postgres import LocalPostgres
 
-N_PERMITS = 2000
-CONCURRENCY = 16
-SECRET = "whsec_YmVuY2gtc291cmNlLXNlY3JldC0wMTIzNDU2Nzg5"  # noqa: S105 - a throwaway bench source
+PARTS = ("intake", "e2e", "backlog")
 console = Console()
+if not console.is_terminal:  # a log file or a pipe: wide enough for the table's rows
+    console = Console(width=180)
 
 
-def _config(path: Path) -> Path:
-    path.write_text(
-        f"""
-[matching]
-grace_seconds = 0
-scan_interval_seconds = 0.05
-
-[[sources]]
-id = "bench"
-kind = "permits"
-secret = "{SECRET}"
-""",
-        encoding="utf-8",
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--parts", default=",".join(PARTS), help="comma-separated: " + ", ".join(PARTS)
     )
-    return path
-
-
-def _settings(service: ServiceName, config: Path, bootstrap: str, data: Path) -> ServiceSettings:
-    slug = service.replace("-", "_")
-    env = EnvSettings(
-        config=config,
-        kafka_bootstrap=bootstrap,
-        data_dir=data,
-        consumer_group_prefix=f"bench-{uuid.uuid4().hex[:6]}",
-        **{f"{slug}_database_url": f"sqlite+aiosqlite:///{data / (slug + '.db')}"},  # type: ignore[arg-type]
+    parser.add_argument(
+        "--events", type=int, default=int(os.environ.get("BENCH_EVENTS", "1000000"))
     )
-    return ServiceSettings.load(service, env)
+    parser.add_argument("--intake-seconds", type=float, default=10.0)
+    parser.add_argument("--open-rate", type=float, default=500.0)
+    parser.add_argument("--open-seconds", type=float, default=10.0)
+    parser.add_argument("--e2e-rate", type=float, default=200.0)
+    parser.add_argument("--e2e-seconds", type=float, default=60.0)
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("var/bench.json"))
+    return parser.parse_args()  # fmt: skip
 
 
-def _permit(i: int) -> bytes:
-    permit_no = (
-        f"3708112021{(i // 9000) % 12 + 1:02d}{(i // 9000) % 28 + 1:02d}{i % 9000 + 1000:04d}"
-    )
-    return json.dumps(
-        {
-            "permit_no": permit_no,
-            "project_name": f"基准项目{i}",
-            "address": "济宁市任城区",
-            "division_code": "370811",
-            "contract_price_wan": 100.0,
-            "planned_start": "2021-04-01",
-            "planned_end": "2022-04-01",
-            "issued_at": "2021-03-15T09:30:00+08:00",
-            "builder": {"name": "济宁运河置业有限公司", "uscc": "91370811MA3AY4C041"},
-            "contractor": {"name": "山东鲁班建设集团有限公司", "uscc": "91370812MA3L12T073"},
-        },
-        ensure_ascii=False,
-    ).encode()
+@contextlib.contextmanager
+def _broker(data: Path) -> Iterator[LocalKafka]:
+    """A fresh broker with its full JIT (not the test suite's quick-start one)."""
+    with LocalKafka(data, partitions=6, fast_start=False) as kafka:
+        yield kafka
 
 
-async def _count(bootstrap: str, topic: str, want: int, timeout: float = 600) -> float:
-    """Seconds until `want` records are on the topic (read from the beginning)."""
-    began = time.perf_counter()
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
-    await consumer.start()
-    seen = 0
-    try:
-        while seen < want and time.perf_counter() - began < timeout:
-            batch = await consumer.getmany(timeout_ms=200)
-            seen += sum(len(v) for v in batch.values())
-    finally:
-        await consumer.stop()
-    return time.perf_counter() - began
-
-
-async def _post_all(client: httpx.AsyncClient) -> list[float]:
-    latencies: list[float] = []
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(N_PERMITS):
-        queue.put_nowait(i)
-
-    async def worker() -> None:
-        while not queue.empty():
-            body = _permit(queue.get_nowait())
-            headers = webhooks.sign([SECRET], f"msg_{uuid.uuid4().hex}", body)
-            headers |= {"X-Hub-Source": "bench", "Content-Type": "application/json"}
-            began = time.perf_counter()
-            response = await client.post("/v1/permits", content=body, headers=headers)
-            latencies.append(time.perf_counter() - began)
-            if response.status_code != 202:
-                raise RuntimeError(f"bench permit refused: {response.status_code} {response.text}")
-
-    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    return latencies
-
-
-async def _bench(kafka: LocalKafka, data: Path) -> dict[str, Any]:
-    from enrollment.app import create_app as enrollment_app
-    from permit_ingest.app import create_app as ingest_app
-
-    config = _config(data / "bench.toml")
-    ingest: FastAPI = ingest_app(_settings("permit-ingest", config, kafka.bootstrap, data))
-    async with ingest.router.lifespan_context(ingest):
-        transport = httpx.ASGITransport(app=ingest)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            began = time.perf_counter()
-            latencies = await _post_all(client)
-            accept_s = time.perf_counter() - began
-            published_s = await _count(kafka.bootstrap, "permits.v1", N_PERMITS)
-    matcher: FastAPI = enrollment_app(_settings("enrollment", config, kafka.bootstrap, data))
-    began = time.perf_counter()
-    async with matcher.router.lifespan_context(matcher):
-        await _count(kafka.bootstrap, "alerts.v1", N_PERMITS)
-        matched_s = time.perf_counter() - began
-    q = statistics.quantiles(latencies, n=100)
-    return {
-        "permits": N_PERMITS,
-        "concurrency": CONCURRENCY,
-        "accepted_per_s": N_PERMITS / accept_s,
-        "latency_p50_ms": q[49] * 1000,
-        "latency_p99_ms": q[98] * 1000,
-        "all_published_after_s": accept_s + published_s,
-        "matcher_permits_per_s": N_PERMITS / matched_s,
-        "peak_rss_mib": peak_rss_mib(),
-    }
+def _backlog(data: Path, events: int, pg: LocalPostgres | None, peer: bool) -> dict[str, Any]:
+    with _broker(data / "kafka") as kafka:
+        out: dict[str, Any] = backlog.fill(kafka.bootstrap, events)
+        expected = backlog.expected(events)
+        raw = [backlog.raw_rate(kafka.bootstrap, events)]
+        urls = {"sqlite": f"sqlite+aiosqlite:///{data / 'enrollment.db'}"}
+        if pg is not None:
+            urls["postgres"] = pg.create_database("bench_backlog")
+        hub_sets: list[set[str]] = []
+        for backend, url in urls.items():
+            figures, found = backlog.run_service(kafka.bootstrap, data, backend, url, events)
+            out[backend] = figures | {"set": backlog.compare(found, expected)}
+            hub_sets.append(found)
+        if peer:
+            figures, found = backlog.run_peer(kafka.bootstrap, data, timeout=3600)
+            out["peer"] = figures | {"set": backlog.compare(found, expected)}
+            out["sets_agree"] = all(found == s for s in hub_sets)
+        # Again after the runs: this machine's speed drifts, and the faster raw rate is the
+        # conservative base.
+        raw.append(backlog.raw_rate(kafka.bootstrap, events))
+        out["raw_consume_runs_per_s"] = raw
+        out["raw_consume_per_s"] = max(raw)
+    return out
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
+    args = _arguments()
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        raise SystemExit(f"unknown parts {sorted(unknown)}; known: {', '.join(PARTS)}")
+    if "intake" in parts and not bench_wrk.available():
+        console.print(f"[yellow]{bench_wrk.INSTALL_HINT}; closed loop falls back to asyncio[/]")
+    figures: dict[str, Any] = {"parts": parts}
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp, contextlib.ExitStack() as stack:
         data = Path(tmp)
-        with LocalKafka(data / "kafka", partitions=6) as kafka:
-            figures = asyncio.run(_bench(kafka, data))
-    table = Table(title="permit path (SQLite, one process per service, 2 cores)")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key, value in figures.items():
-        table.add_row(key, f"{value:,.1f}" if isinstance(value, float) else str(value))
-    console.print(table)
-    out = Path("var/bench-permits.json")
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2))
+        pg = None if args.skip_postgres else stack.enter_context(LocalPostgres(data / "pg"))
+        if "intake" in parts:
+            options = IntakeOptions(seconds=args.intake_seconds, open_rate=args.open_rate,
+                                    open_seconds=args.open_seconds)  # fmt: skip
+            with _broker(data / "intake-kafka") as kafka:
+                pg_url = pg.create_database("bench_intake") if pg else None
+                figures["intake"] = run_intake(kafka.bootstrap, data / "intake", options, pg_url)
+        if "e2e" in parts:
+            with _broker(data / "e2e-kafka") as kafka:
+                e2e = E2eOptions(rate=args.e2e_rate, seconds=args.e2e_seconds)
+                figures["e2e"] = run_e2e(kafka.bootstrap, data / "e2e", e2e)
+        if "backlog" in parts:
+            figures["backlog"] = _backlog(data / "backlog", args.events, pg, not args.skip_peer)
+    console.print(render(figures))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2))
+    console.print(f"figures written to {args.out}")
 
 
 if __name__ == "__main__":
