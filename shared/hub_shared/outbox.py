@@ -32,7 +32,9 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
 
     id: int | None = Field(default=None, primary_key=True)
-    event_id: str = Field(unique=True, max_length=36)
+    # A sentinel: the ORM can then insert a flush's outbox rows in one batched statement and
+    # still match the generated ids to them (SQLite does not promise RETURNING's order).
+    event_id: str = Field(unique=True, max_length=36, sa_column_kwargs={"insert_sentinel": True})
     topic: str = Field(max_length=64)
     key: str | None = Field(default=None, max_length=128)
     ce_type: str = Field(max_length=128)

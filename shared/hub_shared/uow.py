@@ -141,44 +141,40 @@ def _key(key: Any) -> tuple[Any, ...]:
 
 
 class Known:
-    """The rows a group fetched by key, the keys found absent, and rows its writes added."""
+    """The rows a group fetched by key or its writes added, and the keys found absent. It
+    holds the rows: the session's identity map holds them only weakly."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
         self._absent: set[Identity] = set()
-        self._added: dict[Identity, object] = {}
+        self._rows: dict[Identity, object] = {}
 
     async def fetch(self, lookups: Iterable[Lookup]) -> None:
-        """One SELECT per model (per 500 keys) into the session's identity map."""
+        """One SELECT per model (per 500 keys) for the keys named."""
         wanted: dict[type[Any], set[tuple[Any, ...]]] = {}
         for model, key in lookups:
             wanted.setdefault(model, set()).add(_key(key))
         for model, keys in wanted.items():
-            columns = inspect(model).primary_key
-            found: set[tuple[Any, ...]] = set()
+            mapper = inspect(model)
             ordered = list(keys)
             for start in range(0, len(ordered), _LOOKUP_CHUNK):
                 chunk = ordered[start : start + _LOOKUP_CHUNK]
+                columns = mapper.primary_key
                 where = (
                     columns[0].in_([k[0] for k in chunk])
                     if len(columns) == 1
                     else tuple_(*columns).in_(chunk)
                 )
                 for row in (await self._session.exec(select(model).where(where))).all():
-                    found.add(tuple(inspect(model).primary_key_from_instance(row)))
-            self._absent.update((model, k) for k in keys - found)
+                    self._rows[(model, tuple(mapper.primary_key_from_instance(row)))] = row
+            self._absent.update((model, k) for k in keys if (model, k) not in self._rows)
 
     def lookup(self, model: type[M], key: Any) -> tuple[bool, M | None]:
         """(True, row or None) when known here; (False, None) when the database must say."""
         identity = (model, _key(key))
-        if identity in self._added:
-            added: M = self._added[identity]  # type: ignore[assignment]
-            return True, added
-        mapped = self._session.identity_map.get(
-            inspect(model).identity_key_from_primary_key(identity[1])
-        )
-        if mapped is not None:
-            return True, mapped
+        row = self._rows.get(identity)
+        if row is not None:
+            return True, row  # type: ignore[return-value]
         return identity in self._absent, None
 
     def remember(self, rows: Sequence[object]) -> None:
@@ -189,7 +185,7 @@ class Known:
                 continue
             key = tuple(mapper.primary_key_from_instance(row))
             if None not in key:
-                self._added[(mapper.class_, key)] = row
+                self._rows[(mapper.class_, key)] = row
 
 
 async def transact(
