@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from hub_shared.errors import Unavailable
+from hub_shared.outbox import insert_staged
 from hub_shared.uow import (
     Known,
     Lookup,
@@ -43,9 +44,10 @@ class _Write(Generic[T]):
     outcome: Any = None
     error: Exception | None = None
     events: list[str] = field(default_factory=list)
+    staged: list[dict[str, Any]] = field(default_factory=list)
 
     def reset(self) -> None:
-        self.outcome, self.error, self.events = None, None, []
+        self.outcome, self.error, self.events, self.staged = None, None, [], []
 
     def answer(self) -> None:
         if self.future.done():  # the caller went away
@@ -173,6 +175,8 @@ class GroupCommitter:
                     await _apply_fast(session, known, write)
                 else:
                     await _apply_isolated(session, write)
+            if fast:  # the outbox rows of every write that succeeded, in their order
+                await insert_staged(session, [row for w in group for row in w.staged])
 
 
 async def _apply_fast(session: AsyncSession, known: Known, write: _Write[Any]) -> None:
@@ -190,7 +194,7 @@ async def _apply_fast(session: AsyncSession, known: Known, write: _Write[Any]) -
             write.error = exc
             return
     known.remember(uow.added)
-    write.events = uow.events
+    write.events, write.staged = uow.events, uow.staged
 
 
 async def _apply_isolated(session: AsyncSession, write: _Write[Any], attempts: int = 3) -> None:
@@ -200,6 +204,7 @@ async def _apply_isolated(session: AsyncSession, write: _Write[Any], attempts: i
             with running(session) as uow:
                 async with session.begin_nested():
                     write.outcome = await write.work(uow)
+                    await uow.write_staged()
         except Exception as exc:
             if is_conflict(exc) and attempt < attempts:
                 continue

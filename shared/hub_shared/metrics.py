@@ -33,6 +33,14 @@ class Metrics:
         self.events_published = Gauge(
             "hub_events_published", "events published by this process", registry=self.registry
         )
+        self.write_transactions = Gauge(
+            "hub_write_transactions",
+            "transactions the group commit committed (each holds one or more writes)",
+            registry=self.registry,
+        )
+        self.writes_committed = Gauge(
+            "hub_writes_committed", "REST and webhook writes committed", registry=self.registry
+        )
         self.events_applied = Gauge(
             "hub_events_applied",
             "events applied by this process's consumers",

@@ -134,6 +134,8 @@ class ServiceRuntime:
         except Exception as exc:
             log.debug("metrics: outbox count failed: %s", exc)
         self.metrics.events_published.set(self.relay.published)
+        self.metrics.write_transactions.set(self.writes.transactions)
+        self.metrics.writes_committed.set(self.writes.committed)
         for c in self.consumers:
             self.metrics.events_applied.labels(c.name).set(c.applied)
             self.metrics.events_dead_lettered.labels(c.name).set(c.dead_lettered)

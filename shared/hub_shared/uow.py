@@ -37,7 +37,7 @@ from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from hub_shared.outbox import OutboxMessage
+from hub_shared.outbox import STAGED, OutboxMessage, insert_staged
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -74,6 +74,7 @@ class UnitOfWork:
         self.session = session
         self._known = known
         self.added: list[object] = []
+        self.staged: list[dict[str, Any]] = []  # outbox rows add_event staged, not yet written
         self.wrote = False  # a statement other than a SELECT ran, or a flush
 
     async def get(self, model: type[M], key: Any) -> M | None:
@@ -88,7 +89,12 @@ class UnitOfWork:
     @property
     def events(self) -> list[str]:
         """The CloudEvents ids this write staged on the outbox."""
-        return [o.event_id for o in self.added if isinstance(o, OutboxMessage)]
+        added = [o.event_id for o in self.added if isinstance(o, OutboxMessage)]
+        return [r["event_id"] for r in self.staged] + added
+
+    async def write_staged(self) -> None:
+        """Insert the outbox rows staged so far (the group does it once for all its writes)."""
+        await insert_staged(self.session, self.staged)
 
 
 class _TrackedSession(Session):
@@ -99,11 +105,12 @@ class _TrackedSession(Session):
 def running(session: AsyncSession, known: Known | None = None) -> Iterator[UnitOfWork]:
     """A unit of work in `session`, told what it adds and whether it writes, until exit."""
     uow = UnitOfWork(session, known)
-    session.info[_CURRENT] = uow
+    session.info[_CURRENT], session.info[STAGED] = uow, uow.staged
     try:
         yield uow
     finally:
         session.info.pop(_CURRENT, None)
+        session.info.pop(STAGED, None)
 
 
 def _running(session: OrmSession) -> UnitOfWork | None:
@@ -208,6 +215,7 @@ async def transact(
             async with sessions() as session, session.begin():
                 with running(session) as uow:
                     outcome = await work(uow)
+                    await uow.write_staged()
     if after_commit is not None:
         after_commit()
     return outcome
