@@ -67,6 +67,9 @@ class ImportTasks:
         return task
 
     async def stop(self) -> None:
+        # One turn of the loop first: a task cancelled before its first step never runs, so
+        # a job spawned just before shutdown would skip the `finally` that marks it ended.
+        await asyncio.sleep(0)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
