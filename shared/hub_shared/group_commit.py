@@ -112,6 +112,10 @@ class GroupCommitter:
         """`work` in a transaction of its own (same retries), for writes too big to share."""
         return await transact(self._sessions, work, after_commit=self._after_commit)
 
+    def start(self) -> None:
+        """Accept writes (again, after a stop)."""
+        self._closed = False
+
     async def stop(self) -> None:
         """Refuse new writes and let the groups in flight, and those queued, finish."""
         self._closed = True

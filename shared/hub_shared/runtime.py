@@ -79,6 +79,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         await migrate(self.engine, self.schema)
         await self.producer.start()
+        self.writes.start()
         self._tasks = [
             asyncio.create_task(self._supervise(name, w), name=name) for name, w in self._workers
         ]
