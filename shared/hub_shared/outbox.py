@@ -20,19 +20,22 @@ from sqlalchemy import Column, Text, func, insert, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub_shared.db import SessionFactory, table_of
+from hub_shared.db import SessionFactory
 from hub_shared.envelope import Envelope, encode
 from hub_shared.kafka import Producer
 from hub_shared.topics import event_type, topic_of
 
 log = logging.getLogger(__name__)
+STAGED = "hub_outbox_staged"  # Session.info key: where add_event stages rows, when set
 
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
 
     id: int | None = Field(default=None, primary_key=True)
-    event_id: str = Field(unique=True, max_length=36)
+    # A sentinel: the ORM can then insert a flush's outbox rows in one batched statement and
+    # still match the generated ids to them (SQLite does not promise RETURNING's order).
+    event_id: str = Field(unique=True, max_length=36, sa_column_kwargs={"insert_sentinel": True})
     topic: str = Field(max_length=64)
     key: str | None = Field(default=None, max_length=128)
     ce_type: str = Field(max_length=128)
@@ -45,6 +48,33 @@ class OutboxMessage(SQLModel, table=True):
     lease_until: datetime | None = None
 
 
+def outbox_row(
+    name: str,
+    *,
+    source: str,
+    key: str | None,
+    data: Mapping[str, Any],
+    subject: str | None = None,
+    event_id: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """An event's outbox row, as values for an INSERT."""
+    now = now or datetime.now(UTC)
+    return {
+        "event_id": event_id or str(uuid.uuid4()),
+        "topic": topic_of(name).name,
+        "key": key,
+        "ce_type": event_type(name),
+        "ce_source": source,
+        "ce_subject": subject,
+        "ce_time": now,
+        "payload": json.dumps(data, ensure_ascii=False, default=str),
+        "created_at": now,
+        "sent_at": None,
+        "lease_until": None,
+    }
+
+
 def add_event(
     session: AsyncSession,
     name: str,
@@ -55,21 +85,22 @@ def add_event(
     subject: str | None = None,
     event_id: str | None = None,
 ) -> str:
-    """Stage an event in the caller's transaction; returns its CloudEvents id."""
-    event_id = event_id or str(uuid.uuid4())
-    session.add(
-        OutboxMessage(
-            event_id=event_id,
-            topic=topic_of(name).name,
-            key=key,
-            ce_type=event_type(name),
-            ce_source=source,
-            ce_subject=subject,
-            ce_time=datetime.now(UTC),
-            payload=json.dumps(data, ensure_ascii=False, default=str),
-        )
-    )
-    return event_id
+    """Stage an event in the caller's transaction; returns its CloudEvents id. In a unit of
+    work (hub_shared.uow) the row waits on it and goes in with its group's in one INSERT."""
+    row = outbox_row(name, source=source, key=key, data=data, subject=subject, event_id=event_id)
+    staged: list[dict[str, Any]] | None = session.info.get(STAGED)
+    if staged is not None:
+        staged.append(row)
+    else:
+        session.add(OutboxMessage(**row))
+    return str(row["event_id"])
+
+
+async def insert_staged(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write outbox rows (`outbox_row`'s) in one statement: a unit of work's staged rows, or
+    a consumer's or an import's batch of events."""
+    if rows:
+        await session.execute(insert(OutboxMessage), list(rows))
 
 
 def _envelope(row: OutboxMessage) -> Envelope:
@@ -95,12 +126,14 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 1.0,
         lease_seconds: float = 60.0,
+        linger_seconds: float = 0.02,
     ) -> None:
         self._sessions = sessions
         self._producer = producer
         self._batch_size = batch_size
         self._poll = poll_seconds
         self._lease = timedelta(seconds=lease_seconds)
+        self._linger = linger_seconds
         self._wake = asyncio.Event()
         self.published = 0
 
@@ -121,9 +154,15 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
-            if sent < self._batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll)
+            if sent >= self._batch_size:
+                continue
+            if sent:
+                # Under load every group commit wakes the relay; lingering a moment lets the
+                # next rounds gather several groups' rows, so that its claim and mark-sent
+                # transactions take the (on SQLite, only) connection less often.
+                await asyncio.sleep(self._linger)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll)
 
     async def publish_batch(self) -> int:
         rows = await self._claim()
@@ -175,32 +214,4 @@ class OutboxRelay:
             return int((await session.exec(query)).one())
 
 
-__all__ = ["OutboxMessage", "OutboxRelay", "add_event", "encode"]
-
-
-async def stage_events(
-    session: AsyncSession,
-    events: Sequence[tuple[str, str | None, str | None, Mapping[str, Any]]],
-    *,
-    source: str,
-) -> None:
-    """Stage many events (name, key, subject, data) in the caller's transaction with one
-    INSERT: for a consumer applying a batch of records."""
-    if not events:
-        return
-    now = datetime.now(UTC)
-    rows = [
-        {
-            "event_id": str(uuid.uuid4()),
-            "topic": topic_of(name).name,
-            "key": key,
-            "ce_type": event_type(name),
-            "ce_source": source,
-            "ce_subject": subject,
-            "ce_time": now,
-            "payload": json.dumps(data, ensure_ascii=False, default=str),
-            "created_at": now,
-        }
-        for name, key, subject, data in events
-    ]
-    await session.execute(insert(table_of(OutboxMessage)), rows)
+__all__ = ["OutboxMessage", "OutboxRelay", "add_event", "encode", "insert_staged", "outbox_row"]

@@ -12,6 +12,7 @@ from hub_shared.config import ServiceSettings
 from hub_shared.consumer import EventConsumer
 from hub_shared.db import make_engine, make_sessions
 from hub_shared.db import ping as db_ping
+from hub_shared.group_commit import GroupCommitter
 from hub_shared.inbox import BatchHandler, BatchPrepare, Handler, one_by_one
 from hub_shared.kafka import Producer, connection_options
 from hub_shared.kafka import ping as kafka_ping
@@ -34,6 +35,8 @@ class ServiceRuntime:
             settings.kafka_bootstrap, client_id=settings.service, options=self.kafka_options
         )
         self.relay = OutboxRelay(self.sessions, self.producer)
+        # REST and webhook writes: concurrent requests share a transaction (group commit).
+        self.writes = GroupCommitter(self.engine, after_commit=self.relay.notify)
         self.metrics = Metrics(settings.service)
         self.consumers: list[EventConsumer] = []
         self._workers: list[tuple[str, Worker]] = [("outbox-relay", self.relay.run)]
@@ -82,6 +85,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         await migrate(self.engine, self.schema)
         await self.producer.start()
+        self.writes.start()
         self._tasks = [
             asyncio.create_task(self._supervise(name, w), name=name) for name, w in self._workers
         ]
@@ -89,6 +93,10 @@ class ServiceRuntime:
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop background work, then the producer and the engine; each step is bounded so a
         stuck connection cannot hang shutdown (what was not committed is redone on restart)."""
+        try:
+            await asyncio.wait_for(self.writes.stop(), timeout)
+        except TimeoutError:
+            log.warning("writes in flight did not finish within %.0f s", timeout)
         for task in self._tasks:
             task.cancel()
         if self._tasks:
@@ -133,6 +141,8 @@ class ServiceRuntime:
         except Exception as exc:
             log.debug("metrics: outbox count failed: %s", exc)
         self.metrics.events_published.set(self.relay.published)
+        self.metrics.write_transactions.set(self.writes.transactions)
+        self.metrics.writes_committed.set(self.writes.committed)
         for c in self.consumers:
             self.metrics.events_applied.labels(c.name).set(c.applied)
             self.metrics.events_dead_lettered.labels(c.name).set(c.dead_lettered)

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from enrollment import coverage, registry
+from enrollment.models import Enrollment, Finding
 from enrollment.schemas import Coverage, EnrollmentIn, EnterpriseIn, FindingIn, TerminateIn
 from hub_shared.auth import Principal, scoped
 from hub_shared.http import require_media_type
 from hub_shared.runtime import ServiceRuntime
+from hub_shared.uow import Lookup, UnitOfWork
 
-Write = Callable[[AsyncSession], Awaitable[tuple[int, dict[str, Any]]]]
+Write = Callable[[UnitOfWork], Awaitable[tuple[int, dict[str, Any]]]]
 
 
 def _json_body(request: Request) -> None:
@@ -33,21 +33,11 @@ Findings = Annotated[Principal, scoped("findings:write")]
 CoverageReader = Annotated[Principal, scoped("coverage:read")]
 
 
-async def _write(request: Request, work: Write) -> JSONResponse:
-    """One transaction; a concurrent insert of the same key is retried once and then seen."""
+async def _write(request: Request, work: Write, lookups: Sequence[Lookup] = ()) -> JSONResponse:
+    """`work` in a shared transaction (group commit), answered once committed."""
     runtime: ServiceRuntime = request.app.state.runtime
-    for attempt in (1, 2):
-        try:
-            async with runtime.sessions() as session, session.begin():
-                status, body = await work(session)
-        except IntegrityError:
-            # A concurrent insert of the same key: the retry sees it and answers accordingly.
-            if attempt == 2:
-                raise
-            continue
-        runtime.relay.notify()
-        return JSONResponse(body, status_code=status)
-    raise AssertionError("unreachable")
+    status, body = await runtime.writes.run(work, lookups=lookups)
+    return JSONResponse(body, status_code=status)
 
 
 def _source(request: Request) -> str:
@@ -60,14 +50,16 @@ async def put_enterprise(
     uscc: str, body: EnterpriseIn, request: Request, who: Enterprises
 ) -> JSONResponse:
     return await _write(
-        request, lambda s: registry.put_enterprise(s, uscc, body, who, _source(request))
+        request, lambda uow: registry.put_enterprise(uow, uscc, body, who, _source(request))
     )
 
 
 @router.post("/enrollments", tags=["registry"], status_code=201, summary="Register an enrollment")
 async def post_enrollment(body: EnrollmentIn, request: Request, who: Enrollments) -> JSONResponse:
     return await _write(
-        request, lambda s: registry.register_enrollment(s, body, who, _source(request))
+        request,
+        lambda uow: registry.register_enrollment(uow, body, who, _source(request)),
+        [(Enrollment, body.enrollment_id)],
     )
 
 
@@ -79,9 +71,10 @@ async def terminate(
 ) -> JSONResponse:
     return await _write(
         request,
-        lambda s: registry.terminate_enrollment(
-            s, enrollment_id, body.terminated_on, who, _source(request)
+        lambda uow: registry.terminate_enrollment(
+            uow, enrollment_id, body.terminated_on, who, _source(request)
         ),
+        [(Enrollment, enrollment_id)],
     )
 
 
@@ -89,7 +82,11 @@ async def terminate(
     "/findings", tags=["registry"], status_code=201, summary="Report an uninsured enterprise"
 )
 async def post_finding(body: FindingIn, request: Request, who: Findings) -> JSONResponse:
-    return await _write(request, lambda s: registry.record_finding(s, body, who, _source(request)))
+    return await _write(
+        request,
+        lambda uow: registry.record_finding(uow, body, who, _source(request)),
+        [(Finding, body.finding_id)],
+    )
 
 
 @router.get("/coverage/permits/{permit_no}", tags=["coverage"], response_model=Coverage)

@@ -23,7 +23,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import and_, insert, or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -36,6 +35,7 @@ from hub_shared.db import SessionFactory, table_of
 from hub_shared.errors import HubError, NotFound
 from hub_shared.http import require_media_type
 from hub_shared.runtime import ServiceRuntime
+from hub_shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,9 @@ class ImportTasks:
         return task
 
     async def stop(self) -> None:
+        # One turn of the loop first: a task cancelled before its first step never runs, so
+        # a job spawned just before shutdown would skip the `finally` that marks it ended.
+        await asyncio.sleep(0)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -150,30 +153,25 @@ async def _read(
 async def _apply(
     runtime: ServiceRuntime, import_id: str, batch: list[ValidRow], who: Principal
 ) -> None:
-    """One batch and the job's counters in one transaction; a concurrent insert of the
-    same USCC (PostgreSQL) makes the retry see it as an update."""
+    """One batch and the job's counters in a transaction of its own (a concurrent insert of
+    the same USCC, on PostgreSQL, makes the redo see it as an update)."""
     job = table_of(ImportJob).c
-    for attempt in (1, 2):
-        try:
-            async with runtime.sessions() as session, session.begin():
-                done = await importer.apply_batch(session, batch, who, runtime.source)
-                await _add_issues(await session.connection(), import_id, done.issues)
-                await _set_job(
-                    session,
-                    import_id,
-                    rows_done=job.rows_done + len(batch),
-                    created=job.created + done.created,
-                    updated=job.updated + done.updated,
-                    unchanged=job.unchanged + done.unchanged,
-                    rows_failed=job.rows_failed + len(done.issues),
-                    error_count=job.error_count + len(done.issues),
-                )
-        except IntegrityError:
-            if attempt == 2:
-                raise
-            continue
-        runtime.relay.notify()
-        return
+
+    async def work(uow: UnitOfWork) -> None:
+        done = await importer.apply_batch(uow.session, batch, who, runtime.source)
+        await _add_issues(await uow.session.connection(), import_id, done.issues)
+        await _set_job(
+            uow.session,
+            import_id,
+            rows_done=job.rows_done + len(batch),
+            created=job.created + done.created,
+            updated=job.updated + done.updated,
+            unchanged=job.unchanged + done.unchanged,
+            rows_failed=job.rows_failed + len(done.issues),
+            error_count=job.error_count + len(done.issues),
+        )
+
+    await runtime.writes.alone(work)
 
 
 async def run_import(

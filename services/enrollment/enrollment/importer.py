@@ -12,10 +12,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import re
 import unicodedata
-import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -36,8 +34,7 @@ from hub_shared.db import table_of
 from hub_shared.errors import BadRequest, Unprocessable, field_errors
 from hub_shared.events import EnterpriseData
 from hub_shared.identifiers import validate_uscc
-from hub_shared.outbox import OutboxMessage
-from hub_shared.topics import event_type, topic_of
+from hub_shared.outbox import insert_staged, outbox_row
 
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -316,7 +313,6 @@ class BatchResult:
 
 
 _ENTERPRISES = table_of(Enterprise)
-_OUTBOX = table_of(OutboxMessage)
 _UPDATE = (
     update(_ENTERPRISES)
     .where(_ENTERPRISES.c.uscc == bindparam("k_uscc"))
@@ -328,25 +324,6 @@ _UPDATE = (
         updated_at=bindparam("v_updated_at"),
     )
 )
-
-
-def _outbox_row(
-    name: str, uscc: str, data: dict[str, Any], source: str, now: datetime
-) -> dict[str, Any]:
-    """The row `hub_shared.outbox.add_event` stages, as a dict for one executemany INSERT
-    per batch: the ORM inserts outbox objects one statement each on SQLite (it cannot match
-    RETURNING rows to parameters there), which made 100,000 rows take minutes."""
-    return {
-        "event_id": str(uuid.uuid4()),
-        "topic": topic_of(name).name,
-        "key": uscc,
-        "ce_type": event_type(name),
-        "ce_source": source,
-        "ce_subject": uscc,
-        "ce_time": now,
-        "payload": json.dumps(data, ensure_ascii=False, default=str),
-        "created_at": now,
-    }
 
 
 async def apply_batch(
@@ -390,12 +367,14 @@ async def apply_batch(
             changed.append({"k_uscc": row.uscc, "v_updated_at": now})
             changed[-1] |= {f"v_{k}": v for k, v in data.items() if k != "uscc"}
         name = "enterprise.registered" if before is None else "enterprise.updated"
-        events.append(_outbox_row(name, row.uscc, data, source, now))
+        events.append(
+            outbox_row(name, source=source, key=row.uscc, subject=row.uscc, data=data, now=now)
+        )
     if new:
         await conn.execute(insert(t), new)
     if changed:
         await conn.execute(_UPDATE, changed)
     if events:
-        await conn.execute(insert(_OUTBOX), events)
+        await insert_staged(session, events)
     result.created, result.updated = len(new), len(changed)
     return result

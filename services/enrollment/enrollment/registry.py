@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from enrollment.models import Enrollment, Enterprise, Finding
 from enrollment.names import name_key
 from enrollment.schemas import EnrollmentIn, EnterpriseIn, FindingIn
@@ -15,6 +13,7 @@ from hub_shared.errors import Conflict, NotFound, Unprocessable
 from hub_shared.events import EnrollmentData, EnterpriseData, FindingData
 from hub_shared.identifiers import validate_uscc
 from hub_shared.outbox import add_event
+from hub_shared.uow import UnitOfWork
 
 
 def enterprise_json(e: Enterprise) -> dict[str, Any]:
@@ -26,7 +25,7 @@ def enrollment_json(e: Enrollment) -> dict[str, Any]:
 
 
 async def put_enterprise(
-    session: AsyncSession, uscc: str, body: EnterpriseIn, principal: Principal, source: str
+    uow: UnitOfWork, uscc: str, body: EnterpriseIn, principal: Principal, source: str
 ) -> tuple[int, dict[str, Any]]:
     """Create or update an enterprise; unchanged content stages no event."""
     try:
@@ -34,7 +33,7 @@ async def put_enterprise(
     except ValueError as exc:
         raise Unprocessable(str(exc), [{"loc": ["path", "uscc"], "msg": str(exc)}]) from exc
     principal.require_division(body.division_code)
-    existing = await session.get(Enterprise, uscc)
+    existing = await uow.get(Enterprise, uscc)
     if existing is not None:
         principal.require_division(existing.division_code)
         if (existing.name, existing.division_code, existing.industry_code, existing.employees) == (
@@ -48,21 +47,21 @@ async def put_enterprise(
     for field, value in body.model_dump().items():
         setattr(enterprise, field, value)
     enterprise.updated_at = datetime.now(UTC)
-    session.add(enterprise)
+    uow.session.add(enterprise)
     name = "enterprise.updated" if existing else "enterprise.registered"
     add_event(
-        session, name, source=source, key=uscc, subject=uscc, data=enterprise_json(enterprise)
+        uow.session, name, source=source, key=uscc, subject=uscc, data=enterprise_json(enterprise)
     )
     return (200 if existing else 201), enterprise_json(enterprise)
 
 
 async def register_enrollment(
-    session: AsyncSession, body: EnrollmentIn, principal: Principal, source: str
+    uow: UnitOfWork, body: EnrollmentIn, principal: Principal, source: str
 ) -> tuple[int, dict[str, Any]]:
     """Store an enrollment; `enrollment_id` is the idempotency key."""
     body.check()
     principal.require_division(body.division_code)
-    existing = await session.get(Enrollment, body.enrollment_id)
+    existing = await uow.get(Enrollment, body.enrollment_id)
     if existing is not None:
         if existing.content_hash != body.content_hash():
             raise Conflict(f"enrollment {body.enrollment_id} exists with different content")
@@ -72,9 +71,9 @@ async def register_enrollment(
         project_name_key=name_key(body.project_name) if body.project_name else None,
         content_hash=body.content_hash(),
     )
-    session.add(enrollment)
+    uow.session.add(enrollment)
     add_event(
-        session,
+        uow.session,
         "enrollment.registered",
         source=source,
         key=enrollment.employer_uscc,
@@ -85,13 +84,13 @@ async def register_enrollment(
 
 
 async def terminate_enrollment(
-    session: AsyncSession,
+    uow: UnitOfWork,
     enrollment_id: str,
     terminated_on: date,
     principal: Principal,
     source: str,
 ) -> tuple[int, dict[str, Any]]:
-    enrollment = await session.get(Enrollment, enrollment_id)
+    enrollment = await uow.get(Enrollment, enrollment_id)
     if enrollment is None or not principal.covers(enrollment.division_code):
         raise NotFound(f"no enrollment {enrollment_id}")
     if enrollment.terminated_on is not None:
@@ -111,9 +110,9 @@ async def terminate_enrollment(
             ],
         )
     enrollment.terminated_on = terminated_on
-    session.add(enrollment)
+    uow.session.add(enrollment)
     add_event(
-        session,
+        uow.session,
         "enrollment.terminated",
         source=source,
         key=enrollment.employer_uscc,
@@ -124,18 +123,18 @@ async def terminate_enrollment(
 
 
 async def record_finding(
-    session: AsyncSession, body: FindingIn, principal: Principal, source: str
+    uow: UnitOfWork, body: FindingIn, principal: Principal, source: str
 ) -> tuple[int, dict[str, Any]]:
     principal.require_division(body.division_code)
-    existing = await session.get(Finding, body.finding_id)
+    existing = await uow.get(Finding, body.finding_id)
     data = FindingData.model_validate(body.model_dump()).to_json()
     if existing is not None:
         if existing.content_hash != body.content_hash():
             raise Conflict(f"finding {body.finding_id} exists with different content")
         return 200, data
-    session.add(Finding(**body.model_dump(), content_hash=body.content_hash()))
+    uow.session.add(Finding(**body.model_dump(), content_hash=body.content_hash()))
     add_event(
-        session,
+        uow.session,
         "enterprise.uninsured",
         source=source,
         key=body.uscc,

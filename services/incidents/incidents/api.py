@@ -70,12 +70,8 @@ def can_read_reports(principal: CurrentPrincipal) -> None:
     principal.require("reports:read")
 
 
-def _accepted(
-    result: service.Accepted[Out], *, runtime: ServiceRuntime, location: str
-) -> JSONResponse:
-    """201 for a new record (and wake the relay for its staged event), 200 for a repeat."""
-    if result.created:
-        runtime.relay.notify()
+def _accepted(result: service.Accepted[Out], *, location: str) -> JSONResponse:
+    """201 for a new record, 200 for a repeat."""
     return JSONResponse(
         result.record.model_dump(mode="json"),
         status_code=201 if result.created else 200,
@@ -104,9 +100,9 @@ async def post_accident(
     """Accept an accident report; publishes `accident.reported` on accidents.v1."""
     principal.require_division(report.division_code)
     result = await service.accept_accident(
-        sessions=runtime.sessions, report=report, reported_by=principal.id, source=runtime.source
+        writes=runtime.writes, report=report, reported_by=principal.id, source=runtime.source
     )
-    return _accepted(result, runtime=runtime, location=f"/v1/accidents/{report.report_id}")
+    return _accepted(result, location=f"/v1/accidents/{report.report_id}")
 
 
 @router.get(
@@ -140,6 +136,7 @@ async def post_disease(
     """Accept a diagnosis; stores and publishes the ID number only masked and digested."""
     principal.require_division(report.division_code)
     result = await service.accept_disease(
+        writes=runtime.writes,
         sessions=runtime.sessions,
         report=report,
         key=pii.key,
@@ -147,7 +144,7 @@ async def post_disease(
         source=runtime.source,
         divisions=principal.divisions,
     )
-    return _accepted(result, runtime=runtime, location=f"/v1/diseases/{report.diagnosis_id}")
+    return _accepted(result, location=f"/v1/diseases/{report.diagnosis_id}")
 
 
 @router.get(

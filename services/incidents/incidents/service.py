@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from hub_shared.codelists import DISEASE_CATEGORIES, AccidentGrade
@@ -19,9 +18,11 @@ from hub_shared.db import SessionFactory
 from hub_shared.divisions import covers_any
 from hub_shared.errors import Conflict
 from hub_shared.events import AccidentData, DiseaseData, EventData, Party
+from hub_shared.group_commit import GroupCommitter
 from hub_shared.identifiers import mask_resident_id, resident_id_digest
 from hub_shared.industries import key_industries_of
 from hub_shared.outbox import add_event
+from hub_shared.uow import UnitOfWork
 from incidents import clock
 from incidents.models import IncidentsAccident, IncidentsDisease
 from incidents.rules import fingerprint, mask_name, split_industry_code
@@ -43,37 +44,36 @@ class Accepted(Generic[T]):
 
 async def _store_once(
     *,
-    sessions: SessionFactory,
-    row: Row,
+    writes: GroupCommitter,
+    make_row: Callable[[], Row],
     id_field: str,
     event_name: str,
     event: Callable[[Row], EventData],
     source: str,
 ) -> Accepted[Row]:
-    """Store `row` and stage its event in one transaction, or give the stored row of a repeat
-    (the same id with the same fingerprint; other content is a Conflict)."""
-    record_id = getattr(row, id_field)
-    try:
-        async with sessions() as session, session.begin():
-            existing = await session.get(type(row), record_id)
-            if existing is not None:
-                return Accepted(_same(existing, row.fingerprint, id_field), created=False)
-            row.event_id = add_event(
-                session,
-                event_name,
-                source=source,
-                key=row.employer_uscc,
-                subject=record_id,
-                data=event(row).to_json(),
-            )
-            session.add(row)
-    except IntegrityError:  # the same id committed concurrently: answer as a repeat
-        async with sessions() as session:
-            existing = await session.get(type(row), record_id)
-        if existing is None:
-            raise
-        return Accepted(_same(existing, row.fingerprint, id_field), created=False)
-    return Accepted(row, created=True)
+    """Store a row and stage its event in one transaction, or give the stored row of a repeat
+    (the same id with the same fingerprint; other content is a Conflict). A repeat committed
+    concurrently makes the group commit redo this, and the redo sees it."""
+    probe = make_row()
+    model, record_id = type(probe), getattr(probe, id_field)
+
+    async def store(uow: UnitOfWork) -> Accepted[Row]:
+        existing = await uow.get(model, record_id)
+        if existing is not None:
+            return Accepted(_same(existing, probe.fingerprint, id_field), created=False)
+        row = make_row()
+        row.event_id = add_event(
+            uow.session,
+            event_name,
+            source=source,
+            key=row.employer_uscc,
+            subject=record_id,
+            data=event(row).to_json(),
+        )
+        uow.session.add(row)
+        return Accepted(row, created=True)
+
+    return await writes.run(store, lookups=[(model, record_id)])
 
 
 def _same(row: Row, fp: str, id_field: str) -> Row:
@@ -161,12 +161,12 @@ def _accident_event(row: IncidentsAccident) -> AccidentData:
 
 
 async def accept_accident(
-    *, sessions: SessionFactory, report: AccidentIn, reported_by: str, source: str
+    *, writes: GroupCommitter, report: AccidentIn, reported_by: str, source: str
 ) -> Accepted[AccidentOut]:
     """Store the report and stage `accident.reported`, or answer a repeat."""
     stored = await _store_once(
-        sessions=sessions,
-        row=_accident_row(report, by=reported_by),
+        writes=writes,
+        make_row=lambda: _accident_row(report, by=reported_by),
         id_field="report_id",
         event_name="accident.reported",
         event=_accident_event,
@@ -258,6 +258,7 @@ async def _earlier_diagnoses(
 
 async def accept_disease(
     *,
+    writes: GroupCommitter,
     sessions: SessionFactory,
     report: DiseaseIn,
     key: bytes,
@@ -267,8 +268,8 @@ async def accept_disease(
 ) -> Accepted[DiseaseOut]:
     """Store the masked diagnosis and stage `disease.diagnosed`, or answer a repeat."""
     stored = await _store_once(
-        sessions=sessions,
-        row=_disease_row(report, key=key, by=reported_by),
+        writes=writes,
+        make_row=lambda: _disease_row(report, key=key, by=reported_by),
         id_field="diagnosis_id",
         event_name="disease.diagnosed",
         event=_disease_event,

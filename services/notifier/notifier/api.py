@@ -113,18 +113,17 @@ async def get_alert(
 async def acknowledge_alert(
     alert_id: str,
     principal: CurrentPrincipal,
-    session: SessionDep,
     runtime: RuntimeDep,
     feed: FeedDep,
 ) -> dict[str, Any]:
     """Acknowledge an alert (publishes `alert.acknowledged` once); repeating it is harmless."""
     principal.require("alerts:ack")
-    async with session.begin():
-        alert, changed = await inbox.acknowledge(
-            session, principal=principal, alert_id=alert_id, source=runtime.source
+    alert, changed = await runtime.writes.run(
+        lambda uow: inbox.acknowledge(
+            uow.session, principal=principal, alert_id=alert_id, source=runtime.source
         )
+    )
     if changed:
-        runtime.relay.notify()
         feed.changed()
     return alert
 
@@ -134,7 +133,6 @@ async def dismiss_alert(
     alert_id: str,
     request: Request,
     principal: CurrentPrincipal,
-    session: SessionDep,
     runtime: RuntimeDep,
     feed: FeedDep,
 ) -> dict[str, Any]:
@@ -142,16 +140,16 @@ async def dismiss_alert(
     `alert.acknowledged` with `dismissed_at`, `dismissed_by`, `dismissal_reason`)."""
     principal.require("alerts:ack")
     body = await json_model(request, Dismissal)
-    async with session.begin():
-        alert, changed = await inbox.dismiss(
-            session,
+    alert, changed = await runtime.writes.run(
+        lambda uow: inbox.dismiss(
+            uow.session,
             principal=principal,
             alert_id=alert_id,
             reason=body.reason,
             source=runtime.source,
         )
+    )
     if changed:
-        runtime.relay.notify()
         feed.changed()
     return alert
 
@@ -175,7 +173,6 @@ async def redeliver_office(
     office_id: str,
     request: Request,
     principal: CurrentPrincipal,
-    session: SessionDep,
     runtime: RuntimeDep,
 ) -> dict[str, Any]:
     """Send an office's deliveries created since `since` again (delivered, exhausted or
@@ -191,8 +188,9 @@ async def redeliver_office(
     body = await json_model(request, Redelivery)
     if not office.webhook_url:
         raise Conflict(f"office {office_id} has no webhook_url: it pulls over REST")
-    async with session.begin():
-        result = await redeliver(session, office=office, since=body.since, offices=offices)
+    result = await runtime.writes.run(
+        lambda uow: redeliver(uow.session, office=office, since=body.since, offices=offices)
+    )
     request.app.state.delivery_worker.notify()
     request.app.state.alert_feed.changed()
     return result

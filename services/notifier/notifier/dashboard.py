@@ -185,10 +185,11 @@ async def detail(request: Request, principal: SignedIn, alert_id: str) -> Any:
 @router.post("/alerts/{alert_id}/ack")
 async def ack(request: Request, principal: Acting, alert_id: str) -> Any:
     runtime = _runtime(request)
-    async with runtime.sessions() as session, session.begin():
-        _alert, changed = await inbox.acknowledge(
-            session, principal=principal, alert_id=alert_id, source=runtime.source
+    _alert, changed = await runtime.writes.run(
+        lambda uow: inbox.acknowledge(
+            uow.session, principal=principal, alert_id=alert_id, source=runtime.source
         )
+    )
     return await _changed(request, principal, alert_id, changed)
 
 
@@ -200,19 +201,19 @@ async def dismiss(request: Request, principal: Acting, alert_id: str) -> Any:
         return await _detail(request, principal, alert_id, error="请填写忽略原因")
     runtime = _runtime(request)
     try:
-        async with runtime.sessions() as session, session.begin():
-            _alert, changed = await inbox.dismiss(
-                session, principal=principal, alert_id=alert_id, reason=reason,
+        _alert, changed = await runtime.writes.run(
+            lambda uow: inbox.dismiss(
+                uow.session, principal=principal, alert_id=alert_id, reason=reason,
                 source=runtime.source,
-            )  # fmt: skip
+            )
+        )  # fmt: skip
     except Conflict:
         return await _detail(request, principal, alert_id, error="只有未处理的预警可以忽略")
     return await _changed(request, principal, alert_id, changed)
 
 
 async def _changed(request: Request, principal: Principal, alert_id: str, changed: bool) -> Any:
-    if changed:
-        _runtime(request).relay.notify()
+    if changed:  # the group commit has woken the outbox relay
         feed: AlertFeed = request.app.state.alert_feed
         feed.changed()
     response = await _detail(request, principal, alert_id)

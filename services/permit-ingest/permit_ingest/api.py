@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import webhooks
 from hub_shared.errors import Unauthorized, Unprocessable
 from hub_shared.http import parse_json, require_media_type
 from hub_shared.runtime import ServiceRuntime
+from hub_shared.uow import Lookup, UnitOfWork
 from permit_ingest import service
 from permit_ingest.service import Answer, Delivery
 
@@ -42,25 +41,19 @@ async def _verified(request: Request) -> tuple[bytes, Delivery]:
 
 
 async def _once(
-    request: Request, delivery: Delivery, work: Callable[[AsyncSession], Awaitable[Answer]]
+    request: Request,
+    delivery: Delivery,
+    work: Callable[[UnitOfWork], Awaitable[Answer]],
+    lookups: Sequence[Lookup] = (),
 ) -> JSONResponse:
-    """Run `work` in one transaction, replaying the first answer to a repeated webhook-id."""
+    """`work` in a shared transaction, answered once committed; a repeated webhook-id gets
+    the first answer."""
     runtime: ServiceRuntime = request.app.state.runtime
-    for attempt in (1, 2):
-        try:
-            async with runtime.sessions() as session, session.begin():
-                answer = await service.replayed(session, delivery)
-                if answer is None:
-                    answer = await work(session)
-                    service.remember(session, delivery, answer)
-        except IntegrityError:
-            # The same permit or webhook-id was committed concurrently: the retry sees it.
-            if attempt == 2:
-                raise
-            continue
-        runtime.relay.notify()
-        return JSONResponse(answer.body, status_code=answer.status_code)
-    raise AssertionError("unreachable")
+    answer = await runtime.writes.run(
+        lambda uow: service.once(uow, delivery, work),
+        lookups=[service.receipt_lookup(delivery), *lookups],
+    )
+    return JSONResponse(answer.body, status_code=answer.status_code)
 
 
 @router.post(
@@ -70,7 +63,12 @@ async def post_permit(request: Request) -> JSONResponse:
     body, delivery = await _verified(request)
     require_media_type(request, "application/json")
     permit = service.validate_permit(parse_json(body), delivery)
-    return await _once(request, delivery, lambda s: service.accept_permit(s, permit, delivery))
+    return await _once(
+        request,
+        delivery,
+        lambda uow: service.accept_permit(uow, permit, delivery),
+        [service.permit_lookup(permit.permit_no)],
+    )
 
 
 @router.put("/permits/{permit_no}", status_code=202, summary="Amend a permit", description=_SIGNED)
@@ -83,7 +81,12 @@ async def put_permit(permit_no: str, request: Request) -> JSONResponse:
             "the body's permit_no differs from the path",
             [{"loc": ["body", "permit_no"], "msg": f"must equal {permit_no}"}],
         )
-    return await _once(request, delivery, lambda s: service.amend_permit(s, permit, delivery))
+    return await _once(
+        request,
+        delivery,
+        lambda uow: service.amend_permit(uow, permit, delivery),
+        [service.permit_lookup(permit.permit_no)],
+    )
 
 
 @router.post(
@@ -94,4 +97,9 @@ async def put_permit(permit_no: str, request: Request) -> JSONResponse:
 async def post_batch(request: Request) -> JSONResponse:
     body, delivery = await _verified(request)
     require_media_type(request, "application/x-ndjson")
-    return await _once(request, delivery, lambda s: service.accept_batch(s, body, delivery))
+    return await _once(
+        request,
+        delivery,
+        lambda uow: service.accept_batch(uow, body, delivery),
+        service.batch_lookups(body),
+    )

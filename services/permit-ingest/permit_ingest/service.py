@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared.errors import Conflict, HubError, NotFound, Unprocessable, from_validation
 from hub_shared.events import PermitData
 from hub_shared.http import parse_json
 from hub_shared.outbox import add_event
+from hub_shared.uow import Lookup, UnitOfWork
 from permit_ingest.models import PermitRecord, WebhookReceipt
 from permit_ingest.schemas import PermitIn, apply_source_aliases
 
@@ -35,16 +35,36 @@ class Delivery:
     aliases: dict[str, str] = field(default_factory=dict)
 
 
-async def replayed(session: AsyncSession, delivery: Delivery) -> Answer | None:
+def receipt_lookup(delivery: Delivery) -> Lookup:
+    """The key of the receipt `once` reads, for the group to fetch with its others."""
+    return WebhookReceipt, (delivery.source_id, delivery.webhook_id)
+
+
+def permit_lookup(permit_no: str) -> Lookup:
+    return PermitRecord, permit_no
+
+
+async def once(
+    uow: UnitOfWork, delivery: Delivery, work: Callable[[UnitOfWork], Awaitable[Answer]]
+) -> Answer:
+    """`work`'s answer, remembered for the webhook-id; a repeated webhook-id gets the first."""
+    answer = await replayed(uow, delivery)
+    if answer is None:
+        answer = await work(uow)
+        remember(uow, delivery, answer)
+    return answer
+
+
+async def replayed(uow: UnitOfWork, delivery: Delivery) -> Answer | None:
     """The first answer given to this webhook-id, if it came before."""
-    receipt = await session.get(WebhookReceipt, (delivery.source_id, delivery.webhook_id))
+    receipt = await uow.get(WebhookReceipt, (delivery.source_id, delivery.webhook_id))
     if receipt is None:
         return None
     return Answer(receipt.status_code, json.loads(receipt.response))
 
 
-def remember(session: AsyncSession, delivery: Delivery, answer: Answer) -> None:
-    session.add(
+def remember(uow: UnitOfWork, delivery: Delivery, answer: Answer) -> None:
+    uow.session.add(
         WebhookReceipt(
             source_id=delivery.source_id,
             webhook_id=delivery.webhook_id,
@@ -92,14 +112,14 @@ def _new_record(permit: PermitIn, delivery: Delivery) -> PermitRecord:
 
 
 async def accept_permit(
-    session: AsyncSession,
+    uow: UnitOfWork,
     permit: PermitIn,
     delivery: Delivery,
     known: dict[str, PermitRecord] | None = None,
 ) -> Answer:
     """Store a new permit and stage `permit.issued`; an identical repeat answers 200."""
     known = known if known is not None else {}
-    existing = known.get(permit.permit_no) or await session.get(PermitRecord, permit.permit_no)
+    existing = known.get(permit.permit_no) or await uow.get(PermitRecord, permit.permit_no)
     if existing is not None:
         if existing.revision == 1 and existing.content_hash == permit.content_hash():
             return Answer(200, _accepted(existing.first_event_id, permit.permit_no, "duplicate"))
@@ -111,7 +131,7 @@ async def accept_permit(
         )
     record = _new_record(permit, delivery)
     event_id = add_event(
-        session,
+        uow.session,
         "permit.issued",
         source=delivery.event_source,
         key=permit.permit_no,
@@ -119,14 +139,14 @@ async def accept_permit(
         data=_event_data(permit, record),
     )
     record.first_event_id = record.last_event_id = event_id
-    session.add(record)
+    uow.session.add(record)
     known[permit.permit_no] = record
     return Answer(202, _accepted(event_id, permit.permit_no, "accepted"))
 
 
-async def amend_permit(session: AsyncSession, permit: PermitIn, delivery: Delivery) -> Answer:
+async def amend_permit(uow: UnitOfWork, permit: PermitIn, delivery: Delivery) -> Answer:
     """Replace a permit's content and stage `permit.amended`; unchanged content answers 200."""
-    record = await session.get(PermitRecord, permit.permit_no)
+    record = await uow.get(PermitRecord, permit.permit_no)
     if record is None:
         raise NotFound(f"permit {permit.permit_no} has not been received")
     if record.content_hash == permit.content_hash():
@@ -143,7 +163,7 @@ async def amend_permit(session: AsyncSession, permit: PermitIn, delivery: Delive
     record.division_code = permit.division_code
     record.updated_at = datetime.now(UTC)
     event_id = add_event(
-        session,
+        uow.session,
         "permit.amended",
         source=delivery.event_source,
         key=permit.permit_no,
@@ -151,27 +171,28 @@ async def amend_permit(session: AsyncSession, permit: PermitIn, delivery: Delive
         data=_event_data(permit, record),
     )
     record.last_event_id = event_id
-    session.add(record)
+    uow.session.add(record)
     return Answer(
         202, {**_accepted(event_id, permit.permit_no, "amended"), "revision": record.revision}
     )
 
 
-async def accept_batch(session: AsyncSession, body: bytes, delivery: Delivery) -> Answer:
+def batch_lookups(body: bytes) -> list[Lookup]:
+    """The permits a batch names, for the group to fetch in one query."""
+    return [permit_lookup(no) for no in _permit_numbers(body.splitlines())]
+
+
+async def accept_batch(uow: UnitOfWork, body: bytes, delivery: Delivery) -> Answer:
     """One permit a line; each line answered on its own, valid lines stored together."""
     lines = [(n, line) for n, line in enumerate(body.splitlines(), start=1) if line.strip()]
     if not lines:
         raise Unprocessable("the batch has no permits", [{"loc": ["body"], "msg": "empty batch"}])
-    permit_nos = _permit_numbers(line for _, line in lines)
-    rows = await session.exec(
-        select(PermitRecord).where(col(PermitRecord.permit_no).in_(permit_nos))
-    )
-    known = {r.permit_no: r for r in rows.all()}
+    known: dict[str, PermitRecord] = {}  # lines of this batch, ahead of the group's rows
     results: list[dict[str, Any]] = []
     for number, line in lines:
         try:
             permit = validate_permit(parse_json(line), delivery, prefix=("line", str(number)))
-            answer = await accept_permit(session, permit, delivery, known)
+            answer = await accept_permit(uow, permit, delivery, known)
             results.append({"line": number, "http_status": answer.status_code, **answer.body})
         except HubError as exc:
             results.append(

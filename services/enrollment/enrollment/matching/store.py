@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Table, bindparam, or_, select, text
@@ -33,7 +34,7 @@ from enrollment.matching.needs import Needs
 from enrollment.models import Alert, Enrollment, Enterprise, Finding, Incident, WatchedPermit
 from hub_shared.db import table_of
 from hub_shared.events import AlertData
-from hub_shared.outbox import stage_events
+from hub_shared.outbox import insert_staged, outbox_row
 
 _PERMITS = table_of(WatchedPermit)
 _ENROLLMENTS = table_of(Enrollment)
@@ -127,14 +128,15 @@ async def write(
             updates = {name: excluded[name] for name in changing}
             statement = statement.on_conflict_do_update(index_elements=keys, set_=updates)
         await session.execute(statement, rows)
-    await stage_events(
+    now = datetime.now(UTC)
+    await insert_staged(
         session,
         [
-            (name, alert.alert_id, alert.alert_id, to_data(alert).to_json())
-            for name, alert in changes
+            outbox_row(name, source=source, key=a.alert_id, subject=a.alert_id,
+                       data=to_data(a).to_json(), now=now)
+            for name, a in changes
         ],
-        source=source,
-    )
+    )  # fmt: skip
 
 
 # The columns a later event may change in a stored row (None: never changed once stored).

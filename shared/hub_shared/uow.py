@@ -1,0 +1,221 @@
+"""Unit of work and group commit: who owns a write's transaction, its retries and its events.
+
+A write is a plain async function of a `UnitOfWork`. It reads rows by key through
+`uow.get`, changes them through `uow.session`, and stages events with
+`hub_shared.outbox.add_event(uow.session, ...)`; it never begins, commits or retries.
+`GroupCommitter.run(write)` does that and answers only once the transaction holding the
+write has committed, so a 2xx built from the answer still means durable.
+
+Concurrent writes share a transaction (group commit). While a group is in flight the next
+writes queue, and the next group takes all of them: one group at a time on SQLite (its one
+connection), several on PostgreSQL (each on a pooled connection).
+1. Fast path: one SELECT per model for the keys the group's writes named (`lookups`), then
+   each write in turn, served from that, then one flush (SQLAlchemy batches each table's
+   inserts) and COMMIT. A write that fails before writing anything (a `HubError`, say)
+   gets its own error and its new rows are dropped; its neighbours go on.
+2. Otherwise (a write failed after writing, or a key was taken concurrently), the group is
+   rolled back and redone with each write in its own SAVEPOINT: a failing write is rolled
+   back alone, and one meeting a concurrent insert of its key is redone, seeing that row.
+3. A conflict at COMMIT (a PostgreSQL serialization failure or deadlock) redoes the group
+   after a short random back-off; any other failure answers every write of the group with
+   it, and nothing of the group is written.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import event, inspect, tuple_
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from hub_shared.outbox import STAGED, OutboxMessage, insert_staged
+
+T = TypeVar("T")
+M = TypeVar("M")
+Work = Callable[["UnitOfWork"], Awaitable[T]]
+Lookup = tuple[type[Any], Any]  # a table model and a primary key (a tuple when composite)
+Identity = tuple[type[Any], tuple[Any, ...]]
+
+# PostgreSQL's serialization_failure and deadlock_detected: redoing the transaction is the cure.
+_CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})
+_CURRENT = "hub_uow"  # Session.info key of the unit of work running now
+_LOOKUP_CHUNK = 500
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """A concurrent transaction got there first: the same work redone should succeed."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in (
+        _CONFLICT_SQLSTATES
+    )
+
+
+def backoff(state: RetryCallState) -> float:
+    """No wait before the first redo (it changes strategy), then a few random milliseconds."""
+    if state.attempt_number <= 1:
+        return 0.0
+    return random.uniform(0.0, 0.002 * 2**state.attempt_number)  # noqa: S311 - jitter only
+
+
+class UnitOfWork:
+    """One write's share of a transaction: its session, its reads and what it staged."""
+
+    def __init__(self, session: AsyncSession, known: Known | None = None) -> None:
+        self.session = session
+        self._known = known
+        self.added: list[object] = []
+        self.staged: list[dict[str, Any]] = []  # outbox rows add_event staged, not yet written
+        self.wrote = False  # a statement other than a SELECT ran, or a flush
+
+    async def get(self, model: type[M], key: Any) -> M | None:
+        """The row of `model` with primary key `key`, or None; without a round trip when the
+        group already fetched the key, or a write before this one added the row."""
+        if self._known is not None:
+            found, row = self._known.lookup(model, key)
+            if found:
+                return row
+        return await self.session.get(model, key)
+
+    @property
+    def events(self) -> list[str]:
+        """The CloudEvents ids this write staged on the outbox."""
+        added = [o.event_id for o in self.added if isinstance(o, OutboxMessage)]
+        return [r["event_id"] for r in self.staged] + added
+
+    async def write_staged(self) -> None:
+        """Insert the outbox rows staged so far (the group does it once for all its writes)."""
+        await insert_staged(self.session, self.staged)
+
+
+class _TrackedSession(Session):
+    """A session telling the running unit of work what it added and whether it wrote."""
+
+
+@contextmanager
+def running(session: AsyncSession, known: Known | None = None) -> Iterator[UnitOfWork]:
+    """A unit of work in `session`, told what it adds and whether it writes, until exit."""
+    uow = UnitOfWork(session, known)
+    session.info[_CURRENT], session.info[STAGED] = uow, uow.staged
+    try:
+        yield uow
+    finally:
+        session.info.pop(_CURRENT, None)
+        session.info.pop(STAGED, None)
+
+
+def _running(session: OrmSession) -> UnitOfWork | None:
+    uow: UnitOfWork | None = session.info.get(_CURRENT)
+    return uow
+
+
+@event.listens_for(_TrackedSession, "transient_to_pending")
+def _on_add(session: OrmSession, instance: object) -> None:
+    if (uow := _running(session)) is not None:
+        uow.added.append(instance)
+
+
+@event.listens_for(_TrackedSession, "do_orm_execute")
+def _on_execute(state: ORMExecuteState) -> None:
+    if not state.is_select and (uow := _running(state.session)) is not None:
+        uow.wrote = True
+
+
+@event.listens_for(_TrackedSession, "after_flush")
+def _on_flush(session: OrmSession, _context: Any) -> None:
+    if (uow := _running(session)) is not None:
+        uow.wrote = True
+
+
+def tracked_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose units of work learn what they add and stage."""
+    return async_sessionmaker(
+        engine, class_=AsyncSession, sync_session_class=_TrackedSession, expire_on_commit=False
+    )
+
+
+def _key(key: Any) -> tuple[Any, ...]:
+    return tuple(key) if isinstance(key, tuple) else (key,)
+
+
+class Known:
+    """The rows a group fetched by key or its writes added, and the keys found absent. It
+    holds the rows: the session's identity map holds them only weakly."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._absent: set[Identity] = set()
+        self._rows: dict[Identity, object] = {}
+
+    async def fetch(self, lookups: Iterable[Lookup]) -> None:
+        """One SELECT per model (per 500 keys) for the keys named."""
+        wanted: dict[type[Any], set[tuple[Any, ...]]] = {}
+        for model, key in lookups:
+            wanted.setdefault(model, set()).add(_key(key))
+        for model, keys in wanted.items():
+            mapper = inspect(model)
+            ordered = list(keys)
+            for start in range(0, len(ordered), _LOOKUP_CHUNK):
+                chunk = ordered[start : start + _LOOKUP_CHUNK]
+                columns = mapper.primary_key
+                where = (
+                    columns[0].in_([k[0] for k in chunk])
+                    if len(columns) == 1
+                    else tuple_(*columns).in_(chunk)
+                )
+                for row in (await self._session.exec(select(model).where(where))).all():
+                    self._rows[(model, tuple(mapper.primary_key_from_instance(row)))] = row
+            self._absent.update((model, k) for k in keys if (model, k) not in self._rows)
+
+    def lookup(self, model: type[M], key: Any) -> tuple[bool, M | None]:
+        """(True, row or None) when known here; (False, None) when the database must say."""
+        identity = (model, _key(key))
+        row = self._rows.get(identity)
+        if row is not None:
+            return True, row  # type: ignore[return-value]
+        return identity in self._absent, None
+
+    def remember(self, rows: Sequence[object]) -> None:
+        """Rows a successful write added, so later writes of the group find them."""
+        for row in rows:
+            mapper = inspect(type(row), raiseerr=False)
+            if mapper is None:
+                continue
+            key = tuple(mapper.primary_key_from_instance(row))
+            if None not in key:
+                self._rows[(mapper.class_, key)] = row
+
+
+async def transact(
+    sessions: async_sessionmaker[AsyncSession],
+    work: Work[T],
+    *,
+    after_commit: Callable[[], None] | None = None,
+    attempts: int = 3,
+) -> T:
+    """Run `work` alone in its own transaction, redone on a conflict; then `after_commit`.
+    For writes too large to share a group's transaction (an import batch, say)."""
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(is_conflict),
+        stop=stop_after_attempt(attempts),
+        wait=backoff,
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            async with sessions() as session, session.begin():
+                with running(session) as uow:
+                    outcome = await work(uow)
+                    await uow.write_staged()
+    if after_commit is not None:
+        after_commit()
+    return outcome
