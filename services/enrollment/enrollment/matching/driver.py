@@ -36,19 +36,29 @@ def today(at: datetime) -> date:
     return at.date()
 
 
-def batch_handler(policy: Policy) -> BatchHandler:
-    """The matcher's consumer: a poll's new events applied as one set."""
+def batch_handler(policy: Policy, *, deferred: set[Subject] | None = None) -> BatchHandler:
+    """The matcher's consumer: a poll's new events applied as one set.
+
+    With `deferred` (a rebuild), events are folded and stored but not judged: the subjects
+    they touch are gathered there and judged once the whole log is in (`judge_subjects`).
+    Read from offset 0, a permit's enrollment may come polls after the permit; judging in
+    between would raise an alert, send it, and resolve it again.
+    """
 
     async def handle(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         events = [e for e in map(parse, envelopes) if e is not None]
         if events:
-            await apply_events(session, events, policy)
+            await apply_events(session, events, policy, deferred=deferred)
 
     return handle
 
 
 async def apply_events(
-    session: AsyncSession, events: Sequence[Event], policy: Policy
+    session: AsyncSession,
+    events: Sequence[Event],
+    policy: Policy,
+    *,
+    deferred: set[Subject] | None = None,
 ) -> list[AlertChange]:
     at = now()
 
@@ -58,7 +68,19 @@ async def apply_events(
             touched |= fold(facts, event, policy, at)
         return touched
 
-    return await settle(session, policy, at, events, needs_of.of_events(events), step)
+    initial = needs_of.of_events(events)
+    return await settle(session, policy, at, events, initial, step, deferred=deferred)
+
+
+async def judge_subjects(session: AsyncSession, policy: Policy, subjects: set[Subject]) -> int:
+    """Judge these permits, findings and incidents on the facts as stored; returns how many
+    alert changes that made."""
+    at = now()
+    initial = needs_of.new_needs()
+    for kind, key in subjects:
+        initial[kind].add(key)
+    changes = await settle(session, policy, at, [], initial, lambda _facts: set(subjects))
+    return len(changes)
 
 
 async def judge_due(session: AsyncSession, policy: Policy, limit: int = 500) -> int:
@@ -79,6 +101,8 @@ async def settle(
     events: Sequence[Event],
     initial: Needs,
     step: Step,
+    *,
+    deferred: set[Subject] | None = None,
 ) -> list[AlertChange]:
     """Read, fold, judge and write one batch. On PostgreSQL the join keys of all it reads
     are locked first; when judging reaches keys not locked yet, they are locked too and
@@ -90,6 +114,10 @@ async def settle(
         loaded = needs_of.new_needs()
         await _load(session, facts, loaded, initial)
         touched = step(facts)
+        if deferred is not None:
+            deferred.update(s for s in touched if s[0] != "enrollment")
+            await store.write(session, facts, [], policy.source)
+            return []
         index, subjects = await _load_for_judging(session, facts, loaded, touched, policy)
         keys = needs_of.lock_keys(facts, events, subjects) - locked
         if not keys or not store.locks_keys(session):

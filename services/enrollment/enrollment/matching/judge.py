@@ -143,7 +143,8 @@ def judge(
         else:
             _resolve(facts, changes, subject, best.enrollment_id, [match_evidence(best)], now)
     for finding_id in sorted(subjects.findings):
-        f = facts.findings[finding_id]
+        if (f := facts.findings.get(finding_id)) is None:
+            continue
         covered = employer_coverage(index.employer[f.uscc], f.uscc, today)
         subject = ("enterprise_uninsured", f.uscc)
         if not covered:
@@ -152,7 +153,8 @@ def judge(
         else:
             _resolve(facts, changes, subject, covered[0], [], now)
     for incident_id in sorted(subjects.incidents):
-        i = facts.incidents[incident_id]
+        if (i := facts.incidents.get(incident_id)) is None:
+            continue
         by = incident_cover(index, i, policy)
         subject = (incident_kind(i), incident_id)
         if not by:

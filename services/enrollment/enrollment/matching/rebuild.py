@@ -3,7 +3,9 @@
 First the alerts already published on alerts.v1 are stored as their latest event states
 them, so that judging the inputs again finds them and raises or sends nothing twice. Then
 the matcher's own consumer, in a new consumer group, applies every input record up to the
-topics' current ends, and the due-permit scan judges what is due. Whatever the rebuilt
+topics' current ends, its judgements deferred until the log is in: each subject is then
+judged once, on the final facts, by the same engine (read in any order, a log would
+otherwise raise and resolve alerts that the live matcher never sent). Whatever the rebuilt
 state still stages in the outbox is new information (published once the service runs on
 this database); for the same inputs it is nothing.
 """
@@ -22,6 +24,7 @@ from sqlalchemy import func, insert, select
 
 from enrollment.matching import driver
 from enrollment.matching.facts import AlertFact, as_row
+from enrollment.matching.fold import Subject
 from enrollment.models import Alert
 from enrollment.rules import Policy
 from enrollment.schema import SCHEMA
@@ -34,6 +37,8 @@ from hub_shared.kafka import Producer, connection_options
 from hub_shared.migrations import migrate
 from hub_shared.outbox import OutboxMessage
 from hub_shared.topics import ALERTS
+
+_JUDGED_AT_ONCE = 2000  # subjects judged in one transaction once the log is in
 
 
 @dataclass
@@ -74,12 +79,13 @@ async def rebuild(settings: ServiceSettings, *, batch: int | None = None) -> Reb
             grace_seconds=settings.hub.matching.grace_seconds,
             name_threshold=settings.hub.matching.name_threshold,
         )
+        touched: set[Subject] = set()
         consumer = EventConsumer(
             name="matcher",
             bootstrap=settings.kafka_bootstrap,
             group_id=f"{settings.consumer_group_prefix}-enrollment-rebuild-{uuid.uuid4().hex[:8]}",
             topics=driver.TOPICS,
-            handler=driver.batch_handler(policy),
+            handler=driver.batch_handler(policy, deferred=touched),
             sessions=sessions,
             producer=producer,
             max_records=batch or settings.hub.matching.batch_size,
@@ -88,6 +94,11 @@ async def rebuild(settings: ServiceSettings, *, batch: int | None = None) -> Reb
         )
         await consumer.catch_up(await _ends(settings, driver.TOPICS))
         report.events_applied, report.dead_lettered = consumer.applied, consumer.dead_lettered
+        subjects = sorted(touched)
+        for start in range(0, len(subjects), _JUDGED_AT_ONCE):
+            async with sessions() as session, session.begin():
+                chunk = set(subjects[start : start + _JUDGED_AT_ONCE])
+                await driver.judge_subjects(session, policy, chunk)
         while True:
             async with sessions() as session, session.begin():
                 if not await driver.judge_due(session, policy):
