@@ -37,9 +37,8 @@ def one_by_one(handler: Handler, prepare: BatchPrepare | None = None) -> BatchHa
 
 class ProcessedEvent(SQLModel, table=True):
     __tablename__ = "inbox"
-    # The key leads with the event id: its first bytes tell rows apart, where the consumer's
-    # are one value throughout (PostgreSQL builds the key of a replay's million rows in a
-    # third of the time: it compares them by those first bytes).
+    # The key leads with the event id, whose first bytes tell rows apart (the consumer is
+    # one value per service); lookups are by both columns.
     __table_args__ = (PrimaryKeyConstraint("event_id", "consumer"),)
 
     consumer: str = Field(primary_key=True, max_length=64)

@@ -79,7 +79,7 @@ def _parse(raw: str) -> tuple[str, str | None]:
     return division, (division + rest if rest else None)
 
 
-@lru_cache(maxsize=1024)  # a registry repeats a few dozen codes: replay reads 150,000
+@lru_cache(maxsize=1024)  # a registry repeats a few dozen codes over many rows
 def normalize_industry_code(raw: str) -> str:
     """The 2-digit GB/T 4754-2017 division of "E47", "47", "4711" or "E4711"."""
     return _parse(raw)[0]

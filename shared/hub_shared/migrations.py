@@ -88,11 +88,6 @@ def key_inbox(*columns: str) -> None:
         op.create_primary_key("inbox_pkey", "inbox", list(columns))
 
 
-def stamp_head(connection: Connection, schema: Schema) -> None:
-    """Record that the tables are the newest revision's (made directly, as replay does)."""
-    command.stamp(schema.config(connection), "head")
-
-
 def current_revision(connection: Connection, schema: Schema) -> str | None:
     context = MigrationContext.configure(connection, opts={"version_table": schema.version_table})
     return context.get_current_revision()

@@ -1,5 +1,5 @@
-"""What an alert says, built from the facts alone (no I/O): shared by the live matcher and
-the batch replay so both write the same alerts."""
+"""What an alert says (its subject, reason and evidence), built from the facts alone, with
+no I/O: the matcher's judge drafts every alert it raises here."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class AlertDraft:
 
 
 class PermitView(Protocol):
-    """What a permit alert names: a stored permit, or replay's row of one."""
+    """What a permit alert names: the matcher's permit fact."""
 
     @property
     def permit_no(self) -> str: ...

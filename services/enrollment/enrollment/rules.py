@@ -22,7 +22,7 @@ class Policy:
 
 
 class EnrollmentLike(Protocol):
-    """What the rules read of an enrollment (EnrollmentFacts, or replay's row of one)."""
+    """What the rules read of an enrollment (EnrollmentFacts, or the matcher's fact)."""
 
     @property
     def enrollment_id(self) -> str: ...
@@ -47,7 +47,7 @@ class EnrollmentLike(Protocol):
 
 
 class PermitLike(Protocol):
-    """What the rules read of a permit (PermitFacts, or replay's row of one)."""
+    """What the rules read of a permit (PermitFacts, or the matcher's fact)."""
 
     @property
     def permit_no(self) -> str: ...
