@@ -13,7 +13,7 @@ from enrollment.name_match import (
     score_project_names,
 )
 from enrollment.names import name_key
-from hubtools.name_eval import best_threshold, evaluate, plain_ratio
+from hubtools.name_eval import best_threshold, by_kind, evaluate, matcher_score, plain_ratio
 from hubtools.namegen import NamePair, generate_pairs
 
 
@@ -118,11 +118,61 @@ def test_a_one_character_typo_is_tolerated(a: str, b: str) -> None:
 
 
 def test_a_one_character_difference_in_a_short_name_is_not_a_typo() -> None:
-    """鑫源 and 鑫苑 are two estates, 宏达 and 宏远 two companies: no text can tell them from a
-    typo, so a short distinctive part must agree."""
-    assert not project_match("古槐路鑫源住宅小区", "古槐路鑫苑住宅小区")
+    """鑫源 and 鑫达 are two estates, 宏达 and 宏远 two companies: no text can tell them from a
+    typo, so a short distinctive part of another sound must agree."""
+    assert not project_match("古槐路鑫源住宅小区", "古槐路鑫达住宅小区")
     assert not enterprise_match("宏达建筑工程有限公司", "宏远建筑工程有限公司")
     assert not enterprise_match("嘉祥县宏达昌建筑有限公司", "嘉祥县宏达建筑有限公司")
+
+
+# --- how people type: traditional characters, full-width letters, input-method slips ---
+
+
+def test_traditional_characters_and_full_width_letters_are_folded() -> None:
+    assert name_key("濟寧市任城區運河花園３號樓") == "任城区运河花园3号楼"
+    assert name_key("运河花园ＡＢ区") == "运河花园ab区"
+    score = score_project_names("任城区运河花园3号楼", "任城區運河花園3號樓")
+    assert score.score == 1.0
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "why"),
+    [
+        ("红星路鑫源花园3号楼", "红和路鑫源花园3号楼", "红星是济宁地名"),  # another sound
+        ("济安桥路鑫源花园3号楼", "济和桥路鑫源花园3号楼", "济安桥是济宁地名"),
+        ("济安花园3号楼", "济和花园3号楼", "济安是济宁地名"),
+        ("运河花园3号楼", "运和花园3号楼", "同音"),  # the same sound
+        ("古槐路鑫源住宅小区", "古槐路鑫苑住宅小区", "同音"),
+        ("文化路绿化提升", "文华路绿化提升", "同音"),
+    ],
+)
+def test_a_one_character_slip_in_a_place_name_is_accepted_and_explained(
+    a: str, b: str, why: str
+) -> None:
+    score = score_project_names(a, b)
+    assert is_match(score), score
+    assert why in score.reason and "slip" in score.reason
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("运河花园3号楼", "运通花园3号楼"),  # two known names: sibling estates
+        ("南张街道棚户区改造", "南苑街道棚户区改造"),  # two streets of Jining
+        ("洸河路道路改造", "运河路道路改造"),  # two roads, one sound apart
+        ("红星花园3号楼", "红星花园13号楼"),  # the vetoes still hold
+        ("红和花园3号楼", "红星花园13号楼"),
+        ("红和花园A区", "红星花园B区"),
+        ("红和路DK3", "红星路DK4"),
+        ("红和路鑫源花园一期", "红星路鑫源花园二期"),
+    ],
+)
+def test_another_name_or_number_is_not_taken_for_a_slip(a: str, b: str) -> None:
+    assert not project_match(a, b), score_project_names(a, b)
+
+
+def test_enterprise_trade_names_get_no_slip_tolerance() -> None:
+    assert not enterprise_match("鑫源建筑工程有限公司", "鑫苑建筑工程有限公司")
 
 
 # --- confusers ---
@@ -206,6 +256,33 @@ def test_matcher_reaches_precision_099_at_recall_095_on_10000_labelled_pairs(
     result = evaluate(pairs, DEFAULT_THRESHOLD)
     assert result["precision"] >= 0.99, result
     assert result["recall"] >= 0.95, result
+
+
+# Positive kinds below the 0.95 target at seed 64, and the floor each must keep: a one-character
+# change of another sound in an unknown name (鑫源, 鑫达; a trade name) cannot be told from
+# another estate or company, so no threshold raises these without letting confusers in.
+SHORTFALLS = {
+    "project.slip_other_sound": 0.73,
+    "project.typo_substituted": 0.87,
+    "project.typo_missing": 0.92,
+    "project.typo_transposed": 0.94,
+    "enterprise.typo_substituted": 0.70,
+    "enterprise.typo_missing": 0.70,
+    "enterprise.typo_transposed": 0.91,
+}
+
+
+def test_every_kind_keeps_its_figures_on_the_fixed_seed_set(pairs: list[NamePair]) -> None:
+    rows = by_kind(pairs, [matcher_score(p) for p in pairs], DEFAULT_THRESHOLD)
+    for kind in ("project.traditional", "project.slip_same_sound", "project.sibling_estate"):
+        assert kind in rows
+    for kind in ("project.prefix_digit", "project.slip_other_sound", "enterprise.traditional"):
+        assert kind in rows
+    for kind, row in rows.items():
+        if row["same"]:
+            assert row["recall"] >= SHORTFALLS.get(kind, 0.95), (kind, row)
+        else:
+            assert row["precision"] >= 0.995, (kind, row)
 
 
 def test_plain_fuzzy_ratio_cannot_pass_the_gate_on_the_same_set(pairs: list[NamePair]) -> None:

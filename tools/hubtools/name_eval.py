@@ -1,8 +1,10 @@
 """`python -m hubtools.name_eval [--pairs N] [--threshold T] [--seed S]`: how well the name
 matcher separates the labelled pairs of `hubtools.namegen`.
 
-Prints precision, recall and F1 at the threshold, false positives and false negatives by kind,
-a threshold sweep, and for comparison a plain `rapidfuzz.fuzz.ratio` on the raw names at its
+Prints precision, recall and F1 at the threshold, then per category (kind of pair): recall for a
+kind of positive (a variation of one name), the share rejected for a kind of confuser and the
+precision left once its false positives are counted against every true positive; a threshold
+sweep, and for comparison a plain `rapidfuzz.fuzz.ratio` on the raw names at its
 own best threshold.
 """
 
@@ -69,6 +71,42 @@ def evaluate(
     return result
 
 
+def by_kind(
+    pairs: Sequence[NamePair], scores: Sequence[float], threshold: float = DEFAULT_THRESHOLD
+) -> dict[str, dict[str, Any]]:
+    """Per kind: pairs, accepted, and recall (positives) or rejected share and the precision its
+    false positives alone leave against all true positives (confusers)."""
+    accepted = [s >= threshold for s in scores]
+    tp = sum(1 for p, a in zip(pairs, accepted, strict=True) if p.same and a)
+    rows: dict[str, dict[str, Any]] = {}
+    for kind in sorted({p.kind for p in pairs}):
+        hits = [a for p, a in zip(pairs, accepted, strict=True) if p.kind == kind]
+        same = next(p.same for p in pairs if p.kind == kind)
+        row: dict[str, Any] = {"same": same, "pairs": len(hits), "accepted": sum(hits)}
+        if same:
+            row["recall"] = sum(hits) / len(hits)
+        else:
+            row["rejected"] = 1 - sum(hits) / len(hits)
+            row["precision"] = tp / (tp + sum(hits)) if tp + sum(hits) else 1.0
+        rows[kind] = row
+    return rows
+
+
+def _kind_table(rows: dict[str, dict[str, Any]]) -> str:
+    lines = [f"{'kind':32} {'label':9} {'pairs':>5} {'accepted':>8} {'recall':>7} {'rejected':>8}"]
+    lines[0] += f" {'precision':>9}"
+    for kind, r in sorted(rows.items(), key=lambda item: (not item[1]["same"], item[0])):
+        recall = f"{r['recall']:.3f}" if r["same"] else ""
+        rejected = "" if r["same"] else f"{r['rejected']:.3f}"
+        precision = "" if r["same"] else f"{r['precision']:.4f}"
+        label = "same" if r["same"] else "different"
+        lines.append(
+            f"{kind:32} {label:9} {r['pairs']:>5} {r['accepted']:>8} {recall:>7} {rejected:>8}"
+            f" {precision:>9}"
+        )
+    return "\n".join(lines)
+
+
 def sweep(
     pairs: Sequence[NamePair], scores: Sequence[float], thresholds: Sequence[float] = SWEEP
 ) -> list[dict[str, Any]]:
@@ -115,6 +153,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if typos:
         found = sum(s >= args.threshold for _, s in typos)
         print(f"  recall on the {len(typos)} typo pairs alone: {found / len(typos):.4f}")
+    print(
+        f"\nper category at {args.threshold}\n"
+        + _kind_table(by_kind(pairs, scores, args.threshold))
+    )
     header = (
         f"{'threshold':>9} {'precision':>9} {'recall':>7} {'F1':>7} {'TP':>6} {'FP':>5} {'FN':>5}"
     )

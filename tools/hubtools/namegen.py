@@ -14,6 +14,13 @@ Labelling choices: a name that drops a phase or building number the other one na
 different (or at best unknown) project, so False; typos never touch numerals (a mistyped number
 cannot be told from another building); a negative whose noise undid its difference is drawn
 again. A typo is one positive variation among the others (`typo_weight=3`: three of them).
+
+How people type (`hubtools.namevariants`): positives also come in traditional characters,
+and with a one-character slip in a place name (a road's, a street's or a place-named
+estate's), keeping the sound or not. Confusers also include sibling estates whose names differ
+in one character of meaning (运河, 运通) and numbers with a prefix digit more (3#, 13#; 3区,
+13区; DK3, DK13). Labelling choice: an estate name of the same sound on the same road, with
+every number equal, is a slip, so `similar_name` confusers differ in sound.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
+
+from hubtools import namevariants as nv
 
 
 class NamePair(NamedTuple):
@@ -84,7 +93,8 @@ TYPO_POOL += (
 NUMERALS = "〇零一二三四五六七八九十百"
 PROTECTED = NUMERALS + "期号楼栋标段第#"
 _CN = "零一二三四五六七八九"
-_WIDE = {ord(c): ord(c) + 0xFEE0 for c in "0123456789#()"}
+_WIDE = {ord(c): ord(c) + 0xFEE0 for c in "0123456789#()ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+_PLACE_ENDINGS = ("街道", "大道", "路", "街", "镇")
 
 
 def cn_number(n: int) -> str:
@@ -105,6 +115,8 @@ class Project:
     phase: int | None = None
     building: int | None = None
     section: int | None = None
+    zone: int | None = None  # 3区
+    plot: int | None = None  # 3号地块, DK3
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,10 @@ def render_project(p: Project, s: Style) -> str:
         marks.append(
             (f"{n}#楼", f"{n}号楼", f"{n}#", f"{n}栋", f"{n}楼", f"{cn_number(n)}号楼")[s.notation]
         )
+    if p.zone is not None:
+        marks.append(f"{p.zone}区")
+    if p.plot is not None:
+        marks.append((f"{p.plot}号地块", f"DK{p.plot}", f"{p.plot}地块")[s.notation % 3])
     if p.section is not None:
         n_text = str(p.section) if s.arabic else cn_number(p.section)
         marks.append(("第" if s.first_section else "") + n_text + "标段")
@@ -206,8 +222,11 @@ def typo(text: str, rng: random.Random, how: str) -> str:
 
 FORMAT_KINDS = ("region", "width", "brackets", "spacing", "suffix", "notation", "numerals")
 TYPO_KINDS = ("typo_substituted", "typo_missing", "typo_transposed")
-PROJECT_VARIATIONS = (*FORMAT_KINDS, "typo", "word_order")
-ENTERPRISE_VARIATIONS = _words("region width spacing legal_suffix group word_order typo")
+SLIP_KINDS = ("slip_same_sound", "slip_other_sound")
+PROJECT_VARIATIONS = (*FORMAT_KINDS, "typo", "word_order", "traditional", *SLIP_KINDS)
+ENTERPRISE_VARIATIONS = _words(
+    "region width spacing legal_suffix group word_order typo traditional"
+)
 
 
 def _vary(s: Style, kind: str, rng: random.Random) -> Style:
@@ -249,10 +268,11 @@ def random_project(
     county = county or rng.choice(COUNTIES)
     shape = rng.choice(shapes)
     no: int | None = None
+    estate = rng.choice(NAMES2) if rng.random() < 0.75 else rng.choice(nv.PLACE_ESTATES)
     if shape == 0:
-        place, name, what = rng.choice((*ROADS, "")), rng.choice(NAMES2), rng.choice(RESIDENTIAL)
+        place, name, what = rng.choice((*ROADS, "")), estate, rng.choice(RESIDENTIAL)
     elif shape == 1:
-        place, name, what = rng.choice((*ROADS, "")), rng.choice(NAMES2), rng.choice(COMMERCIAL)
+        place, name, what = rng.choice((*ROADS, "")), estate, rng.choice(COMMERCIAL)
     elif shape == 2:
         place, name, what = rng.choice(ROADS), "", rng.choice(ROADWORK)
     elif shape == 3:
@@ -343,7 +363,16 @@ def project_confuser(rng: random.Random, kind: str) -> tuple[Project, Project]:
         return p, replace(p, no=rng.choice([n for n in range(1, 16) if n != p.no]))
     if kind == "similar_name":  # same road, an estate whose name shares a character
         p = replace(p, name=rng.choice(NAMES2), what=rng.choice(RESIDENTIAL + COMMERCIAL))
-        return p, replace(p, name=_other(rng, p.name[:2], NAMES2, near=True) + p.name[2:])
+        unlike = tuple(n for n in NAMES2 if not nv.sound_alike(n, p.name))
+        return p, replace(p, name=_other(rng, p.name[:2], unlike, near=True) + p.name[2:])
+    if kind == "sibling_estate":  # 运河花园, 运通花园 of one contractor
+        names = rng.sample(rng.choice(nv.SIBLING_ESTATES), 2)
+        p = replace(p, name=names[0], what=rng.choice(RESIDENTIAL + COMMERCIAL))
+        return p, replace(p, name=names[1])
+    if kind == "prefix_digit":  # 3#楼 and 13#楼, 3区 and 13区, DK3 and DK13
+        field, n = rng.choice(("building", "zone", "plot")), rng.randint(1, 9)
+        p = _with(p, field, n)
+        return p, _with(p, field, int(f"{rng.randint(1, 9)}{n}"))
     if kind == "other_place":
         streets = PLACES if p.place in PLACES else ROADS
         p = replace(p, place=p.place if "{}" not in p.place and p.place else rng.choice(streets))
@@ -351,6 +380,25 @@ def project_confuser(rng: random.Random, kind: str) -> tuple[Project, Project]:
     if kind == "other_county":
         return p, replace(p, county=_other(rng, p.county, COUNTIES))
     return p, random_project(rng, p.county)  # "other_project": same county, another project
+
+
+def slip_in_place(rng: random.Random, kind: str) -> tuple[Project, Project] | None:
+    """A project and the same project with one character of its place name slipped: the road's
+    or street's name (红星路: 红和路) or a place-named estate's (运河花园: 运和花园)."""
+    p = random_project(rng, shapes=(0, 1, 2, 3))
+    fields = ["place"] if p.place and "{}" not in p.place else []
+    fields += ["name"] if p.name in nv.PLACE_ESTATES else []
+    if not fields:
+        return None
+    field = rng.choice(fields)
+    value: str = getattr(p, field)
+    ending = next((e for e in _PLACE_ENDINGS if field == "place" and value.endswith(e)), "")
+    word = value.removesuffix(ending) if ending else value
+    new = nv.slipped(word, rng, same_sound=kind == "slip_same_sound")
+    if new is None:
+        return None
+    slip: dict[str, Any] = {field: new + ending}
+    return p, replace(p, **slip)
 
 
 def enterprise_confuser(rng: random.Random, kind: str) -> tuple[Enterprise, Enterprise]:
@@ -384,7 +432,7 @@ def enterprise_confuser(rng: random.Random, kind: str) -> tuple[Enterprise, Ente
 
 PROJECT_CONFUSERS = _words(
     "building phase section designator_dropped project_type building_type institution_no"
-    " similar_name other_place other_county other_project"
+    " similar_name other_place other_county other_project sibling_estate prefix_digit"
 )
 ENTERPRISE_CONFUSERS = _words(
     "sibling similar_trade branch series other_county other_trade longer_trade"
@@ -394,6 +442,8 @@ ENTERPRISE_CONFUSERS = _words(
 def _apply(text_of: Callable[[Style], str], s: Style, kind: str, rng: random.Random) -> str:
     if kind in TYPO_KINDS:
         return typo(text_of(s), rng, kind.removeprefix("typo_"))
+    if kind == "traditional":
+        return nv.traditional(text_of(s))
     return text_of(_vary(s, kind, rng))
 
 
@@ -402,7 +452,13 @@ def _renderers(
 ) -> tuple[Callable[[Style], str], Callable[[Style], str]] | None:
     """How to write the two entities of a pair, or None when the confuser came out equal."""
     if entity == "project":
-        pa, pb = (p := random_project(rng), p) if same else project_confuser(rng, kind)
+        if kind in SLIP_KINDS:
+            slip = slip_in_place(rng, kind)
+            if slip is None:
+                return None
+            pa, pb = slip
+        else:
+            pa, pb = (p := random_project(rng), p) if same else project_confuser(rng, kind)
         if not same and pa == pb:
             return None
         return (lambda s: render_project(pa, s)), (lambda s: render_project(pb, s))
@@ -434,7 +490,7 @@ def _pair(rng: random.Random, entity: str, same: bool, typo_weight: int) -> Name
         a = writers[0](style)
         if a == b:  # a variation that changed nothing (no building to renumber): draw again
             continue
-        if same and b == writers[1](b_style):
+        if same and b == writers[0](b_style):  # the variation changed nothing
             continue
         if not same and b == writers[0](b_style):  # the noise undid the difference
             continue

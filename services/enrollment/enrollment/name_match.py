@@ -15,8 +15,11 @@ How a score is made:
 3. Otherwise the similarity of what is left (OSA, best over rotations so that a moved
    component costs nothing). Edits inside common words (小区, 街道, 有限公司) are typos; edits
    in the distinctive part (an estate's, a road's or a company's own name) are tolerated
-   only as one missing or swapped character, or as one substitution in a long name: 鑫源
-   and 鑫苑 are two estates, not a typo, as far as any text can tell.
+   only as one missing or swapped character, as one substitution in a long name, or, in a
+   project name, as a slip (`slips`): a character of the same sound (鑫源, 鑫苑: the input
+   method's wrong candidate) or a known Jining place turned into a string naming nothing
+   (红星路, 红和路). Two known names (运河, 运通) are two names; two unknown names of
+   different sound (鑫源, 鑫达) are undecidable and stay apart.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Final
 
 from rapidfuzz.distance import OSA, Levenshtein
 
+from enrollment import slips
 from enrollment.names import KIND_WORDS, PROJECT_KINDS, ParsedName, parse_name, spans
 
 DEFAULT_THRESHOLD: Final = 0.85
@@ -150,6 +154,15 @@ def _score(a_name: str, b_name: str, enterprise: bool) -> NameScore:
         return NameScore(1.0, f"{what}调换词序后相同 (same words, different order)")
     if edits == 1:
         edit, in_common = _one_typo(text, common, b.text, b.common)
+        slip = None if enterprise or in_common else _slip(text, common, b.text, b.common)
+        if slip is not None:
+            score = round(1 - 0.5 / length, 3)
+            return NameScore(
+                score,
+                f"名称相似度 {score:.2f}: 编号一致, 名称一字之差视为笔误: {slip.chinese}"
+                f" (similarity {score:.2f}: numbers agree, one character differs,"
+                f" taken for a slip: {slip.english})",
+            )
         shortest = _MISSING_MIN_ENTERPRISE if enterprise else _MISSING_MIN_PROJECT
         if (
             in_common
@@ -177,6 +190,22 @@ def _score(a_name: str, b_name: str, enterprise: bool) -> NameScore:
         f"名称相似度 {score:.2f}: 名称主体 {own[1]} 字中 {distinctive} 字不同"
         f" (similarity {score:.2f}: {distinctive} of {own[1]} own characters differ)",
     )
+
+
+def _slip(a: str, ma: tuple[bool, ...], b: str, mb: tuple[bool, ...]) -> slips.Slip | None:
+    """For names one substitution apart outside common words: the slip, judged on the run of
+    distinctive characters holding it (红星 of 红星路鑫源花园), or None."""
+    if len(a) != len(b):
+        return None
+    i = next(i for i in range(len(a)) if a[i] != b[i])
+    start, end = i, i + 1
+    while start > 0 and not (ma[start - 1] or mb[start - 1]):
+        start -= 1
+    while end < len(a) and not (ma[end] or mb[end]):
+        end += 1
+    if end - start < 2:
+        return None
+    return slips.judge(a[start:end], b[start:end], i - start)
 
 
 def _distinctive_edits(a: str, ma: tuple[bool, ...], b: str, mb: tuple[bool, ...]) -> int:

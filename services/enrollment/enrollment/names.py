@@ -1,6 +1,8 @@
 """Normalising Chinese project and enterprise names for matching when identifiers are missing.
 
-`name_key` is the stored equality key (its output must not change: keys are in the database).
+`name_key` is the stored equality key. Its output must not change for names it already folded
+(keys are in the database); folding traditional characters changed it only for names that hold
+them, whose keys could never equal a simplified permit's before.
 The word lists below feed the scorer in `name_match`; they are domain vocabulary, kept as data.
 """
 
@@ -10,9 +12,11 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from types import MappingProxyType
 from typing import Final
 
+from opencc import OpenCC
 from rapidfuzz.distance import OSA
 
 from hub_shared.divisions import CITY, DIVISIONS
@@ -22,9 +26,17 @@ _LEGAL_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "
 _NOISE = re.compile(r"[\s()（）\[\]【】〔〕《》<>「」'\"“”‘’,，.。、:：;；\-—_·•/\\]")
 
 
+@cache
+def _to_simplified() -> OpenCC:
+    """OpenCC's traditional-to-simplified converter (its dictionaries ship in the wheel)."""
+    return OpenCC("t2s.json")
+
+
 def fold(name: str) -> str:
-    """Full-width to half-width (NFKC) and lower case; punctuation is kept."""
-    return unicodedata.normalize("NFKC", name).lower()
+    """Full-width to half-width letters and digits (NFKC), traditional characters to simplified
+    (花園3號樓 -> 花园3号楼), lower case; punctuation is kept."""
+    simplified: str = _to_simplified().convert(unicodedata.normalize("NFKC", name))
+    return simplified.lower()
 
 
 def drop_noise(text: str) -> str:
