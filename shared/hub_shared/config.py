@@ -170,6 +170,8 @@ class EnvSettings(BaseSettings):
     # Where a consumer group without committed offsets starts. "earliest" (the default) loses
     # nothing; "latest" is for a throwaway group that only cares about what comes next.
     consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
+    # A consumer retrying one record for longer than this is reported stuck (/readyz, metrics).
+    consumer_stuck_seconds: float = Field(default=30.0, gt=0)
     kafka_security_protocol: Literal["PLAINTEXT", "SSL"] = "PLAINTEXT"
     kafka_ssl_cafile: Path | None = None
     kafka_ssl_certfile: Path | None = None
@@ -202,6 +204,7 @@ class ServiceSettings(BaseModel):
     pii_key: SecretStr | None
     consumer_group_prefix: str = "hub"
     consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
+    consumer_stuck_seconds: float = 30.0
     kafka_tls: KafkaTls | None = None
 
     @classmethod
@@ -227,6 +230,7 @@ class ServiceSettings(BaseModel):
             pii_key=env.pii_key,
             consumer_group_prefix=env.consumer_group_prefix,
             consumer_offset_reset=env.consumer_offset_reset,
+            consumer_stuck_seconds=env.consumer_stuck_seconds,
             kafka_tls=_kafka_tls(env),
         )
 
