@@ -17,7 +17,7 @@ from typing import Annotated, Final
 
 from pydantic import AfterValidator
 
-from hub_shared import divisions, industries
+from hub_shared import clock, divisions, industries
 from hub_shared.invalid import InvalidValue
 
 # GB 32100-2015: 31 symbols (no I, O, S, V, Z); a symbol's value is its index.
@@ -117,7 +117,7 @@ def validate_resident_id(raw: str, *, today: date | None = None) -> str:
     birth = _parse_yyyymmdd(id_number[6:14])
     if birth is None:
         raise InvalidValue("resident ID number has an impossible birth date")
-    if birth > (today or date.today()):
+    if birth > (today or clock.today()):
         raise InvalidValue("resident ID number has a birth date in the future")
     total = sum(int(c) * w for c, w in zip(id_number[:17], _ID_WEIGHTS, strict=True))
     if id_number[17] != _ID_CHECK[total % 11]:

@@ -21,6 +21,7 @@ from enrollment.matching.facts import (
 from enrollment.names import name_key
 from enrollment.rules import Policy
 from enrollment.schemas import FindingIn
+from hub_shared import clock
 from hub_shared.consumer import PermanentEventError
 from hub_shared.envelope import Envelope
 from hub_shared.events import (
@@ -169,7 +170,7 @@ def _incident(facts: Facts, data: AccidentData | DiseaseData, event_id: str) -> 
             event_id=event_id,
             employer_uscc=data.employer.uscc,
             employer_name=data.employer.name,
-            occurred_on=data.occurred_at.date()
+            occurred_on=clock.local_date(data.occurred_at)
             if isinstance(data, AccidentData)
             else data.diagnosed_on,
             permit_no=data.permit_no if isinstance(data, AccidentData) else None,
