@@ -75,6 +75,11 @@ class DeliveryConfig(_Frozen):
     disable_after_seconds: float = Field(default=259200, gt=0)
 
 
+class IngestConfig(_Frozen):
+    # Permits one NDJSON batch may hold (POST /v1/permits:batch): more is refused with 413.
+    batch_max_lines: int = Field(default=10000, ge=1)
+
+
 class SourceConfig(_Frozen):
     id: str
     kind: Literal["permits"]
@@ -115,6 +120,7 @@ class HubConfig(_Frozen):
     kafka: KafkaConfig = KafkaConfig()
     matching: MatchingConfig = MatchingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    ingest: IngestConfig = IngestConfig()
     sources: tuple[SourceConfig, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
     offices: tuple[OfficeConfig, ...] = ()

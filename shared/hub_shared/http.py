@@ -23,8 +23,12 @@ BULK_BODY_LIMIT = 64 * MiB
 M = TypeVar("M", bound=BaseModel)
 
 
-def _limit_for(path: str) -> int:
-    return BULK_BODY_LIMIT if path.endswith((":batch", ":import")) else BODY_LIMIT
+# The bulk endpoints, exactly: any other route, whatever its path ends with, gets 1 MiB.
+BULK_ROUTES = frozenset({("POST", "/v1/permits:batch"), ("POST", "/v1/enterprises:import")})
+
+
+def _limit_for(method: str, path: str) -> int:
+    return BULK_BODY_LIMIT if (method, path.rstrip("/")) in BULK_ROUTES else BODY_LIMIT
 
 
 class BodyLimit:
@@ -37,7 +41,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = _limit_for(scope["path"])
+        limit = _limit_for(scope["method"], scope["path"])
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
