@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from starlette.datastructures import Headers
 
 from hub_shared.errors import Unauthorized
 
@@ -13,9 +14,14 @@ HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 _TOLERANCE = timedelta(minutes=5)
 
 
-def check_headers(headers: Mapping[str, str]) -> dict[str, str]:
+def check_headers(headers: Headers) -> dict[str, str]:
     """The three Standard Webhooks headers, checked before the body is read: each present
-    and the timestamp within 5 minutes of now; raises Unauthorized otherwise."""
+    once (the signature must cover the very id we deduplicate on) and the timestamp within
+    5 minutes of now; raises Unauthorized otherwise."""
+    names = [k.lower() for k, _v in headers.items() if k.lower().startswith("webhook-")]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise Unauthorized(f"repeated webhook header(s): {', '.join(repeated)}")
     found = {name: headers.get(name, "") for name in HEADERS}
     missing = [name for name, value in found.items() if not value]
     if missing:

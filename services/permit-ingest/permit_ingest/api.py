@@ -27,10 +27,11 @@ async def _verified(request: Request) -> tuple[bytes, Delivery]:
     """The body and who sent it. The source and the webhook headers are checked before the
     body is read: an unknown sender never gets to send us a megabyte."""
     runtime: ServiceRuntime = request.app.state.runtime
-    source_id = request.headers.get("x-hub-source", "")
+    sources = request.headers.getlist("x-hub-source")
+    source_id = sources[0] if len(sources) == 1 else ""
     source = next((s for s in runtime.settings.hub.sources if s.id == source_id), None)
     if source is None:
-        raise Unauthorized("X-Hub-Source is missing or names no configured source")
+        raise Unauthorized("X-Hub-Source is missing, repeated or names no configured source")
     headers = webhooks.check_headers(request.headers)
     body = await request.body()
     webhooks.verify(source.secret.get_secret_value(), body, headers)

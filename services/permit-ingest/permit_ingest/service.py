@@ -10,7 +10,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hub_shared.errors import Conflict, HubError, NotFound, Unprocessable, from_validation
+from hub_shared.errors import (
+    Conflict,
+    Forbidden,
+    HubError,
+    NotFound,
+    Unprocessable,
+    from_validation,
+)
 from hub_shared.events import PermitData
 from hub_shared.http import parse_json
 from hub_shared.outbox import add_event
@@ -149,6 +156,11 @@ async def amend_permit(uow: UnitOfWork, permit: PermitIn, delivery: Delivery) ->
     record = await uow.get(PermitRecord, permit.permit_no)
     if record is None:
         raise NotFound(f"permit {permit.permit_no} has not been received")
+    if record.source_id != delivery.source_id:
+        # 403, not 409: the content may be fine, but only the issuing system may amend it.
+        raise Forbidden(
+            f"permit {permit.permit_no} was sent by another source; only it may amend the permit"
+        )
     if record.content_hash == permit.content_hash():
         return Answer(
             200,
