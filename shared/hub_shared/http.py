@@ -32,7 +32,9 @@ def _limit_for(method: str, path: str) -> int:
 
 
 class BodyLimit:
-    """Refuse bodies over 1 MiB (64 MiB on bulk endpoints) with 413, before reading them."""
+    """Refuse bodies over 1 MiB (64 MiB on the bulk routes) with 413: before reading them when
+    Content-Length says so, else (a chunked upload) as soon as the bytes read pass the limit.
+    Bodies are read by routes after authentication, so the 413 comes after it too."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -47,7 +49,7 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(scope, receive, send, limit)
             return
-        received = 0
+        received, started = 0, False
 
         async def capped() -> Message:
             nonlocal received
@@ -55,23 +57,29 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _TooLarge
+                    # A HubError: the route's error handler answers 413 problem+json.
+                    raise PayloadTooLarge(_too_large_detail(limit))
             return message
 
+        async def noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, capped, send)
-        except _TooLarge:
-            await _too_large(scope, receive, send, limit)
+            await self.app(scope, capped, noting_start)
+        except PayloadTooLarge:
+            if started:
+                raise
+            await _too_large(scope, receive, send, limit)  # raised outside a route
 
 
-class _TooLarge(Exception):
-    pass
+def _too_large_detail(limit: int) -> str:
+    return f"the body may be at most {limit // MiB} MiB"
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    response = problem(
-        413, PayloadTooLarge.title, f"the body may be at most {limit // MiB} MiB", slug="too-large"
-    )
+    response = problem(413, PayloadTooLarge.title, _too_large_detail(limit), slug="too-large")
     await response(scope, receive, send)
 
 
