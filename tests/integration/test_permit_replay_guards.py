@@ -86,3 +86,25 @@ async def test_an_amendment_from_another_source_is_refused_with_403(
 
     assert (refused.status_code, refused.headers["content-type"]) == (403, PROBLEM)
     assert accepted.status_code == 202, accepted.text
+
+
+async def test_a_known_webhook_id_with_another_body_is_409_naming_the_id(
+    ingest: httpx.AsyncClient,
+) -> None:
+    first, second = encode(permit(new_permit_no())), encode(permit(new_permit_no()))
+    webhook_id = f"msg_reused_{new_permit_no()}"
+    accepted = await ingest.post(
+        "/v1/permits", content=first, headers=signed(first, webhook_id=webhook_id)
+    )
+    replayed = await ingest.post(
+        "/v1/permits", content=first, headers=signed(first, webhook_id=webhook_id)
+    )
+    reused = await ingest.post(
+        "/v1/permits", content=second, headers=signed(second, webhook_id=webhook_id)
+    )
+    resent = await ingest.post("/v1/permits", content=second, headers=signed(second))
+
+    assert accepted.status_code == 202 and replayed.json() == accepted.json()
+    assert (reused.status_code, reused.headers["content-type"]) == (409, PROBLEM)
+    assert webhook_id in reused.json()["detail"]
+    assert resent.status_code == 202  # the second permit was not taken under the first id

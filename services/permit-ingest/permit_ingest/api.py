@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, Request
@@ -40,6 +41,7 @@ async def _verified(request: Request) -> tuple[bytes, Delivery]:
         webhook_id=headers["webhook-id"],
         event_source=runtime.source,
         aliases=dict(source.division_aliases),
+        body_hash=hashlib.sha256(body).hexdigest(),
     )
     return body, delivery
 

@@ -40,6 +40,7 @@ class Delivery:
     webhook_id: str
     event_source: str
     aliases: dict[str, str] = field(default_factory=dict)
+    body_hash: str | None = None  # SHA-256 of the request body, hex
 
 
 def receipt_lookup(delivery: Delivery) -> Lookup:
@@ -67,6 +68,12 @@ async def replayed(uow: UnitOfWork, delivery: Delivery) -> Answer | None:
     receipt = await uow.get(WebhookReceipt, (delivery.source_id, delivery.webhook_id))
     if receipt is None:
         return None
+    if receipt.content_hash is not None and receipt.content_hash != delivery.body_hash:
+        # A sender reusing an id for other content must not have it silently dropped.
+        raise Conflict(
+            f"webhook-id {delivery.webhook_id} was already received with a different body; "
+            "send other content under a new webhook-id"
+        )
     return Answer(receipt.status_code, json.loads(receipt.response))
 
 
@@ -77,6 +84,7 @@ def remember(uow: UnitOfWork, delivery: Delivery, answer: Answer) -> None:
             webhook_id=delivery.webhook_id,
             status_code=answer.status_code,
             response=json.dumps(answer.body, ensure_ascii=False),
+            content_hash=delivery.body_hash,
         )
     )
 
