@@ -33,6 +33,7 @@ from hub_shared.events import (
     FindingData,
     PermitData,
 )
+from hub_shared.industries import normalize_industry_code
 
 # What a batch touched: ("permit", permit_no), ("enrollment", id), ("finding", id),
 # ("incident", id). The judge expands them to every subject whose alert may change.
@@ -83,7 +84,10 @@ def fold(facts: Facts, event: Event, policy: Policy, now: datetime) -> set[Subje
     if isinstance(data, AccidentData | DiseaseData):
         return _incident(facts, data, event.event_id)
     if isinstance(data, EnterpriseData):
-        fact = EnterpriseFact(**data.model_dump(), updated_at=now)
+        # Stored as the registry stores it ("E47" and "4711" as "47"); an unknown code is
+        # InvalidValue, dead-lettered, never a database error retried for ever.
+        industry = normalize_industry_code(data.industry_code)
+        fact = EnterpriseFact(**(data.model_dump() | {"industry_code": industry}), updated_at=now)
         facts.enterprises[data.uscc] = fact
         facts.touch(fact, data.uscc)
         return set()
