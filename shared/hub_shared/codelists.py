@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal
 
+from hub_shared.invalid import InvalidValue
+
 
 @dataclass(frozen=True)
 class DiseaseCategory:
@@ -48,7 +50,7 @@ def disease_category(number: int) -> DiseaseCategory:
     try:
         return DISEASE_CATEGORIES[number]
     except KeyError:
-        raise ValueError(f"occupational-disease category must be 1-10, got {number!r}") from None
+        raise InvalidValue(f"occupational-disease category must be 1-10, got {number!r}") from None
 
 
 AccidentGrade = Literal["general", "larger", "major", "extraordinary"]
@@ -72,7 +74,7 @@ _GRADE_THRESHOLDS: Final[tuple[tuple[AccidentGrade, int, int], ...]] = (
 def grade_for(deaths: int, serious_injuries: int) -> AccidentGrade:
     """The national grade implied by the deaths and serious injuries of one accident."""
     if deaths < 0 or serious_injuries < 0:
-        raise ValueError("deaths and serious injuries must not be negative")
+        raise InvalidValue("deaths and serious injuries must not be negative")
     for grade, min_deaths, min_serious in _GRADE_THRESHOLDS:
         if deaths >= min_deaths or serious_injuries >= min_serious:
             return grade

@@ -75,6 +75,11 @@ class DeliveryConfig(_Frozen):
     disable_after_seconds: float = Field(default=259200, gt=0)
 
 
+class IngestConfig(_Frozen):
+    # Permits one NDJSON batch may hold (POST /v1/permits:batch): more is refused with 413.
+    batch_max_lines: int = Field(default=10000, ge=1)
+
+
 class SourceConfig(_Frozen):
     id: str
     kind: Literal["permits"]
@@ -115,6 +120,7 @@ class HubConfig(_Frozen):
     kafka: KafkaConfig = KafkaConfig()
     matching: MatchingConfig = MatchingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    ingest: IngestConfig = IngestConfig()
     sources: tuple[SourceConfig, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
     offices: tuple[OfficeConfig, ...] = ()
@@ -170,6 +176,8 @@ class EnvSettings(BaseSettings):
     # Where a consumer group without committed offsets starts. "earliest" (the default) loses
     # nothing; "latest" is for a throwaway group that only cares about what comes next.
     consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
+    # A consumer retrying one record for longer than this is reported stuck (/readyz, metrics).
+    consumer_stuck_seconds: float = Field(default=30.0, gt=0)
     kafka_security_protocol: Literal["PLAINTEXT", "SSL"] = "PLAINTEXT"
     kafka_ssl_cafile: Path | None = None
     kafka_ssl_certfile: Path | None = None
@@ -202,6 +210,7 @@ class ServiceSettings(BaseModel):
     pii_key: SecretStr | None
     consumer_group_prefix: str = "hub"
     consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
+    consumer_stuck_seconds: float = 30.0
     kafka_tls: KafkaTls | None = None
 
     @classmethod
@@ -227,6 +236,7 @@ class ServiceSettings(BaseModel):
             pii_key=env.pii_key,
             consumer_group_prefix=env.consumer_group_prefix,
             consumer_offset_reset=env.consumer_offset_reset,
+            consumer_stuck_seconds=env.consumer_stuck_seconds,
             kafka_tls=_kafka_tls(env),
         )
 

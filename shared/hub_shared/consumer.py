@@ -2,25 +2,30 @@
 
 Offsets are committed only after the handler's transaction; redelivery after a crash is
 absorbed by the inbox. Events that can never be applied go to `deadletter.v1` with the
-reason in `x-error-*` headers, and the loop moves on. Database or broker faults are retried
-without committing, so nothing is skipped.
+reason in `x-error-*` headers, and the loop moves on. Only malformed or invalid events are
+permanent; anything else (a database or broker fault, a bug) is retried with back-off, the
+partition paused at that record and nothing committed, so nothing is skipped. A conflict
+that never clears after a few re-applications is dead-lettered, at ERROR.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from hub_shared.db import SessionFactory
 from hub_shared.envelope import Envelope, MalformedEvent, decode
 from hub_shared.inbox import BatchHandler, apply_batch
+from hub_shared.invalid import PermanentEventError as PermanentEventError
 from hub_shared.kafka import Producer
 from hub_shared.topics import DEADLETTER
 
@@ -28,18 +33,9 @@ log = logging.getLogger(__name__)
 _POSITION_WAIT = 5.0  # seconds for a partition's starting offset to be looked up
 
 
-class PermanentEventError(ValueError):
-    """The event is well-formed but can never be applied (unknown type, impossible data)."""
-
-
-_PERMANENT: tuple[type[Exception], ...] = (
-    MalformedEvent,
-    ValidationError,
-    PermanentEventError,
-    ValueError,
-    KeyError,
-)
-_MAX_UNEXPECTED_TRIES = 3
+# Malformed or invalid events only: a bare ValueError or KeyError is a bug, retried.
+_PERMANENT: tuple[type[Exception], ...] = (MalformedEvent, ValidationError, PermanentEventError)
+_RETRY_FIRST, _RETRY_MAX = 0.5, 30.0  # seconds of back-off before a failed record's retry
 
 
 class EventConsumer:
@@ -60,10 +56,14 @@ class EventConsumer:
         options: Mapping[str, Any] | None = None,
         offset_reset: str = "earliest",
         whole_poll: bool = False,
+        conflict_tries: int = 5,
+        stuck_after: float = 30.0,
     ) -> None:
         """`handler` applies a batch of new events in one transaction (`inbox.one_by_one`
         makes one of a per-event handler). `whole_poll`: apply all the partitions of a poll
-        in one transaction (the handler takes events of several topics and keys at once)."""
+        in one transaction (the handler takes events of several topics and keys at once).
+        A conflict is re-applied up to `conflict_tries` times; a record retried for more than
+        `stuck_after` seconds makes the consumer `stuck`."""
         self._offset_reset = offset_reset
         self._options = dict(options or {})
         self.name = name
@@ -81,6 +81,23 @@ class EventConsumer:
         self.assigned_partitions = 0
         self._known: set[TopicPartition] = set()  # partitions with a looked-up position
         self._whole_poll = whole_poll
+        self._conflict_tries = conflict_tries
+        self._stuck_after = stuck_after
+        self.retries = 0  # transient failures retried since start
+        # A partition held at a failing record: (offset, first failure, tries, resume at).
+        self._held: dict[TopicPartition, tuple[int, float, int, float]] = {}
+
+    @property
+    def stuck_seconds(self) -> float:
+        """How long the oldest failing record has been retried (0 when none is)."""
+        if not self._held:
+            return 0.0
+        return time.monotonic() - min(since for _o, since, _n, _r in self._held.values())
+
+    @property
+    def stuck(self) -> bool:
+        """True while one record has been retried for more than `stuck_after` seconds."""
+        return bool(self._held) and self.stuck_seconds > self._stuck_after
 
     async def run(self) -> None:
         backoff = 0.5
@@ -99,6 +116,7 @@ class EventConsumer:
                 self.running = False
                 self.assigned_partitions = 0
                 self._known = set()
+                self._held = {}
                 await consumer.stop()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
@@ -112,6 +130,7 @@ class EventConsumer:
         try:
             left = {tp for tp, end in ends.items() if end > 0}
             while left:
+                self._resume_due(consumer)
                 batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
                 await self._note_assignment(consumer, batches)
                 if batches and (offsets := await self._apply_poll(consumer, batches)):
@@ -137,6 +156,7 @@ class EventConsumer:
 
     async def _loop(self, consumer: AIOKafkaConsumer) -> None:
         while True:
+            self._resume_due(consumer)
             batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
             await self._note_assignment(consumer, batches)
             if not batches:
@@ -213,25 +233,62 @@ class EventConsumer:
         transaction is rolled back and the records are applied one by one, so a bad record
         is dead-lettered alone and a fault is retried from the right offset."""
         if len(records) > 1 and await self._apply_all(records):
+            self._held.pop(tp, None)
             return int(records[-1].offset)
         last: int | None = None
         for record in records:
             try:
                 await self._apply(record)
             except _Transient as exc:
-                log.warning(
-                    "consumer %s: %s[%d]@%d will be retried: %s",
-                    self.name,
-                    record.topic,
-                    record.partition,
-                    record.offset,
-                    exc.__cause__,
-                )
-                consumer.seek(tp, record.offset)
-                await asyncio.sleep(1.0)
+                self._hold(consumer, tp, record, exc.__cause__)
                 return last
+            self._held.pop(tp, None)
             last = record.offset
         return last
+
+    def _hold(
+        self,
+        consumer: AIOKafkaConsumer,
+        tp: TopicPartition,
+        record: ConsumerRecord[Any, Any],
+        cause: BaseException | None,
+    ) -> None:
+        """Seek back to a record that failed for a passing reason and pause its partition
+        for a growing back-off; the other partitions go on."""
+        offset, since, tries, _at = self._held.get(tp, (record.offset, time.monotonic(), 0, 0.0))
+        if offset != record.offset:
+            since, tries = time.monotonic(), 0
+        tries += 1
+        delay = min(_RETRY_FIRST * 2 ** (tries - 1), _RETRY_MAX)
+        # A database or broker fault is expected now and then; anything else is a bug,
+        # logged with its traceback on the first try (and retried all the same).
+        expected = isinstance(cause, Exception) and _is_connection_error(cause)
+        log.log(
+            logging.WARNING if expected else logging.ERROR,
+            "consumer %s: %s[%d]@%d failed (try %d), retried in %.1f s: %s: %s",
+            self.name,
+            record.topic,
+            record.partition,
+            record.offset,
+            tries,
+            delay,
+            type(cause).__name__,
+            cause,
+            exc_info=cause if tries == 1 and not expected else None,
+        )
+        self.retries += 1
+        self._held[tp] = (record.offset, since, tries, time.monotonic() + delay)
+        consumer.seek(tp, record.offset)
+        consumer.pause(tp)
+
+    def _resume_due(self, consumer: AIOKafkaConsumer) -> None:
+        """Resume the paused partitions whose back-off has passed."""
+        now, assigned = time.monotonic(), consumer.assignment()
+        for tp, (_offset, _since, _tries, resume_at) in list(self._held.items()):
+            if tp not in assigned:
+                del self._held[tp]  # revoked: its new owner retries from the last commit
+            elif resume_at <= now and tp in consumer.paused():
+                consumer.resume(tp)
 
     async def _apply_all(self, records: list[ConsumerRecord[Any, Any]]) -> bool:
         try:
@@ -251,38 +308,28 @@ class EventConsumer:
         return True
 
     async def _apply(self, record: ConsumerRecord[Any, Any]) -> None:
+        """Apply one record, or dead-letter it when it can never be applied; raises
+        _Transient for a failure to retry later from this record."""
         headers = list(record.headers or ())
         try:
             envelope = decode(record.key, record.value, headers)
         except MalformedEvent as exc:
             await self._dead_letter(record, exc)
             return
-        for attempt in range(1, _MAX_UNEXPECTED_TRIES + 1):
+        for attempt in range(1, self._conflict_tries + 1):
             try:
                 await self._apply_once(record.topic, envelope)
                 return
             except _PERMANENT as exc:
                 await self._dead_letter(record, exc)
                 return
-            except (OSError, TimeoutError) as exc:
-                raise _Transient from exc
             except Exception as exc:
-                if _is_connection_error(exc):
+                if not _is_conflict(exc):
                     raise _Transient from exc
-                if _is_conflict(exc):
-                    # Another instance changed the same rows at the same moment: re-run
-                    # against the now-committed state.
-                    log.info("consumer %s: concurrent change, re-applying: %s", self.name, exc)
-                else:
-                    log.exception(
-                        "consumer %s: %s[%d]@%d failed (try %d)",
-                        self.name,
-                        record.topic,
-                        record.partition,
-                        record.offset,
-                        attempt,
-                    )
-                if attempt == _MAX_UNEXPECTED_TRIES:
+                # Another instance changed the same rows at the same moment: re-run
+                # against the now-committed state.
+                log.info("consumer %s: concurrent change, re-applying: %s", self.name, exc)
+                if attempt == self._conflict_tries:
                     await self._dead_letter(record, exc)
                     return
                 await asyncio.sleep(0.05 * attempt)
@@ -336,6 +383,6 @@ def _is_conflict(exc: Exception) -> bool:
 
 
 def _is_connection_error(exc: Exception) -> bool:
-    if isinstance(exc, OperationalError):
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError | OSError):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Final
 
+from hub_shared.invalid import InvalidValue
+
 CITY: Final = "370800"
 
 # GB/T 2260 codes of Jining: the city first, then its eleven counties.
@@ -59,7 +61,7 @@ def name_of(code: str) -> str:
     try:
         return DIVISIONS[_clean(code)]
     except KeyError:
-        raise ValueError(f"unknown division code {code!r}") from None
+        raise InvalidValue(f"unknown division code {code!r}") from None
 
 
 def county_codes() -> tuple[str, ...]:
@@ -83,11 +85,11 @@ def normalize_division(
     target = table.get(cleaned)
     if target is None:
         origin = f" from source {source!r}" if source else ""
-        raise ValueError(
+        raise InvalidValue(
             f"unknown division code {code!r}{origin}: not a Jining GB/T 2260 code or alias"
         )
     if target not in DIVISIONS:
-        raise ValueError(f"division alias {cleaned!r} maps to {target!r}, not a Jining GB code")
+        raise InvalidValue(f"division alias {cleaned!r} maps to {target!r}, not a Jining GB code")
     return target
 
 

@@ -23,12 +23,18 @@ BULK_BODY_LIMIT = 64 * MiB
 M = TypeVar("M", bound=BaseModel)
 
 
-def _limit_for(path: str) -> int:
-    return BULK_BODY_LIMIT if path.endswith((":batch", ":import")) else BODY_LIMIT
+# The bulk endpoints, exactly: any other route, whatever its path ends with, gets 1 MiB.
+BULK_ROUTES = frozenset({("POST", "/v1/permits:batch"), ("POST", "/v1/enterprises:import")})
+
+
+def _limit_for(method: str, path: str) -> int:
+    return BULK_BODY_LIMIT if (method, path.rstrip("/")) in BULK_ROUTES else BODY_LIMIT
 
 
 class BodyLimit:
-    """Refuse bodies over 1 MiB (64 MiB on bulk endpoints) with 413, before reading them."""
+    """Refuse bodies over 1 MiB (64 MiB on the bulk routes) with 413: before reading them when
+    Content-Length says so, else (a chunked upload) as soon as the bytes read pass the limit.
+    Bodies are read by routes after authentication, so the 413 comes after it too."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -37,13 +43,13 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = _limit_for(scope["path"])
+        limit = _limit_for(scope["method"], scope["path"])
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(scope, receive, send, limit)
             return
-        received = 0
+        received, started = 0, False
 
         async def capped() -> Message:
             nonlocal received
@@ -51,23 +57,29 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _TooLarge
+                    # A HubError: the route's error handler answers 413 problem+json.
+                    raise PayloadTooLarge(_too_large_detail(limit))
             return message
 
+        async def noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, capped, send)
-        except _TooLarge:
-            await _too_large(scope, receive, send, limit)
+            await self.app(scope, capped, noting_start)
+        except PayloadTooLarge:
+            if started:
+                raise
+            await _too_large(scope, receive, send, limit)  # raised outside a route
 
 
-class _TooLarge(Exception):
-    pass
+def _too_large_detail(limit: int) -> str:
+    return f"the body may be at most {limit // MiB} MiB"
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    response = problem(
-        413, PayloadTooLarge.title, f"the body may be at most {limit // MiB} MiB", slug="too-large"
-    )
+    response = problem(413, PayloadTooLarge.title, _too_large_detail(limit), slug="too-large")
     await response(scope, receive, send)
 
 

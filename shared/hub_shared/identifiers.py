@@ -17,7 +17,8 @@ from typing import Annotated, Final
 
 from pydantic import AfterValidator
 
-from hub_shared import divisions, industries
+from hub_shared import clock, divisions, industries
+from hub_shared.invalid import InvalidValue
 
 # GB 32100-2015: 31 symbols (no I, O, S, V, Z); a symbol's value is its index.
 USCC_ALPHABET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -65,9 +66,9 @@ def uscc_check_char(first17: str) -> str:
     """The check character (position 18) of the first 17 characters of a USCC."""
     body = normalize_code(first17)
     if len(body) != 17:
-        raise ValueError(f"USCC body must be 17 characters, got {len(body)}")
+        raise InvalidValue(f"USCC body must be 17 characters, got {len(body)}")
     if problem := _uscc_bad_char(body):
-        raise ValueError(problem)
+        raise InvalidValue(problem)
     total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(body, _USCC_WEIGHTS, strict=True))
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
@@ -76,12 +77,12 @@ def validate_uscc(raw: str) -> str:
     """The normalised USCC; ValueError for wrong length, character or check character."""
     code = normalize_code(raw)
     if len(code) != 18:
-        raise ValueError(f"USCC must be 18 characters, got {len(code)}")
+        raise InvalidValue(f"USCC must be 18 characters, got {len(code)}")
     if problem := _uscc_bad_char(code):
-        raise ValueError(problem)
+        raise InvalidValue(problem)
     expected = uscc_check_char(code[:17])
     if code[17] != expected:
-        raise ValueError(f"USCC check character is {code[17]!r}, expected {expected!r}")
+        raise InvalidValue(f"USCC check character is {code[17]!r}, expected {expected!r}")
     return code
 
 
@@ -89,7 +90,7 @@ def uscc_org_code_warning(uscc: str) -> str | None:
     """A warning when positions 9-17 fail the GB 11714 organisation-code check, else None."""
     code = normalize_code(uscc)
     if len(code) != 18:
-        raise ValueError(f"USCC must be 18 characters, got {len(code)}")
+        raise InvalidValue(f"USCC must be 18 characters, got {len(code)}")
     org = code[8:17]
     # GB 11714 values: digits 0-9, letters A=10 ... Z=35.
     values = [int(c) if c in "0123456789" else ord(c) - ord("A") + 10 for c in org[:8]]
@@ -110,17 +111,17 @@ def validate_resident_id(raw: str, *, today: date | None = None) -> str:
     """The normalised ID number; ValueError for wrong form, birth date or check character."""
     id_number = normalize_code(raw)
     if len(id_number) != 18:
-        raise ValueError(f"resident ID number must be 18 characters, got {len(id_number)}")
+        raise InvalidValue(f"resident ID number must be 18 characters, got {len(id_number)}")
     if not _ID_FORM.fullmatch(id_number):
-        raise ValueError("resident ID number must be 17 digits followed by a digit or X")
+        raise InvalidValue("resident ID number must be 17 digits followed by a digit or X")
     birth = _parse_yyyymmdd(id_number[6:14])
     if birth is None:
-        raise ValueError("resident ID number has an impossible birth date")
-    if birth > (today or date.today()):
-        raise ValueError("resident ID number has a birth date in the future")
+        raise InvalidValue("resident ID number has an impossible birth date")
+    if birth > (today or clock.today()):
+        raise InvalidValue("resident ID number has a birth date in the future")
     total = sum(int(c) * w for c, w in zip(id_number[:17], _ID_WEIGHTS, strict=True))
     if id_number[17] != _ID_CHECK[total % 11]:
-        raise ValueError("resident ID number check character does not match")
+        raise InvalidValue("resident ID number check character does not match")
     return id_number
 
 
@@ -128,14 +129,14 @@ def mask_resident_id(id_number: str) -> str:
     """First 6 and last 4 characters kept, 8 '*' between: 370811********1236."""
     normalized = normalize_code(id_number)
     if len(normalized) != 18:
-        raise ValueError("only an 18-character resident ID number can be masked")
+        raise InvalidValue("only an 18-character resident ID number can be masked")
     return f"{normalized[:6]}{'*' * 8}{normalized[-4:]}"
 
 
 def resident_id_digest(id_number: str, key: bytes) -> str:
     """Hex HMAC-SHA256 of the normalised ID number, for matching without storing it."""
     if not key:
-        raise ValueError("resident ID digest key must not be empty")
+        raise InvalidValue("resident ID digest key must not be empty")
     message = normalize_code(id_number).encode("utf-8")
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
@@ -152,17 +153,19 @@ def validate_permit_no(raw: str, *, aliases: Mapping[str, str] | None = None) ->
     """
     permit_no = "".join(unicodedata.normalize("NFKC", raw).split())
     if not _PERMIT_FORM.fullmatch(permit_no):
-        raise ValueError("permit number must be 10-40 characters of 0-9, A-Z, a-z and '-'")
+        raise InvalidValue("permit number must be 10-40 characters of 0-9, A-Z, a-z and '-'")
     head = _PERMIT_HEAD.match(permit_no)
     if head is not None:
         try:
             divisions.normalize_division(head["division"], aliases=aliases)
         except ValueError:
-            raise ValueError(
+            raise InvalidValue(
                 f"permit number starts with {head['division']!r}, not a Jining division code"
             ) from None
         if _parse_yyyymmdd(head["date"]) is None:
-            raise ValueError(f"permit number digits 7-14 {head['date']!r} are not a date YYYYMMDD")
+            raise InvalidValue(
+                f"permit number digits 7-14 {head['date']!r} are not a date YYYYMMDD"
+            )
     return permit_no
 
 
@@ -171,12 +174,12 @@ def validate_project_code(raw: str) -> str:
     code = normalize_code(raw)
     match = _PROJECT_FORM.fullmatch(code)
     if match is None:
-        raise ValueError("project code must have the form YYMM-DDDDDD-NN-NN-NNNNNN")
+        raise InvalidValue("project code must have the form YYMM-DDDDDD-NN-NN-NNNNNN")
     if not 1 <= int(match["mm"]) <= 12:
-        raise ValueError(f"project code month {match['mm']!r} is not 01-12")
+        raise InvalidValue(f"project code month {match['mm']!r} is not 01-12")
     # Any 3708xx: the city and counties plus the local codes of functional zones.
     if not match["division"].startswith(divisions.CITY[:4]):
-        raise ValueError(f"project code division {match['division']!r} is not in Jining")
+        raise InvalidValue(f"project code division {match['division']!r} is not in Jining")
     return code
 
 

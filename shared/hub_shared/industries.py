@@ -10,6 +10,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
 
+from hub_shared.invalid import InvalidValue
+
 # Section letter -> first and last 2-digit division (GB/T 4754-2017). The standard ends
 # with S 91-96 (public administration and social organisations) and T 97 (international
 # organisations).
@@ -59,7 +61,7 @@ def section_of(division: str) -> str:
         for letter, (first, last) in SECTIONS.items():
             if first <= number <= last:
                 return letter
-    raise ValueError(f"unknown GB/T 4754-2017 division {division!r}")
+    raise InvalidValue(f"unknown GB/T 4754-2017 division {division!r}")
 
 
 def _parse(raw: str) -> tuple[str, str | None]:
@@ -67,11 +69,13 @@ def _parse(raw: str) -> tuple[str, str | None]:
     code = _clean(raw)
     match = _CODE.fullmatch(code)
     if match is None:
-        raise ValueError(f"industry code {raw!r} is not of the form 'E47', '47', '4711' or 'E4711'")
+        raise InvalidValue(
+            f"industry code {raw!r} is not of the form 'E47', '47', '4711' or 'E4711'"
+        )
     division = match["division"]
     section = section_of(division)
     if match["section"] and match["section"] != section:
-        raise ValueError(
+        raise InvalidValue(
             f"industry code {raw!r}: section {match['section']} does not match "
             f"division {division} (section {section})"
         )

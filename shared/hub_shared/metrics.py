@@ -53,6 +53,24 @@ class Metrics:
             ["consumer"],
             registry=self.registry,
         )
+        self.consumer_stuck = Gauge(
+            "hub_consumer_stuck",
+            "1 while a consumer has retried the same record for too long, else 0",
+            ["consumer"],
+            registry=self.registry,
+        )
+        self.consumer_retry_seconds = Gauge(
+            "hub_consumer_retry_seconds",
+            "how long a consumer has been retrying its oldest failing record",
+            ["consumer"],
+            registry=self.registry,
+        )
+        self.consumer_retries = Gauge(
+            "hub_consumer_retries",
+            "records a consumer retried after a passing failure",
+            ["consumer"],
+            registry=self.registry,
+        )
         self.info = Gauge(
             "hub_service_info", "service identity", ["service"], registry=self.registry
         )

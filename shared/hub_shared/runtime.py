@@ -74,6 +74,7 @@ class ServiceRuntime:
             offset_reset=self.settings.consumer_offset_reset,
             whole_poll=whole_poll,
             max_records=max_records,
+            stuck_after=self.settings.consumer_stuck_seconds,
         )
         self.consumers.append(consumer)
         self._workers.append((f"consumer-{name}", consumer.run))
@@ -133,6 +134,8 @@ class ServiceRuntime:
         checks["kafka"] = await kafka_ping(self.producer)
         for consumer in self.consumers:
             checks[f"consumer:{consumer.name}"] = consumer.running
+            # Retrying one record for too long: a fault that is not clearing by itself.
+            checks[f"consumer:{consumer.name}:progressing"] = not consumer.stuck
         return checks
 
     async def _collect(self) -> None:
@@ -146,3 +149,6 @@ class ServiceRuntime:
         for c in self.consumers:
             self.metrics.events_applied.labels(c.name).set(c.applied)
             self.metrics.events_dead_lettered.labels(c.name).set(c.dead_lettered)
+            self.metrics.consumer_stuck.labels(c.name).set(1 if c.stuck else 0)
+            self.metrics.consumer_retry_seconds.labels(c.name).set(c.stuck_seconds)
+            self.metrics.consumer_retries.labels(c.name).set(c.retries)

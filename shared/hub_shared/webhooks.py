@@ -3,22 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from starlette.datastructures import Headers
 
 from hub_shared.errors import Unauthorized
 
+HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+_TOLERANCE = timedelta(minutes=5)
+
+
+def check_headers(headers: Headers) -> dict[str, str]:
+    """The three Standard Webhooks headers, checked before the body is read: each present
+    once (the signature must cover the very id we deduplicate on) and the timestamp within
+    5 minutes of now; raises Unauthorized otherwise."""
+    names = [k.lower() for k, _v in headers.items() if k.lower().startswith("webhook-")]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise Unauthorized(f"repeated webhook header(s): {', '.join(repeated)}")
+    found = {name: headers.get(name, "") for name in HEADERS}
+    missing = [name for name, value in found.items() if not value]
+    if missing:
+        raise Unauthorized(f"missing webhook header(s): {', '.join(missing)}")
+    stamp = found["webhook-timestamp"]
+    if not stamp.isdigit():
+        raise Unauthorized("webhook-timestamp must be whole seconds since the epoch")
+    if abs(datetime.now(UTC) - datetime.fromtimestamp(int(stamp), UTC)) > _TOLERANCE:
+        raise Unauthorized("webhook-timestamp is more than 5 minutes off")
+    return found
+
 
 def verify(secret: str, body: bytes, headers: Mapping[str, str]) -> None:
-    """Raise Unauthorized unless one signature matches and the timestamp is within 5 minutes."""
+    """Raise Unauthorized unless one signature matches the body's bytes and the timestamp is
+    within 5 minutes. `headers` are those `check_headers` returned."""
     try:
-        text = body.decode()
-    except UnicodeDecodeError as exc:
-        raise Unauthorized("the body is not UTF-8, so its signature cannot match") from exc
-    wanted = {k.lower(): v for k, v in headers.items() if k.lower().startswith("webhook-")}
-    try:
-        Webhook(secret).verify(text, wanted, json_parse=False)
+        Webhook(secret).verify(body, dict(headers), json_parse=False)
     except WebhookVerificationError as exc:
         raise Unauthorized(f"webhook signature rejected: {exc}") from exc
     except ValueError as exc:  # a malformed signature list ("v1" without a comma, bad base64)

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from hub_shared import clock
 from hub_shared.envelope import Envelope
 from hub_shared.events import EnrollmentData, EnterpriseData
 from hubtools.kafka import LocalKafka
-from incidents import clock
 from incidents.models import IncidentsAccident, IncidentsDisease, IncidentsEnterprise
 from tests.support import incidents as support
 from tests.support.hub import topic_records, wait_for

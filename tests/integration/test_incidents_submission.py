@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from hub_shared import clock
 from hubtools.kafka import LocalKafka
-from incidents import clock
 from tests.support import incidents as support
 from tests.support.hub import wait_for
 from tests.support.incidents import (

@@ -22,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 from sqlmodel import col, select
 
+from hub_shared import clock
 from hub_shared.config import EnvSettings, ServiceSettings
 from hub_shared.envelope import Envelope
 from hub_shared.events import EnrollmentData, EnterpriseData
@@ -30,7 +31,6 @@ from hub_shared.kafka import Producer
 from hub_shared.outbox import OutboxMessage
 from hub_shared.topics import topic_of
 from hubtools.kafka import LocalKafka
-from incidents import clock
 from incidents.app import create_app
 from tests.support.hub import running
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from hub_shared import clock
 from hub_shared.errors import from_validation
 from hub_shared.identifiers import resident_id_digest
-from incidents import clock
 from incidents.rules import fingerprint, grade_consistency_error, mask_name, split_industry_code
 from incidents.schemas import AccidentIn, DiseaseIn, ReportQuery
 

@@ -18,7 +18,7 @@ import random
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Final
 
 import httpx
@@ -27,11 +27,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from hub_shared.clock import BEIJING
+from hub_shared.clock import today as clock_today
 from hub_shared.codelists import grade_for
 from hub_shared.config import EnvSettings, load_hub_config
 from hub_shared.identifiers import uscc_check_char
 
-BEIJING: Final = timezone(timedelta(hours=8))
 YEARS: Final = range(2020, 2026)
 ORG_WEIGHTS: Final = (3, 7, 9, 10, 5, 8, 4, 2)
 ORG_CHARS: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -179,7 +180,7 @@ def calls(
 ) -> dict[str, list[Call]]:
     """Every request of a run, per phase, in the order they must be sent."""
     agency, emergency = tokens
-    today = datetime.now(BEIJING).date()
+    today = clock_today()
     # Seeded, reproducible demo data: not a secret, so a plain PRNG is the right tool.
     made = enterprises(count, random.Random(seed))  # noqa: S311
     phases: dict[str, list[Call]] = {"企业": [], "参保登记": [], "事故": []}

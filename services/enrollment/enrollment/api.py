@@ -5,26 +5,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from enrollment import coverage, registry
 from enrollment.models import Enrollment, Finding
 from enrollment.schemas import Coverage, EnrollmentIn, EnterpriseIn, FindingIn, TerminateIn
 from hub_shared.auth import Principal, scoped
-from hub_shared.http import require_media_type
+from hub_shared.http import json_model
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.uow import Lookup, UnitOfWork
 
 Write = Callable[[UnitOfWork], Awaitable[tuple[int, dict[str, Any]]]]
 
 
-def _json_body(request: Request) -> None:
-    if request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers:
-        require_media_type(request, "application/json")
-
-
-router = APIRouter(prefix="/v1", dependencies=[Depends(_json_body)])
+# Bodies are read in the routes (json_model), after the credential is checked: a body
+# declared as a parameter would be read and parsed before any dependency runs.
+router = APIRouter(prefix="/v1")
 
 
 Enterprises = Annotated[Principal, scoped("enterprises:write")]
@@ -46,16 +43,16 @@ def _source(request: Request) -> str:
 
 
 @router.put("/enterprises/{uscc}", tags=["registry"], summary="Register or update an enterprise")
-async def put_enterprise(
-    uscc: str, body: EnterpriseIn, request: Request, who: Enterprises
-) -> JSONResponse:
+async def put_enterprise(uscc: str, request: Request, who: Enterprises) -> JSONResponse:
+    body = await json_model(request, EnterpriseIn)
     return await _write(
         request, lambda uow: registry.put_enterprise(uow, uscc, body, who, _source(request))
     )
 
 
 @router.post("/enrollments", tags=["registry"], status_code=201, summary="Register an enrollment")
-async def post_enrollment(body: EnrollmentIn, request: Request, who: Enrollments) -> JSONResponse:
+async def post_enrollment(request: Request, who: Enrollments) -> JSONResponse:
+    body = await json_model(request, EnrollmentIn)
     return await _write(
         request,
         lambda uow: registry.register_enrollment(uow, body, who, _source(request)),
@@ -66,9 +63,8 @@ async def post_enrollment(body: EnrollmentIn, request: Request, who: Enrollments
 @router.post(
     "/enrollments/{enrollment_id}/terminate", tags=["registry"], summary="Terminate an enrollment"
 )
-async def terminate(
-    enrollment_id: str, body: TerminateIn, request: Request, who: Enrollments
-) -> JSONResponse:
+async def terminate(enrollment_id: str, request: Request, who: Enrollments) -> JSONResponse:
+    body = await json_model(request, TerminateIn)
     return await _write(
         request,
         lambda uow: registry.terminate_enrollment(
@@ -81,7 +77,8 @@ async def terminate(
 @router.post(
     "/findings", tags=["registry"], status_code=201, summary="Report an uninsured enterprise"
 )
-async def post_finding(body: FindingIn, request: Request, who: Findings) -> JSONResponse:
+async def post_finding(request: Request, who: Findings) -> JSONResponse:
+    body = await json_model(request, FindingIn)
     return await _write(
         request,
         lambda uow: registry.record_finding(uow, body, who, _source(request)),

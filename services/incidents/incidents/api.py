@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from hub_shared.auth import CurrentPrincipal, Principal
 from hub_shared.errors import Forbidden, NotFound
-from hub_shared.http import require_media_type
+from hub_shared.http import json_model, require_media_type
 from hub_shared.runtime import ServiceRuntime
 from incidents import exports, report_data, service
 from incidents.pii import PiiKey
@@ -95,9 +95,10 @@ def _found(record: Out | None, missing: str) -> Out:
     tags=["accidents"],
 )
 async def post_accident(
-    report: AccidentIn, principal: CurrentPrincipal, runtime: RuntimeDep
+    request: Request, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> JSONResponse:
     """Accept an accident report; publishes `accident.reported` on accidents.v1."""
+    report = await json_model(request, AccidentIn)  # read only once the caller is known
     principal.require_division(report.division_code)
     result = await service.accept_accident(
         writes=runtime.writes, report=report, reported_by=principal.id, source=runtime.source
@@ -131,9 +132,10 @@ async def get_accident(
     tags=["diseases"],
 )
 async def post_disease(
-    report: DiseaseIn, principal: CurrentPrincipal, runtime: RuntimeDep, pii: PiiDep
+    request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, pii: PiiDep
 ) -> JSONResponse:
     """Accept a diagnosis; stores and publishes the ID number only masked and digested."""
+    report = await json_model(request, DiseaseIn)  # read only once the caller is known
     principal.require_division(report.division_code)
     result = await service.accept_disease(
         writes=runtime.writes,

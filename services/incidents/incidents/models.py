@@ -11,8 +11,8 @@ from datetime import date, datetime
 from sqlalchemy import Column, DateTime, Table, Text
 from sqlmodel import Field, SQLModel
 
+from hub_shared import clock
 from hub_shared.db import table_of
-from incidents import clock
 
 
 def _instant(*, nullable: bool = False, index: bool = False) -> Column[datetime]:

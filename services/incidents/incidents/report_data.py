@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from hub_shared import clock
 from hub_shared.db import SessionFactory
-from incidents import clock, reports
+from incidents import reports
 from incidents.trend_data import load_facts
 
 

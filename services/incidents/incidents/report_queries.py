@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from hub_shared import clock
 from hub_shared.identifiers import DivisionCode
-from incidents import clock, trends
+from incidents import trends
 
 
 def _default_to_year() -> int:

@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
 )
 
+from hub_shared import clock
 from hub_shared.codelists import AccidentGrade, disease_category
 from hub_shared.identifiers import (
     DivisionCode,
@@ -27,7 +28,6 @@ from hub_shared.identifiers import (
     ResidentIdNumber,
     Uscc,
 )
-from incidents import clock
 from incidents.rules import grade_consistency_error, split_industry_code
 
 EARLIEST = date(1980, 1, 1)

@@ -13,6 +13,7 @@ from typing import Generic, TypeVar
 
 from sqlmodel import col, select
 
+from hub_shared import clock
 from hub_shared.codelists import DISEASE_CATEGORIES, AccidentGrade
 from hub_shared.db import SessionFactory
 from hub_shared.divisions import covers_any
@@ -23,7 +24,6 @@ from hub_shared.identifiers import mask_resident_id, resident_id_digest
 from hub_shared.industries import key_industries_of
 from hub_shared.outbox import add_event
 from hub_shared.uow import UnitOfWork
-from incidents import clock
 from incidents.models import IncidentsAccident, IncidentsDisease
 from incidents.rules import fingerprint, mask_name, split_industry_code
 from incidents.schemas import AccidentIn, AccidentOut, DiseaseIn, DiseaseOut

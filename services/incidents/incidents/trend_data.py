@@ -8,9 +8,10 @@ from datetime import date
 
 from sqlmodel import col, select
 
+from hub_shared import clock
 from hub_shared.db import SessionFactory
 from hub_shared.divisions import CITY
-from incidents import advice, clock, reports, trends
+from incidents import advice, reports, trends
 from incidents.models import IncidentsAccident, IncidentsEnrollment, IncidentsEnterpriseVersion
 
 

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
-from hub_shared import divisions
-from incidents import clock
+from hub_shared import clock, divisions
 from incidents.reports import (
     AccidentFact,
     EnrollmentFact,

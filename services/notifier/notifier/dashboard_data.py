@@ -4,13 +4,14 @@ series. Every query is limited to the caller's divisions (notifier.inbox.visible
 from __future__ import annotations
 
 import statistics
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub_shared import clock
 from hub_shared.auth import Principal
 from hub_shared.divisions import CITY, DIVISIONS, county_codes
 from notifier.inbox import visible
@@ -18,7 +19,6 @@ from notifier.models import NotifierAlert
 from notifier.schedule import aware
 from notifier.service import ENDPOINT_DISABLED, HUB_KINDS
 
-BEIJING = timezone(timedelta(hours=8), "CST")  # China has one zone and no DST
 KIND_ZH = {
     "project_not_enrolled": "项目未按项目参保",
     "accident_uninsured_employer": "事故单位未参保",
@@ -49,7 +49,7 @@ def local_time(value: str | datetime | None) -> str:
     if value is None or value == "":
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return aware(moment).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+    return clock.in_beijing(aware(moment)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def division_zh(code: str | None) -> str:

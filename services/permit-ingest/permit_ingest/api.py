@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from hub_shared import webhooks
-from hub_shared.errors import Unauthorized, Unprocessable
+from hub_shared.errors import PayloadTooLarge, Unauthorized, Unprocessable
 from hub_shared.http import parse_json, require_media_type
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.uow import Lookup, UnitOfWork
@@ -24,18 +25,23 @@ _SIGNED = (
 
 
 async def _verified(request: Request) -> tuple[bytes, Delivery]:
+    """The body and who sent it. The source and the webhook headers are checked before the
+    body is read: an unknown sender never gets to send us a megabyte."""
     runtime: ServiceRuntime = request.app.state.runtime
-    source_id = request.headers.get("x-hub-source", "")
+    sources = request.headers.getlist("x-hub-source")
+    source_id = sources[0] if len(sources) == 1 else ""
     source = next((s for s in runtime.settings.hub.sources if s.id == source_id), None)
     if source is None:
-        raise Unauthorized("X-Hub-Source is missing or names no configured source")
+        raise Unauthorized("X-Hub-Source is missing, repeated or names no configured source")
+    headers = webhooks.check_headers(request.headers)
     body = await request.body()
-    webhooks.verify(source.secret.get_secret_value(), body, request.headers)
+    webhooks.verify(source.secret.get_secret_value(), body, headers)
     delivery = Delivery(
         source_id=source.id,
-        webhook_id=request.headers["webhook-id"],
+        webhook_id=headers["webhook-id"],
         event_source=runtime.source,
         aliases=dict(source.division_aliases),
+        body_hash=hashlib.sha256(body).hexdigest(),
     )
     return body, delivery
 
@@ -97,6 +103,10 @@ async def put_permit(permit_no: str, request: Request) -> JSONResponse:
 async def post_batch(request: Request) -> JSONResponse:
     body, delivery = await _verified(request)
     require_media_type(request, "application/x-ndjson")
+    runtime: ServiceRuntime = request.app.state.runtime
+    most = runtime.settings.hub.ingest.batch_max_lines
+    if body.count(b"\n", 0, len(body) - 1) >= most:  # a final newline ends the last line
+        raise PayloadTooLarge(f"a batch may hold at most {most} lines")
     return await _once(
         request,
         delivery,

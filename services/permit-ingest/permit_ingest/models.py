@@ -32,4 +32,7 @@ class WebhookReceipt(SQLModel, table=True):
     webhook_id: str = Field(primary_key=True, max_length=128)
     status_code: int
     response: str = Field(sa_column=Column(Text, nullable=False))
+    # SHA-256 of the body the id first came with: the same id with another body is 409.
+    # None on receipts stored before it was kept (those replay their answer as before).
+    content_hash: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))

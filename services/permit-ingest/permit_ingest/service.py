@@ -10,7 +10,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hub_shared.errors import Conflict, HubError, NotFound, Unprocessable, from_validation
+from hub_shared.errors import (
+    Conflict,
+    Forbidden,
+    HubError,
+    NotFound,
+    Unprocessable,
+    from_validation,
+)
 from hub_shared.events import PermitData
 from hub_shared.http import parse_json
 from hub_shared.outbox import add_event
@@ -33,6 +40,7 @@ class Delivery:
     webhook_id: str
     event_source: str
     aliases: dict[str, str] = field(default_factory=dict)
+    body_hash: str | None = None  # SHA-256 of the request body, hex
 
 
 def receipt_lookup(delivery: Delivery) -> Lookup:
@@ -60,6 +68,12 @@ async def replayed(uow: UnitOfWork, delivery: Delivery) -> Answer | None:
     receipt = await uow.get(WebhookReceipt, (delivery.source_id, delivery.webhook_id))
     if receipt is None:
         return None
+    if receipt.content_hash is not None and receipt.content_hash != delivery.body_hash:
+        # A sender reusing an id for other content must not have it silently dropped.
+        raise Conflict(
+            f"webhook-id {delivery.webhook_id} was already received with a different body; "
+            "send other content under a new webhook-id"
+        )
     return Answer(receipt.status_code, json.loads(receipt.response))
 
 
@@ -70,6 +84,7 @@ def remember(uow: UnitOfWork, delivery: Delivery, answer: Answer) -> None:
             webhook_id=delivery.webhook_id,
             status_code=answer.status_code,
             response=json.dumps(answer.body, ensure_ascii=False),
+            content_hash=delivery.body_hash,
         )
     )
 
@@ -149,6 +164,11 @@ async def amend_permit(uow: UnitOfWork, permit: PermitIn, delivery: Delivery) ->
     record = await uow.get(PermitRecord, permit.permit_no)
     if record is None:
         raise NotFound(f"permit {permit.permit_no} has not been received")
+    if record.source_id != delivery.source_id:
+        # 403, not 409: the content may be fine, but only the issuing system may amend it.
+        raise Forbidden(
+            f"permit {permit.permit_no} was sent by another source; only it may amend the permit"
+        )
     if record.content_hash == permit.content_hash():
         return Answer(
             200,

@@ -6,7 +6,7 @@ scan all come through here, so each decision is made in one place.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +17,7 @@ from enrollment.matching.fold import Event, Subject, fold, mark_due, parse
 from enrollment.matching.judge import AlertChange, Index, Subjects, expand, judge
 from enrollment.matching.needs import Needs
 from enrollment.rules import Policy
+from hub_shared import clock
 from hub_shared.envelope import Envelope
 from hub_shared.inbox import BatchHandler
 from hub_shared.topics import ACCIDENTS, DISEASES, ENROLLMENTS, ENTERPRISES, FINDINGS, PERMITS
@@ -28,12 +29,14 @@ TOPICS = [t.name for t in (ENTERPRISES, PERMITS, ENROLLMENTS, FINDINGS, ACCIDENT
 
 
 def now() -> datetime:
-    """The matcher's clock: every judgement of "in force today" and "due" reads it."""
-    return datetime.now(UTC)
+    """The matcher's clock: every judgement of "in force today" and "due" reads it (tests
+    patch this one function)."""
+    return clock.now()
 
 
 def today(at: datetime) -> date:
-    return at.date()
+    """The Beijing calendar date of `at`: what "in force today" is judged on."""
+    return clock.local_date(at)
 
 
 def batch_handler(policy: Policy, *, deferred: set[Subject] | None = None) -> BatchHandler:

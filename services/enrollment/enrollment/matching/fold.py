@@ -21,6 +21,7 @@ from enrollment.matching.facts import (
 from enrollment.names import name_key
 from enrollment.rules import Policy
 from enrollment.schemas import FindingIn
+from hub_shared import clock
 from hub_shared.consumer import PermanentEventError
 from hub_shared.envelope import Envelope
 from hub_shared.events import (
@@ -32,6 +33,7 @@ from hub_shared.events import (
     FindingData,
     PermitData,
 )
+from hub_shared.industries import normalize_industry_code
 
 # What a batch touched: ("permit", permit_no), ("enrollment", id), ("finding", id),
 # ("incident", id). The judge expands them to every subject whose alert may change.
@@ -82,7 +84,10 @@ def fold(facts: Facts, event: Event, policy: Policy, now: datetime) -> set[Subje
     if isinstance(data, AccidentData | DiseaseData):
         return _incident(facts, data, event.event_id)
     if isinstance(data, EnterpriseData):
-        fact = EnterpriseFact(**data.model_dump(), updated_at=now)
+        # Stored as the registry stores it ("E47" and "4711" as "47"); an unknown code is
+        # InvalidValue, dead-lettered, never a database error retried for ever.
+        industry = normalize_industry_code(data.industry_code)
+        fact = EnterpriseFact(**(data.model_dump() | {"industry_code": industry}), updated_at=now)
         facts.enterprises[data.uscc] = fact
         facts.touch(fact, data.uscc)
         return set()
@@ -169,7 +174,7 @@ def _incident(facts: Facts, data: AccidentData | DiseaseData, event_id: str) -> 
             event_id=event_id,
             employer_uscc=data.employer.uscc,
             employer_name=data.employer.name,
-            occurred_on=data.occurred_at.date()
+            occurred_on=clock.local_date(data.occurred_at)
             if isinstance(data, AccidentData)
             else data.diagnosed_on,
             permit_no=data.permit_no if isinstance(data, AccidentData) else None,
