@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -31,7 +32,7 @@ from enrollment.rules import (
     active_on,
     permit_coverage,
 )
-from hub_shared.db import create_tables, make_engine, make_sessions, table_of
+from hub_shared.db import SessionFactory, create_tables, make_engine, make_sessions, table_of
 from hub_shared.envelope import Envelope
 from hub_shared.inbox import ProcessedEvent, apply_batch
 from hub_shared.outbox import OutboxMessage
@@ -204,16 +205,25 @@ def expected_open(world: World) -> set[tuple[str, str]]:
     return out
 
 
+@asynccontextmanager
+async def _matcher_database() -> AsyncIterator[SessionFactory]:
+    """A fresh SQLite database with the matcher's tables, the outbox and the inbox."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'm.db'}")
+        tables = [table_of(m) for m in (*TABLES, OutboxMessage, ProcessedEvent)]
+        await create_tables(engine, tables)
+        try:
+            yield make_sessions(engine)
+        finally:
+            await engine.dispose()
+
+
 async def _run(
     events: list[Envelope], scans: list[bool], cuts: Sequence[int] | None = None
 ) -> list[Alert]:
     """Apply the events in batches ending where `cuts` says (one each by default), the
     due-permit scan after a batch whose last event's `scans` flag is set, and at the end."""
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'm.db'}")
-        tables = [table_of(m) for m in (*TABLES, OutboxMessage, ProcessedEvent)]
-        await create_tables(engine, tables)
-        sessions = make_sessions(engine)
+    async with _matcher_database() as sessions:
         policy = Policy(source="/hub/enrollment", grace_seconds=0)
         handler = driver.batch_handler(policy)
 
@@ -234,7 +244,6 @@ async def _run(
         await scan()
         async with sessions() as session:
             result = list((await session.exec(select(Alert))).all())
-        await engine.dispose()
         return result
 
 
@@ -338,11 +347,7 @@ def test_accident_before_its_permit_is_covered_by_the_projects_earlier_enrollmen
 async def _rebuild(events: list[Envelope], cuts: Sequence[int]) -> list[Alert]:
     """As `hub replay`: batches folded with judgement deferred, then every touched subject
     judged once on the final facts."""
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'r.db'}")
-        tables = [table_of(m) for m in (*TABLES, OutboxMessage, ProcessedEvent)]
-        await create_tables(engine, tables)
-        sessions = make_sessions(engine)
+    async with _matcher_database() as sessions:
         policy = Policy(source="/hub/enrollment", grace_seconds=0)
         touched: set[tuple[str, str]] = set()
         handler = driver.batch_handler(policy, deferred=touched)
@@ -356,7 +361,6 @@ async def _rebuild(events: list[Envelope], cuts: Sequence[int]) -> list[Alert]:
             await driver.judge_subjects(session, policy, touched)
         async with sessions() as session:
             result = list((await session.exec(select(Alert))).all())
-        await engine.dispose()
         return result
 
 
