@@ -109,6 +109,7 @@ def run_e2e(bootstrap: str, work: Path, options: E2eOptions) -> dict[str, Any]:
             "sent": load.sent,
             "accepted": len(load.accepted),
             "accepted_per_s": len(load.accepted) / load.seconds,
+            "errors": load.errors,  # no answer: the connection failed or was closed
             "statuses": {str(k): v for k, v in load.statuses.items()},
             "request": Latency.of_seconds(load.latencies).__dict__,
         }

@@ -58,7 +58,8 @@ def _e2e_rows(table: Table, f: dict[str, Any]) -> None:
     offered = f"accidents offered {f['offered_per_s']:,.0f}/s for {f['seconds']:,.0f} s"
     table.add_row("end to end", offered,
                   f"accepted {_n(f['accepted_per_s'], '/s')} ({f['accepted']:,} of {f['sent']:,})",
-                  "uninsured employers, SQLite, 4 processes")  # fmt: skip
+                  "uninsured employers, SQLite, 4 processes; "
+                  f"{f.get('errors', 0):,} requests unanswered (connection errors)")  # fmt: skip
     exactly = "yes" if f["exactly_once"] else "NO"
     table.add_row("", "scheduled -> webhook arrival",
                   f"{_ms(f['p50_ms'])} / {_ms(f['p99_ms'])}, max {_ms(f['max_ms'])}",
