@@ -84,19 +84,17 @@ def decode(
     records with the SDK, so both ends follow it).
     """
     found = dict(headers)
+    if found.get("ce_specversion") != b"1.0":
+        raise MalformedEvent("not a CloudEvents 1.0 binary-mode record")
+    content_type = found.get("content-type", b"application/json").split(b";")[0].strip()
+    if content_type != b"application/json":
+        raise MalformedEvent(f"content type {content_type!r} is not JSON")
     try:
-        if found["ce_specversion"] != b"1.0":
-            raise MalformedEvent("not a CloudEvents 1.0 record")
-        content_type = found.get("content-type", b"application/json").split(b";")[0]
-        if content_type.strip() != b"application/json":
-            raise MalformedEvent(f"content type {content_type!r} is not JSON")
         event_id, source, type_ = (found[h].decode() for h in ("ce_id", "ce_source", "ce_type"))
         time = datetime.fromisoformat(found["ce_time"].decode())
         subject = found["ce_subject"].decode() if "ce_subject" in found else None
         data = json.loads(value or b"")
     except (KeyError, UnicodeDecodeError, ValueError) as exc:
-        if isinstance(exc, MalformedEvent):
-            raise
         raise MalformedEvent(f"not a CloudEvents binary-mode record: {exc!r}") from exc
     if not (event_id and source and type_):
         raise MalformedEvent("event has an empty id, source or type")

@@ -97,6 +97,7 @@ class GroupCommitter:
         self._closed = False
         self.transactions = 0  # committed group transactions
         self.committed = 0  # writes answered with success
+        self.submitted = 0  # writes handed to `run`
 
     async def run(self, work: Work[T], *, lookups: Iterable[Lookup] = ()) -> T:
         """`work`'s answer once committed, or its error (nothing of it written). `lookups`
@@ -104,6 +105,7 @@ class GroupCommitter:
         if self._closed:
             raise Unavailable("the service is shutting down")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self.submitted += 1
         self._queue.append(_Write(work, tuple(lookups), future))
         self._dispatch()
         return await future

@@ -25,7 +25,7 @@ from hub_shared.uow import UnitOfWork
 from permit_ingest import service
 from permit_ingest.models import PermitRecord, WebhookReceipt
 from permit_ingest.service import Answer, Delivery
-from tests.support.hub import new_permit_no, permit
+from tests.support.hub import new_permit_no, permit, wait_for
 
 Work = Callable[[UnitOfWork], Awaitable[Any]]
 
@@ -77,11 +77,21 @@ async def _held(writes: GroupCommitter) -> tuple[asyncio.Event, asyncio.Task[Non
     return release, task
 
 
+async def _submitted(writes: GroupCommitter, total: int) -> None:
+    """Until the committer has been handed `total` writes in all."""
+
+    async def handed() -> bool:
+        return writes.submitted == total
+
+    await wait_for(handed, timeout=10, what=f"{total} writes to be submitted")
+
+
 async def _gather(writes: GroupCommitter, posts: list[tuple[Work, list[Any]]]) -> list[Any]:
     """Submit every post while a group is held, so that they all share the next group."""
     release, holder = await _held(writes)
+    before = writes.submitted
     runs = [asyncio.ensure_future(writes.run(w, lookups=keys)) for w, keys in posts]
-    await asyncio.sleep(0)  # let every run() enqueue before the held group ends
+    await _submitted(writes, before + len(posts))
     release.set()
     await holder
     return await asyncio.gather(*runs, return_exceptions=True)
@@ -177,8 +187,9 @@ async def test_a_failed_commit_answers_no_one_with_success_and_writes_nothing(
 ) -> None:
     writes = GroupCommitter(engine, after_commit=Wakes(), max_groups=1)
     release, holder = await _held(writes)
+    before = writes.submitted
     runs = [asyncio.ensure_future(writes.run(_post(new_permit_no(), f"m{i}")[0])) for i in range(8)]
-    await asyncio.sleep(0)
+    await _submitted(writes, before + len(runs))
 
     def refuse(_conn: Any) -> None:
         raise RuntimeError("the disk is full")

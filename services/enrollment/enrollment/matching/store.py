@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,7 +96,7 @@ def _remember(facts: Facts, fact: Any) -> None:
     if isinstance(fact, PermitFact):
         if fact.permit_no not in facts.permits:
             facts.permits[fact.permit_no] = fact
-            facts.stored_permits[fact.permit_no] = PermitFact(*as_row(fact).values())
+            facts.stored_permits[fact.permit_no] = replace(fact)  # a copy the fold leaves alone
     elif isinstance(fact, EnrollmentFact):
         facts.enrollments.setdefault(fact.enrollment_id, fact)
     elif isinstance(fact, FindingFact):
