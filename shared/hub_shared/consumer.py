@@ -24,9 +24,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from hub_shared.db import SessionFactory
 from hub_shared.envelope import Envelope, MalformedEvent, decode
-from hub_shared.inbox import BatchHandler, apply_batch
 from hub_shared.invalid import PermanentEventError as PermanentEventError
 from hub_shared.kafka import Producer
+from hub_shared.processed_events import BatchHandler, apply_batch
 from hub_shared.topics import DEADLETTER
 
 log = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ from sqlalchemy import Connection, MetaData, Table, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub_shared.db import table_of
-from hub_shared.inbox import ProcessedEvent
 from hub_shared.outbox import OutboxMessage
+from hub_shared.processed_events import ProcessedEvent
 
 BASELINE = "0001"
 _LOCK = 3708_2021_99  # any constant shared by the instances of every service

@@ -13,12 +13,12 @@ from hub_shared.consumer import EventConsumer
 from hub_shared.db import make_engine, make_sessions
 from hub_shared.db import ping as db_ping
 from hub_shared.group_commit import GroupCommitter
-from hub_shared.inbox import BatchHandler, BatchPrepare, Handler, one_by_one
 from hub_shared.kafka import Producer, connection_options
 from hub_shared.kafka import ping as kafka_ping
 from hub_shared.metrics import Metrics
 from hub_shared.migrations import Schema, migrate
 from hub_shared.outbox import OutboxRelay
+from hub_shared.processed_events import BatchHandler, BatchPrepare, Handler, one_by_one
 
 log = logging.getLogger(__name__)
 Worker = Callable[[], Awaitable[None]]

@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from hubtools.kafka import LocalKafka
-from tests.integration.test_notifier_harness import RENCHENG, Hub, new_alert, running_hub, until
+from tests.support.notifier_harness import RENCHENG, Hub, new_alert, running_hub, until
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = Path("/usr/bin/chromium")

@@ -17,11 +17,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared.envelope import Envelope
-from hub_shared.inbox import ProcessedEvent
 from hub_shared.kafka import Producer
+from hub_shared.processed_events import ProcessedEvent
 from hub_shared.runtime import ServiceRuntime
 from hubtools.kafka import LocalKafka
-from permit_ingest.schema import SCHEMA
+from permit_ingest.tables import SCHEMA
 from tests.support.hub import settings_for, topic_records, wait_for, write_config
 
 

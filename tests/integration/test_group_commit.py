@@ -23,8 +23,8 @@ from hub_shared.group_commit import GroupCommitter
 from hub_shared.outbox import OutboxMessage
 from hub_shared.uow import UnitOfWork
 from permit_ingest import service
-from permit_ingest.models import PermitRecord, WebhookReceipt
 from permit_ingest.service import Answer, Delivery
+from permit_ingest.tables import PermitRecord, WebhookReceipt
 from tests.support.hub import new_permit_no, permit, wait_for
 
 Work = Callable[[UnitOfWork], Awaitable[Any]]

@@ -18,7 +18,7 @@ from hub_shared import clock
 from hub_shared.envelope import Envelope
 from hub_shared.events import EnrollmentData, EnterpriseData
 from hubtools.kafka import LocalKafka
-from incidents.models import IncidentsAccident, IncidentsDisease, IncidentsEnterprise
+from incidents.tables import IncidentsAccident, IncidentsDisease, IncidentsEnterprise
 from tests.support import incidents as support
 from tests.support.hub import topic_records, wait_for
 from tests.support.incidents import (

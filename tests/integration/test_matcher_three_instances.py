@@ -22,14 +22,14 @@ from sqlmodel import col, select
 
 from enrollment.app import create_app
 from enrollment.matching import driver
-from enrollment.models import TABLES, Alert
-from enrollment.rules import Policy
+from enrollment.matching.rules import Policy
+from enrollment.tables import TABLES, Alert
 from hub_shared.db import create_tables, make_engine, make_sessions, table_of
 from hub_shared.envelope import Envelope
 from hub_shared.identifiers import USCC_ALPHABET, uscc_check_char
-from hub_shared.inbox import ProcessedEvent, apply_batch
 from hub_shared.kafka import Producer
 from hub_shared.outbox import OutboxMessage
+from hub_shared.processed_events import ProcessedEvent, apply_batch
 from hub_shared.topics import topic_of
 from hubtools.kafka import LocalKafka
 from tests.support.hub import (

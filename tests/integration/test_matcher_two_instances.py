@@ -12,9 +12,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from enrollment.app import create_app
-from enrollment.models import Alert
-from hub_shared.inbox import ProcessedEvent
+from enrollment.tables import Alert
 from hub_shared.kafka import Producer
+from hub_shared.processed_events import ProcessedEvent
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.topics import topic_of
 from hubtools.kafka import LocalKafka

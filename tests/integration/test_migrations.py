@@ -15,7 +15,6 @@ from sqlalchemy import Connection, func, inspect, select, text
 from typer.testing import CliRunner
 
 from hub_shared.db import make_engine, table_of
-from hub_shared.inbox import ProcessedEvent
 from hub_shared.migrations import (
     BASELINE,
     Schema,
@@ -24,13 +23,14 @@ from hub_shared.migrations import (
     migrate,
 )
 from hub_shared.outbox import OutboxMessage
+from hub_shared.processed_events import ProcessedEvent
 from hubtools.cli import app
 
 SERVICES = ["permit_ingest", "enrollment", "incidents", "notifier"]
 
 
 def schema_of(package: str) -> Schema:
-    schema: Schema = importlib.import_module(f"{package}.schema").SCHEMA
+    schema: Schema = importlib.import_module(f"{package}.tables").SCHEMA
     return schema
 
 

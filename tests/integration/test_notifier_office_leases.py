@@ -13,8 +13,8 @@ import pytest
 
 from hub_shared.db import SessionFactory, make_engine, make_sessions
 from hub_shared.migrations import migrate
-from notifier.office_leases import LEASE_SECONDS, add_offices, hold_offices, leave
-from notifier.schema import SCHEMA
+from notifier.delivery.leases import LEASE_SECONDS, add_offices, hold_offices, leave
+from notifier.tables import SCHEMA
 
 OFFICES = [f"office-{n:02d}" for n in range(13)]  # twelve counties and the city
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)

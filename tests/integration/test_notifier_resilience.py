@@ -15,7 +15,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from hubtools.kafka import LocalKafka
-from tests.integration.test_notifier_harness import (
+from tests.support.hub import bearer
+from tests.support.notifier_harness import (
     ADMIN,
     CITY,
     YANZHOU,
@@ -26,7 +27,6 @@ from tests.integration.test_notifier_harness import (
     running_hub,
     until,
 )
-from tests.support.hub import bearer
 
 RETIRING = "whsec_" + base64.b64encode(b"yanzhou-secret-being-retired-01").decode()
 BREAKER = """

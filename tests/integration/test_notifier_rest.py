@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from hubtools.kafka import LocalKafka
-from tests.integration.test_notifier_harness import (
+from tests.support.hub import bearer, topic_records
+from tests.support.notifier_harness import (
     AGENCY,
     CITY,
     PROBLEM,
@@ -25,7 +26,6 @@ from tests.integration.test_notifier_harness import (
     running_hub,
     until,
 )
-from tests.support.hub import bearer, topic_records
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ import pytest
 
 from hub_shared.divisions import CITY, county_codes, name_of
 from hubtools.kafka import LocalKafka
-from tests.integration.test_notifier_harness import Hub, new_alert, running_hub, until
 from tests.integration.test_notifier_streams import Stream
 from tests.support.hub import bearer
+from tests.support.notifier_harness import Hub, new_alert, running_hub, until
 
 SECRET = "whsec_" + base64.b64encode(b"routing-matrix-office-secret-01").decode()
 ADMIN = "routing-admin"

@@ -18,11 +18,11 @@ from hub_shared.auth import Principal
 from hub_shared.config import DeliveryConfig, OfficeConfig
 from hub_shared.db import SessionFactory, create_tables, make_engine, make_sessions
 from hub_shared.events import AlertData
-from notifier.delivery_store import Claimed, Outcome, claim_due, record_outcomes
-from notifier.endpoints import track_health
-from notifier.inbox import get_visible
-from notifier.models import TABLES, Delivery, DeliveryAttempt, Endpoint, NotifierAlert
-from notifier.service import alert_json, apply_alert_event
+from notifier.delivery.endpoints import track_health
+from notifier.delivery.store import Claimed, Outcome, claim_due, record_outcomes
+from notifier.inbox.alert_state import alert_json, apply_alert_event
+from notifier.inbox.service import get_visible
+from notifier.tables import TABLES, Delivery, DeliveryAttempt, Endpoint, NotifierAlert
 
 SECRET = SecretStr("whsec_" + base64.b64encode(b"store-test-secret-0123456789").decode())
 OFFICES = (

@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from hubtools.kafka import LocalKafka
-from tests.integration.test_notifier_harness import (
+from tests.support.hub import bearer
+from tests.support.notifier_harness import (
     RENCHENG,
     YANZHOU,
     Hub,
@@ -24,7 +25,6 @@ from tests.integration.test_notifier_harness import (
     running_hub,
     until,
 )
-from tests.support.hub import bearer
 
 
 @dataclass

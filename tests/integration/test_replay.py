@@ -14,8 +14,7 @@ from typer.testing import CliRunner
 
 from enrollment.app import create_app
 from enrollment.matching.rebuild import rebuild
-from enrollment.models import Alert, Enrollment
-from enrollment.schema import SCHEMA
+from enrollment.tables import SCHEMA, Alert, Enrollment
 from hub_shared.db import make_engine, make_sessions
 from hub_shared.kafka import Producer
 from hub_shared.migrations import current_revision, migrate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from enrollment.drafts import AlertDraft
+from enrollment.matching.drafts import AlertDraft
 from hub_shared.events import AlertSubject, Evidence
 
 NOW = datetime(2026, 11, 29, 8, 30, 15, 123456, tzinfo=UTC)

@@ -9,7 +9,12 @@ from datetime import UTC, date, datetime
 import pytest
 
 from enrollment.matching import driver
-from enrollment.rules import EnrollmentFacts, PermitFacts, employer_coverage, permit_coverage
+from enrollment.matching.rules import (
+    EnrollmentFacts,
+    PermitFacts,
+    employer_coverage,
+    permit_coverage,
+)
 from hub_shared import clock
 from hub_shared.identifiers import validate_resident_id
 

@@ -9,8 +9,8 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from enrollment import importer
-from enrollment.importer import CSV, XLSX, Issue, ParsedFile, ValidRow
+from enrollment.imports import importer
+from enrollment.imports.importer import CSV, XLSX, Issue, ParsedFile, ValidRow
 from hub_shared.auth import Principal
 from hub_shared.errors import BadRequest, Unprocessable
 from hub_shared.identifiers import uscc_check_char

@@ -10,7 +10,7 @@ import pytest
 
 from enrollment.matching.facts import Facts
 from enrollment.matching.fold import fold, parse
-from enrollment.rules import Policy
+from enrollment.matching.rules import Policy
 from hub_shared.consumer import PermanentEventError
 from hub_shared.envelope import Envelope
 

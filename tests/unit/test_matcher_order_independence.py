@@ -23,19 +23,19 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from enrollment.matching import driver
-from enrollment.models import TABLES, Alert
-from enrollment.names import name_key
-from enrollment.rules import (
+from enrollment.matching.names import name_key
+from enrollment.matching.rules import (
     EnrollmentFacts,
     PermitFacts,
     Policy,
     active_on,
     permit_coverage,
 )
+from enrollment.tables import TABLES, Alert
 from hub_shared.db import SessionFactory, create_tables, make_engine, make_sessions, table_of
 from hub_shared.envelope import Envelope
-from hub_shared.inbox import ProcessedEvent, apply_batch
 from hub_shared.outbox import OutboxMessage
+from hub_shared.processed_events import ProcessedEvent, apply_batch
 
 # One clock for the generated dates, the matcher and the rules: a run across midnight UTC
 # must not judge "today" on two different days.

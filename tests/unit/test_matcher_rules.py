@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from enrollment.names import name_key
-from enrollment.rules import EnrollmentFacts, PermitFacts, active_on, permit_coverage, project_match
+from enrollment.matching.names import name_key
+from enrollment.matching.rules import (
+    EnrollmentFacts,
+    PermitFacts,
+    active_on,
+    permit_coverage,
+    project_match,
+)
 
 CONTRACTOR = "91370812MA3L12T073"
 PERMIT = PermitFacts(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from enrollment.name_match import (
+from enrollment.matching.name_match import (
     DEFAULT_THRESHOLD,
     NameScore,
     best_match,
@@ -12,7 +12,7 @@ from enrollment.name_match import (
     score_enterprise_names,
     score_project_names,
 )
-from enrollment.names import name_key
+from enrollment.matching.names import name_key
 from hubtools.name_eval import best_threshold, by_kind, evaluate, matcher_score, plain_ratio
 from hubtools.namegen import NamePair, generate_pairs
 

@@ -11,9 +11,9 @@ from pydantic import SecretStr, ValidationError
 from standardwebhooks.webhooks import Webhook
 
 from hub_shared.config import DeliveryConfig, OfficeConfig
-from notifier.attempt import office_secrets, webhook_headers
-from notifier.breaker import BreakerState, EndpointBreaker, endpoint_failed
-from notifier.delivery_store import Claimed
+from notifier.delivery.attempt import office_secrets, webhook_headers
+from notifier.delivery.breaker import BreakerState, EndpointBreaker, endpoint_failed
+from notifier.delivery.store import Claimed
 
 CONFIG = DeliveryConfig(
     breaker_failure_threshold=3,

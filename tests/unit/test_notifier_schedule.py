@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from hub_shared.config import OfficeConfig
 from hub_shared.divisions import county_codes
-from notifier.schedule import (
+from notifier.delivery.schedule import (
     MAX_RETRY_AFTER_SECONDS,
     is_older,
     offices_for,

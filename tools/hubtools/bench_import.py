@@ -99,7 +99,7 @@ async def _import(client: httpx.AsyncClient, body: bytes, media: str) -> tuple[f
 
 async def _bench(kafka: LocalKafka, data: Path, count: int, media: str) -> dict[str, Any]:
     from enrollment.app import create_app
-    from enrollment.import_api import import_router
+    from enrollment.imports.api import import_router
 
     env = EnvSettings(
         config=_config(data / "bench.toml"),

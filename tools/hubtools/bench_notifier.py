@@ -172,7 +172,7 @@ async def _wait_count(receiver: str, want: int, limit: float) -> None:
 
 async def _statuses(app: FastAPI) -> dict[str, int]:
     """How the notifier's deliveries ended (all `delivered` unless something was lost)."""
-    from notifier.models import Delivery
+    from notifier.tables import Delivery
 
     query = select(Delivery.status, func.count()).group_by(col(Delivery.status))
     async with app.state.runtime.sessions() as session:

@@ -43,7 +43,7 @@ def schema_of(service: str) -> Schema:
     if package is None:
         console.print(f"[red]{service}: no such service[/] ({', '.join(PACKAGES)})")
         raise typer.Exit(2)
-    schema: Schema = importlib.import_module(f"{package}.schema").SCHEMA
+    schema: Schema = importlib.import_module(f"{package}.tables").SCHEMA
     return schema
 
 

@@ -17,8 +17,12 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from enrollment.name_match import DEFAULT_THRESHOLD, score_enterprise_names, score_project_names
-from enrollment.names import name_key
+from enrollment.matching.name_match import (
+    DEFAULT_THRESHOLD,
+    score_enterprise_names,
+    score_project_names,
+)
+from enrollment.matching.names import name_key
 from hubtools.namegen import NamePair, generate_pairs
 
 Scorer = Callable[[NamePair], float]

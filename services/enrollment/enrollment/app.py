@@ -7,11 +7,11 @@ import logging
 
 from fastapi import FastAPI
 
-from enrollment.api import router
-from enrollment.import_api import import_router
+from enrollment.imports.api import import_router
 from enrollment.matching import driver
-from enrollment.rules import Policy
-from enrollment.schema import SCHEMA
+from enrollment.matching.rules import Policy
+from enrollment.registry.api import router
+from enrollment.tables import SCHEMA
 from hub_shared.config import ServiceSettings
 from hub_shared.consumer import EventConsumer
 from hub_shared.runtime import ServiceRuntime, Worker

@@ -10,7 +10,7 @@ from hub_shared.service_app import build_app
 from hub_shared.topics import ENROLLMENTS, ENTERPRISES
 from incidents import api, consumers, insights
 from incidents.pii import PiiKey
-from incidents.schema import SCHEMA
+from incidents.tables import SCHEMA
 
 DESCRIPTION = (
     "Accident reports (emergency management) and occupational-disease diagnoses (health "

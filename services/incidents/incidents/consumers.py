@@ -22,7 +22,7 @@ from hub_shared.envelope import Envelope
 from hub_shared.events import EnrollmentData, EnterpriseData
 from hub_shared.identifiers import normalize_code, validate_uscc
 from hub_shared.industries import normalize_industry_code
-from incidents.models import IncidentsEnrollment, IncidentsEnterprise, IncidentsEnterpriseVersion
+from incidents.tables import IncidentsEnrollment, IncidentsEnterprise, IncidentsEnterpriseVersion
 
 log = logging.getLogger(__name__)
 

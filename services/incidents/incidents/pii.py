@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from sqlalchemy.exc import IntegrityError
 
 from hub_shared.db import SessionFactory
-from incidents.models import IncidentsKey
+from incidents.tables import IncidentsKey
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ from hub_shared.identifiers import mask_resident_id, resident_id_digest
 from hub_shared.industries import key_industries_of
 from hub_shared.outbox import add_event
 from hub_shared.uow import UnitOfWork
-from incidents.models import IncidentsAccident, IncidentsDisease
 from incidents.rules import fingerprint, mask_name, split_industry_code
 from incidents.schemas import AccidentIn, AccidentOut, DiseaseIn, DiseaseOut
 from incidents.schemas import Party as PartyOut
+from incidents.tables import IncidentsAccident, IncidentsDisease
 
 T = TypeVar("T")
 Row = TypeVar("Row", IncidentsAccident, IncidentsDisease)

@@ -12,7 +12,7 @@ from hub_shared import clock
 from hub_shared.db import SessionFactory
 from hub_shared.divisions import CITY
 from incidents import advice, reports, trends
-from incidents.models import IncidentsAccident, IncidentsEnrollment, IncidentsEnterpriseVersion
+from incidents.tables import IncidentsAccident, IncidentsEnrollment, IncidentsEnterpriseVersion
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from hub_shared.config import ServiceSettings
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 from hub_shared.topics import ALERTS
-from notifier import api, dashboard
 from notifier.consumers import alerts_handler, prepare_alerts
-from notifier.delivery import DeliveryMetrics, DeliveryWorker
-from notifier.schema import SCHEMA
-from notifier.stream import AlertFeed
+from notifier.delivery.worker import DeliveryMetrics, DeliveryWorker
+from notifier.inbox import api, dashboard
+from notifier.inbox.stream import AlertFeed
+from notifier.tables import SCHEMA
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:

@@ -14,9 +14,14 @@ from hub_shared.config import OfficeConfig
 from hub_shared.divisions import normalize_division
 from hub_shared.envelope import Envelope
 from hub_shared.events import AlertData
-from hub_shared.inbox import Handler
-from notifier.models import Delivery, table_of
-from notifier.service import ALERT_EVENTS, PENDING_ROWS_KEY, apply_alert_event, load_alerts
+from hub_shared.processed_events import Handler
+from notifier.inbox.alert_state import (
+    ALERT_EVENTS,
+    PENDING_ROWS_KEY,
+    apply_alert_event,
+    load_alerts,
+)
+from notifier.tables import Delivery, table_of
 
 log = logging.getLogger(__name__)
 _BATCH_KEY = "notifier.batch"
@@ -80,7 +85,7 @@ def _batch_of(session: AsyncSession) -> _Batch:
         # The consumer applies a batch of events in one transaction. Flushing after each
         # (autoflush on the next query) cost three round trips per event; the rows now go
         # to the database in one flush at commit. apply_alert_event finds alerts added
-        # earlier in the same transaction itself (notifier.service.ALERTS_KEY).
+        # earlier in the same transaction itself (notifier.inbox.alert_state.ALERTS_KEY).
         session.sync_session.autoflush = False
         batch = session.info[_BATCH_KEY] = _Batch()
         rows: list[dict[str, Any]] = session.info.setdefault(PENDING_ROWS_KEY, [])

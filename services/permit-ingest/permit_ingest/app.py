@@ -8,7 +8,7 @@ from hub_shared.config import ServiceSettings
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 from permit_ingest.api import router
-from permit_ingest.schema import SCHEMA
+from permit_ingest.tables import SCHEMA
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:

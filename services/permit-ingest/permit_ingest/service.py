@@ -22,8 +22,8 @@ from hub_shared.events import PermitData
 from hub_shared.http import parse_json
 from hub_shared.outbox import add_event
 from hub_shared.uow import Lookup, UnitOfWork
-from permit_ingest.models import PermitRecord, WebhookReceipt
 from permit_ingest.schemas import PermitIn, apply_source_aliases
+from permit_ingest.tables import PermitRecord, WebhookReceipt
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from enrollment.matching.facts import Facts
 from enrollment.matching.fold import Event, Subject, fold, mark_due, parse
 from enrollment.matching.judge import AlertChange, Index, Subjects, expand, judge
 from enrollment.matching.needs import Needs
-from enrollment.rules import Policy
+from enrollment.matching.rules import Policy
 from hub_shared import clock
 from hub_shared.envelope import Envelope
-from hub_shared.inbox import BatchHandler
+from hub_shared.processed_events import BatchHandler
 from hub_shared.topics import ACCIDENTS, DISEASES, ENROLLMENTS, ENTERPRISES, FINDINGS, PERMITS
 
 Step = Callable[[Facts], set[Subject]]

@@ -1,6 +1,6 @@
 """The facts the matcher judges: plain rows held in memory, with what a batch changed.
 
-Each fact class has the columns of its table (enrollment.models), in the same names, so the
+Each fact class has the columns of its table (enrollment.tables), in the same names, so the
 store reads and writes them without an ORM object per row.
 """
 

@@ -18,9 +18,9 @@ from enrollment.matching.facts import (
     IncidentFact,
     PermitFact,
 )
-from enrollment.names import name_key
-from enrollment.rules import Policy
-from enrollment.schemas import FindingIn
+from enrollment.matching.names import name_key
+from enrollment.matching.rules import Policy
+from enrollment.registry.schemas import FindingIn
 from hub_shared import clock
 from hub_shared.consumer import PermanentEventError
 from hub_shared.envelope import Envelope

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
 
-from enrollment.drafts import (
+from enrollment.matching.drafts import (
     AlertDraft,
     finding_alert,
     incident_alert,
@@ -25,7 +25,7 @@ from enrollment.drafts import (
 )
 from enrollment.matching.facts import AlertFact, EnrollmentFact, Facts, IncidentFact, PermitFact
 from enrollment.matching.fold import Subject
-from enrollment.rules import (
+from enrollment.matching.rules import (
     Match,
     PermitLike,
     Policy,

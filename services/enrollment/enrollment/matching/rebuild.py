@@ -25,17 +25,16 @@ from sqlalchemy import func, insert, select
 from enrollment.matching import driver
 from enrollment.matching.facts import AlertFact, as_row
 from enrollment.matching.fold import Subject
-from enrollment.models import Alert
-from enrollment.rules import Policy
-from enrollment.schema import SCHEMA
+from enrollment.matching.rules import Policy
+from enrollment.tables import SCHEMA, Alert
 from hub_shared.config import ServiceSettings
 from hub_shared.consumer import EventConsumer
 from hub_shared.db import make_engine, make_sessions, table_of
 from hub_shared.events import AlertData
-from hub_shared.inbox import ProcessedEvent
 from hub_shared.kafka import Producer, connection_options
 from hub_shared.migrations import migrate
 from hub_shared.outbox import OutboxMessage
+from hub_shared.processed_events import ProcessedEvent
 from hub_shared.topics import ALERTS
 
 _JUDGED_AT_ONCE = 2000  # subjects judged in one transaction once the log is in

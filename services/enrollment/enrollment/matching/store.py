@@ -32,7 +32,7 @@ from enrollment.matching.facts import (
 )
 from enrollment.matching.judge import AlertChange
 from enrollment.matching.needs import Needs
-from enrollment.models import Alert, Enrollment, Enterprise, Finding, Incident, WatchedPermit
+from enrollment.tables import Alert, Enrollment, Enterprise, Finding, Incident, WatchedPermit
 from hub_shared.db import table_of
 from hub_shared.events import AlertData
 from hub_shared.outbox import insert_staged, outbox_row

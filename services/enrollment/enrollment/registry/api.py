@@ -1,0 +1,101 @@
+"""HTTP edge of the coverage registry (CONTRACTS.md §5): thin routes over registry/coverage."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from enrollment.registry import coverage
+from enrollment.registry import service as registry
+from enrollment.registry.schemas import Coverage, EnrollmentIn, EnterpriseIn, FindingIn, TerminateIn
+from enrollment.tables import Enrollment, Finding
+from hub_shared.auth import Principal, scoped
+from hub_shared.http import json_model
+from hub_shared.runtime import ServiceRuntime
+from hub_shared.uow import Lookup, UnitOfWork
+
+Write = Callable[[UnitOfWork], Awaitable[tuple[int, dict[str, Any]]]]
+
+
+# Bodies are read in the routes (json_model), after the credential is checked: a body
+# declared as a parameter would be read and parsed before any dependency runs.
+router = APIRouter(prefix="/v1")
+
+
+Enterprises = Annotated[Principal, scoped("enterprises:write")]
+Enrollments = Annotated[Principal, scoped("enrollments:write")]
+Findings = Annotated[Principal, scoped("findings:write")]
+CoverageReader = Annotated[Principal, scoped("coverage:read")]
+
+
+async def _write(request: Request, work: Write, lookups: Sequence[Lookup] = ()) -> JSONResponse:
+    """`work` in a shared transaction (group commit), answered once committed."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    status, body = await runtime.writes.run(work, lookups=lookups)
+    return JSONResponse(body, status_code=status)
+
+
+def _source(request: Request) -> str:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime.source
+
+
+@router.put("/enterprises/{uscc}", tags=["registry"], summary="Register or update an enterprise")
+async def put_enterprise(uscc: str, request: Request, who: Enterprises) -> JSONResponse:
+    body = await json_model(request, EnterpriseIn)
+    return await _write(
+        request, lambda uow: registry.put_enterprise(uow, uscc, body, who, _source(request))
+    )
+
+
+@router.post("/enrollments", tags=["registry"], status_code=201, summary="Register an enrollment")
+async def post_enrollment(request: Request, who: Enrollments) -> JSONResponse:
+    body = await json_model(request, EnrollmentIn)
+    return await _write(
+        request,
+        lambda uow: registry.register_enrollment(uow, body, who, _source(request)),
+        [(Enrollment, body.enrollment_id)],
+    )
+
+
+@router.post(
+    "/enrollments/{enrollment_id}/terminate", tags=["registry"], summary="Terminate an enrollment"
+)
+async def terminate(enrollment_id: str, request: Request, who: Enrollments) -> JSONResponse:
+    body = await json_model(request, TerminateIn)
+    return await _write(
+        request,
+        lambda uow: registry.terminate_enrollment(
+            uow, enrollment_id, body.terminated_on, who, _source(request)
+        ),
+        [(Enrollment, enrollment_id)],
+    )
+
+
+@router.post(
+    "/findings", tags=["registry"], status_code=201, summary="Report an uninsured enterprise"
+)
+async def post_finding(request: Request, who: Findings) -> JSONResponse:
+    body = await json_model(request, FindingIn)
+    return await _write(
+        request,
+        lambda uow: registry.record_finding(uow, body, who, _source(request)),
+        [(Finding, body.finding_id)],
+    )
+
+
+@router.get("/coverage/permits/{permit_no}", tags=["coverage"], response_model=Coverage)
+async def permit_coverage(permit_no: str, request: Request, who: CoverageReader) -> Coverage:
+    runtime: ServiceRuntime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        return await coverage.of_permit(session, permit_no.strip(), who)
+
+
+@router.get("/coverage/enterprises/{uscc}", tags=["coverage"], response_model=Coverage)
+async def enterprise_coverage(uscc: str, request: Request, who: CoverageReader) -> Coverage:
+    runtime: ServiceRuntime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        return await coverage.of_enterprise(session, uscc.strip().upper(), who)
