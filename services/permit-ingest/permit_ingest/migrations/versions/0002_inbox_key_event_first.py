@@ -8,7 +8,7 @@ Create Date: 2026-11-30 12:45:00.000000
 
 from collections.abc import Sequence
 
-from hub_shared.migrations import key_inbox
+from hub_shared.migrations import key_inbox_consumer_first, key_inbox_event_first
 
 # revision identifiers, used by Alembic.
 revision: str = "0002"
@@ -18,10 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """The event id first: its leading bytes tell keys apart (the consumer's never do), so
-    PostgreSQL builds the key several times quicker, as a replay does."""
-    key_inbox("event_id", "consumer")
+    key_inbox_event_first()
 
 
 def downgrade() -> None:
-    key_inbox("consumer", "event_id")
+    key_inbox_consumer_first()
