@@ -26,7 +26,6 @@ from hub_shared.kafka import Producer
 from hub_shared.topics import event_type, topic_of
 
 log = logging.getLogger(__name__)
-STAGED = "hub_outbox_staged"  # Session.info key: where add_event stages rows, when set
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -85,14 +84,11 @@ def add_event(
     subject: str | None = None,
     event_id: str | None = None,
 ) -> str:
-    """Stage an event in the caller's transaction; returns its CloudEvents id. In a unit of
-    work (hub_shared.uow) the row waits on it and goes in with its group's in one INSERT."""
+    """Add an event to the caller's transaction; returns its CloudEvents id. A write in a
+    unit of work stages its events with `UnitOfWork.add_event` instead, so that its group
+    writes them in one INSERT."""
     row = outbox_row(name, source=source, key=key, data=data, subject=subject, event_id=event_id)
-    staged: list[dict[str, Any]] | None = session.info.get(STAGED)
-    if staged is not None:
-        staged.append(row)
-    else:
-        session.add(OutboxMessage(**row))
+    session.add(OutboxMessage(**row))
     return str(row["event_id"])
 
 

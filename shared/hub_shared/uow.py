@@ -2,7 +2,7 @@
 
 A write is a plain async function of a `UnitOfWork`. It reads rows by key through
 `uow.get`, changes them through `uow.session`, and stages events with
-`hub_shared.outbox.add_event(uow.session, ...)`; it never begins, commits or retries.
+`uow.add_event(...)`; it never begins, commits or retries.
 `GroupCommitter.run(write)` does that and answers only once the transaction holding the
 write has committed, so a 2xx built from the answer still means durable.
 
@@ -24,7 +24,7 @@ connection), several on PostgreSQL (each on a pooled connection).
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -37,7 +37,7 @@ from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from hub_shared.outbox import STAGED, OutboxMessage, insert_staged
+from hub_shared.outbox import OutboxMessage, insert_staged, outbox_row
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -47,7 +47,6 @@ Identity = tuple[type[Any], tuple[Any, ...]]
 
 # PostgreSQL's serialization_failure and deadlock_detected: redoing the transaction is the cure.
 _CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})
-_CURRENT = "hub_uow"  # Session.info key of the unit of work running now
 _LOOKUP_CHUNK = 500
 
 
@@ -86,6 +85,21 @@ class UnitOfWork:
                 return row
         return await self.session.get(model, key)
 
+    def add_event(
+        self,
+        name: str,
+        *,
+        source: str,
+        key: str | None,
+        data: Mapping[str, Any],
+        subject: str | None = None,
+    ) -> str:
+        """Stage an event with this write; returns its CloudEvents id. The group writes
+        every write's staged events in one INSERT (`write_staged`)."""
+        row = outbox_row(name, source=source, key=key, data=data, subject=subject)
+        self.staged.append(row)
+        return str(row["event_id"])
+
     @property
     def events(self) -> list[str]:
         """The CloudEvents ids this write staged on the outbox."""
@@ -100,22 +114,25 @@ class UnitOfWork:
 class _TrackedSession(Session):
     """A session telling the running unit of work what it added and whether it wrote."""
 
+    uow: UnitOfWork | None = None  # the unit of work running in it now
+
 
 @contextmanager
 def running(session: AsyncSession, known: Known | None = None) -> Iterator[UnitOfWork]:
     """A unit of work in `session`, told what it adds and whether it writes, until exit."""
     uow = UnitOfWork(session, known)
-    session.info[_CURRENT], session.info[STAGED] = uow, uow.staged
+    tracked = session.sync_session
+    if isinstance(tracked, _TrackedSession):
+        tracked.uow = uow
     try:
         yield uow
     finally:
-        session.info.pop(_CURRENT, None)
-        session.info.pop(STAGED, None)
+        if isinstance(tracked, _TrackedSession):
+            tracked.uow = None
 
 
 def _running(session: OrmSession) -> UnitOfWork | None:
-    uow: UnitOfWork | None = session.info.get(_CURRENT)
-    return uow
+    return session.uow if isinstance(session, _TrackedSession) else None
 
 
 @event.listens_for(_TrackedSession, "transient_to_pending")

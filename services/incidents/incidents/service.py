@@ -22,7 +22,6 @@ from hub_shared.events import AccidentData, DiseaseData, EventData, Party
 from hub_shared.group_commit import GroupCommitter
 from hub_shared.identifiers import mask_resident_id, resident_id_digest
 from hub_shared.industries import key_industries_of
-from hub_shared.outbox import add_event
 from hub_shared.uow import UnitOfWork
 from incidents.rules import fingerprint, mask_name, split_industry_code
 from incidents.schemas import AccidentIn, AccidentOut, DiseaseIn, DiseaseOut
@@ -62,8 +61,7 @@ async def _store_once(
         if existing is not None:
             return Accepted(_same(existing, probe.fingerprint, id_field), created=False)
         row = make_row()
-        row.event_id = add_event(
-            uow.session,
+        row.event_id = uow.add_event(
             event_name,
             source=source,
             key=row.employer_uscc,

@@ -20,7 +20,6 @@ from hub_shared.errors import (
 )
 from hub_shared.events import PermitData
 from hub_shared.http import parse_json
-from hub_shared.outbox import add_event
 from hub_shared.uow import Lookup, UnitOfWork
 from permit_ingest.schemas import PermitIn, apply_source_aliases
 from permit_ingest.tables import PermitRecord, WebhookReceipt
@@ -145,8 +144,7 @@ async def accept_permit(
             "send amendments with PUT /v1/permits/{permit_no}"
         )
     record = _new_record(permit, delivery)
-    event_id = add_event(
-        uow.session,
+    event_id = uow.add_event(
         "permit.issued",
         source=delivery.event_source,
         key=permit.permit_no,
@@ -182,8 +180,7 @@ async def amend_permit(uow: UnitOfWork, permit: PermitIn, delivery: Delivery) ->
     record.payload = permit.model_dump_json()
     record.division_code = permit.division_code
     record.updated_at = datetime.now(UTC)
-    event_id = add_event(
-        uow.session,
+    event_id = uow.add_event(
         "permit.amended",
         source=delivery.event_source,
         key=permit.permit_no,

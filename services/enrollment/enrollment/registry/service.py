@@ -12,7 +12,6 @@ from hub_shared.auth import Principal
 from hub_shared.errors import Conflict, NotFound, Unprocessable
 from hub_shared.events import EnrollmentData, EnterpriseData, FindingData
 from hub_shared.identifiers import validate_uscc
-from hub_shared.outbox import add_event
 from hub_shared.uow import UnitOfWork
 
 
@@ -49,9 +48,7 @@ async def put_enterprise(
     enterprise.updated_at = datetime.now(UTC)
     uow.session.add(enterprise)
     name = "enterprise.updated" if existing else "enterprise.registered"
-    add_event(
-        uow.session, name, source=source, key=uscc, subject=uscc, data=enterprise_json(enterprise)
-    )
+    uow.add_event(name, source=source, key=uscc, subject=uscc, data=enterprise_json(enterprise))
     return (200 if existing else 201), enterprise_json(enterprise)
 
 
@@ -72,8 +69,7 @@ async def register_enrollment(
         content_hash=body.content_hash(),
     )
     uow.session.add(enrollment)
-    add_event(
-        uow.session,
+    uow.add_event(
         "enrollment.registered",
         source=source,
         key=enrollment.employer_uscc,
@@ -111,8 +107,7 @@ async def terminate_enrollment(
         )
     enrollment.terminated_on = terminated_on
     uow.session.add(enrollment)
-    add_event(
-        uow.session,
+    uow.add_event(
         "enrollment.terminated",
         source=source,
         key=enrollment.employer_uscc,
@@ -133,8 +128,7 @@ async def record_finding(
             raise Conflict(f"finding {body.finding_id} exists with different content")
         return 200, data
     uow.session.add(Finding(**body.model_dump(), content_hash=body.content_hash()))
-    add_event(
-        uow.session,
+    uow.add_event(
         "enterprise.uninsured",
         source=source,
         key=body.uscc,
