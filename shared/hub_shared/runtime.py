@@ -55,12 +55,20 @@ class ServiceRuntime:
         whole_poll: bool = False,
         prepare_batch: BatchPrepare | None = None,
         max_records: int = 500,
+        after_commit: Callable[[], None] | None = None,
     ) -> EventConsumer:
         """`handler` takes one event, or with `batched` a poll's new events at once (a
         set-based handler). `stages_events=False` for a handler that never writes the
-        outbox: the relay is then not woken after each of its commits (it still polls)."""
+        outbox: the relay is then not woken after each of its commits (it still polls).
+        `after_commit` runs after each commit that applied new events."""
         if not batched:
             handler = one_by_one(cast(Handler, handler), prepare_batch)
+        hooks = [h for h in (self.relay.notify if stages_events else None, after_commit) if h]
+
+        def committed() -> None:
+            for hook in hooks:
+                hook()
+
         consumer = EventConsumer(
             name=name,
             bootstrap=self.settings.kafka_bootstrap,
@@ -69,7 +77,7 @@ class ServiceRuntime:
             handler=cast(BatchHandler, handler),
             sessions=self.sessions,
             producer=self.producer,
-            after_commit=self.relay.notify if stages_events else None,
+            after_commit=committed,
             options=self.kafka_options,
             offset_reset=self.settings.consumer_offset_reset,
             whole_poll=whole_poll,

@@ -20,7 +20,12 @@ from hub_shared.db import SessionFactory, create_tables, make_engine, make_sessi
 from hub_shared.events import AlertData
 from notifier.delivery.endpoints import track_health
 from notifier.delivery.store import Claimed, Outcome, claim_due, record_outcomes
-from notifier.inbox.alert_state import alert_json, apply_alert_event
+from notifier.inbox.alert_state import (
+    AlertBatch,
+    alert_json,
+    apply_alert_event,
+    insert_deliveries,
+)
 from notifier.inbox.service import get_visible
 from notifier.tables import TABLES, Delivery, DeliveryAttempt, Endpoint, NotifierAlert
 
@@ -63,9 +68,12 @@ def alert(alert_id: str, status: str = "open", **extra: Any) -> AlertData:
 
 async def apply(sessions: SessionFactory, name: str, data: AlertData, at: datetime) -> int:
     async with sessions() as session, session.begin():
-        return await apply_alert_event(
-            session, name=name, alert=data, event_time=at, offices=OFFICES
+        batch = AlertBatch()
+        queued = await apply_alert_event(
+            session, batch, name=name, alert=data, event_time=at, offices=OFFICES
         )
+        await insert_deliveries(session, batch)
+        return queued
 
 
 async def deliveries(sessions: SessionFactory, alert_id: str) -> list[Delivery]:

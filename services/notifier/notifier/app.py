@@ -9,7 +9,7 @@ from hub_shared.config import ServiceSettings
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 from hub_shared.topics import ALERTS
-from notifier.consumers import alerts_handler, prepare_alerts
+from notifier.consumers import AlertsHandler
 from notifier.delivery.worker import DeliveryMetrics, DeliveryWorker
 from notifier.inbox import api, dashboard
 from notifier.inbox.stream import AlertFeed
@@ -28,15 +28,17 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     # The handler takes any mix of alerts in one transaction (a poll of all six partitions
     # is one transaction and one offset commit, not six of each) and writes only the
     # notifier's own tables, so the outbox relay need not be woken after each commit.
+    alerts = AlertsHandler(
+        offices=settings.hub.offices, on_queued=worker.notify, on_changed=feed.changed
+    )
     runtime.add_consumer(
         name="alerts",
         topics=[ALERTS.name],
-        handler=alerts_handler(
-            offices=settings.hub.offices, on_queued=worker.notify, on_changed=feed.changed
-        ),
+        handler=alerts.handle,
+        batched=True,
         stages_events=False,
         whole_poll=True,
-        prepare_batch=prepare_alerts,
+        after_commit=alerts.after_commit,
     )
     runtime.add_worker("delivery", worker.run)
     runtime.add_worker("alert-feed", feed.run)

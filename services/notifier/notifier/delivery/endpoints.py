@@ -25,7 +25,6 @@ from notifier.inbox.alert_state import (
     ENDPOINT_DISABLED,
     RAISED,
     RESOLVED,
-    forget_disabled,
     iso,
     queue_deliveries,
 )
@@ -111,7 +110,6 @@ async def disable(session: AsyncSession, row: Endpoint, reason: str, now: dateti
     admin redelivery sends them)."""
     row.disabled_at, row.disabled_reason = now, reason[:500]
     session.add(row)
-    forget_disabled(session)
     await session.execute(
         update(Delivery)
         .where(col(Delivery.office_id) == row.office_id, col(Delivery.status) == PENDING)
@@ -177,7 +175,6 @@ async def enable(
         return False
     row.disabled_at, row.disabled_reason, row.failing_since = None, None, None
     session.add(row)
-    forget_disabled(session)
     open_alerts = await session.exec(
         select(NotifierAlert).where(
             col(NotifierAlert.kind) == ENDPOINT_DISABLED, col(NotifierAlert.status) == "open"

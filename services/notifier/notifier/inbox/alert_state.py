@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
@@ -31,28 +32,42 @@ ENDPOINT_DISABLED = "delivery_endpoint_disabled"
 InboxKind = Literal[AlertKind, "delivery_endpoint_disabled"]
 HUB_KINDS: frozenset[str] = frozenset(get_args(AlertKind))
 _FORMAT = JSONFormat()
-# Alerts this transaction has read or added, by id: with autoflush off (a consumer batch),
-# an alert added by an earlier event of the batch is not in the database yet.
-ALERTS_KEY = "notifier.alerts"
-# Alert ids whose stored state (or its absence) `load_alerts` read for this transaction.
-LOADED_KEY = "notifier.loaded"
-# Delivery rows a consumer batch queued, inserted in one statement before it commits.
-PENDING_ROWS_KEY = "notifier.delivery_rows"
 _TIME = TypeAdapter(datetime)
 _DELIVERIES = table_of(Delivery)
 
 
-async def load_alerts(session: AsyncSession, alert_ids: Collection[str]) -> None:
+@dataclass
+class AlertBatch:
+    """One transaction's alert events (a consumer batch), passed to each call that applies
+    one of them. With autoflush off, an alert added by an earlier event of the batch is not
+    in the database yet: `alerts` holds it. Delivery rows wait in `deliveries` and go in
+    with one statement (`insert_deliveries`) before the transaction commits."""
+
+    alerts: dict[str, NotifierAlert] = field(default_factory=dict)  # read or added, by id
+    loaded: set[str] = field(default_factory=set)  # ids whose stored state load_alerts read
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    disabled: dict[str, str] | None = None  # disabled_endpoints, read once per batch
+    queued: int = 0  # deliveries queued
+    applied: int = 0  # alert events applied
+
+
+async def load_alerts(session: AsyncSession, batch: AlertBatch, alert_ids: Collection[str]) -> None:
     """Read (and lock) the stored state of a batch's alerts in one query, for
     `apply_alert_event`, instead of one query per event."""
-    ids = set(alert_ids) - set(session.info.get(LOADED_KEY, ()))
+    ids = set(alert_ids) - batch.loaded
     if not ids:
         return
-    known: dict[str, NotifierAlert] = session.info.setdefault(ALERTS_KEY, {})
     query = select(NotifierAlert).where(col(NotifierAlert.alert_id).in_(ids)).with_for_update()
     for row in (await session.exec(query)).all():
-        known.setdefault(row.alert_id, row)
-    session.info.setdefault(LOADED_KEY, set()).update(ids)
+        batch.alerts.setdefault(row.alert_id, row)
+    batch.loaded.update(ids)
+
+
+async def insert_deliveries(session: AsyncSession, batch: AlertBatch) -> None:
+    """The delivery rows the batch queued, in one statement, in the order queued."""
+    if batch.deliveries:
+        await session.execute(insert(_DELIVERIES), batch.deliveries)
+        batch.deliveries = []
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -75,6 +90,7 @@ def alert_json(row: NotifierAlert) -> dict[str, Any]:
 
 async def apply_alert_event(
     session: AsyncSession,
+    batch: AlertBatch,
     *,
     name: str,
     alert: AlertData,
@@ -84,11 +100,12 @@ async def apply_alert_event(
 ) -> int:
     """Keep the alert's latest state; queue webhooks when it was raised or resolved.
     `extra`: the event's raw data, for the dismissal fields AlertData does not carry.
-    Returns how many deliveries were queued."""
+    Returns how many deliveries were queued (they wait in `batch.deliveries`)."""
+    batch.applied += 1
     event_time = aware(event_time)
-    known: dict[str, NotifierAlert] = session.info.setdefault(ALERTS_KEY, {})
+    known = batch.alerts
     row = known.get(alert.alert_id)
-    if row is None and alert.alert_id not in session.info.get(LOADED_KEY, ()):
+    if row is None and alert.alert_id not in batch.loaded:
         row = await session.get(NotifierAlert, alert.alert_id, with_for_update=True)
     if row is not None and is_older(
         incoming_status=alert.status,
@@ -125,7 +142,9 @@ async def apply_alert_event(
     first_resolve = name == RESOLVED and previous != "resolved"
     if not (first_raise or first_resolve):
         return 0
-    return await queue_deliveries(session, row, name, event_time, offices)
+    queued = await queue_deliveries(session, row, name, event_time, offices, batch)
+    batch.queued += queued
+    return queued
 
 
 def _keep_ack(row: NotifierAlert, alert: AlertData, extra: Mapping[str, Any] | None) -> None:
@@ -147,12 +166,19 @@ async def queue_deliveries(
     name: str,
     event_time: datetime,
     offices: Sequence[OfficeConfig],
+    batch: AlertBatch | None = None,
 ) -> int:
-    """One delivery row per office that covers the alert and takes webhooks."""
+    """One delivery row per office that covers the alert and takes webhooks: inserted now,
+    or, in a batch, left in `batch.deliveries` for `insert_deliveries`."""
     targets = webhook_offices_for(row.division_code, offices)
     if not targets:
         return 0
-    gone = await disabled_endpoints(session, cached=True)
+    if batch is None:
+        gone = await disabled_endpoints(session)
+    else:
+        if batch.disabled is None:
+            batch.disabled = await disabled_endpoints(session)
+        gone = batch.disabled
     data = alert_json(row)
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
@@ -175,10 +201,9 @@ async def queue_deliveries(
             }
         )
     # Core rows rather than ORM objects: they are only ever inserted here. In a consumer
-    # batch they wait for one statement at commit (notifier.consumers), in id order.
-    deferred: list[dict[str, Any]] | None = session.info.get(PENDING_ROWS_KEY)
-    if deferred is not None:
-        deferred.extend(rows)
+    # batch they wait for one statement before the commit (notifier.consumers), in id order.
+    if batch is not None:
+        batch.deliveries.extend(rows)
     else:
         await session.execute(insert(_DELIVERIES), rows)
     return len(targets)
@@ -202,24 +227,10 @@ def cloudevent_body(
     return ce_http.to_structured(event, _FORMAT).body.decode()
 
 
-_DISABLED_KEY = "notifier.disabled_endpoints"
-
-
-async def disabled_endpoints(session: AsyncSession, *, cached: bool = False) -> dict[str, str]:
-    """office id -> the webhook URL that was disabled (410 Gone or failing too long).
-    `cached`: read once per transaction (a consumer batch queues many alerts); disabling
-    an endpoint forgets the cached answer (`forget_disabled`)."""
-    if cached and _DISABLED_KEY in session.info:
-        found: dict[str, str] = session.info[_DISABLED_KEY]
-        return found
+async def disabled_endpoints(session: AsyncSession) -> dict[str, str]:
+    """office id -> the webhook URL that was disabled (410 Gone or failing too long). A
+    consumer batch reads it once (`AlertBatch.disabled`): it disables no endpoint."""
     query = select(Endpoint).where(col(Endpoint.disabled_at).is_not(None))
     with session.no_autoflush:
         rows = (await session.exec(query)).all()
-    found = {e.office_id: e.webhook_url for e in rows}
-    if cached:
-        session.info[_DISABLED_KEY] = found
-    return found
-
-
-def forget_disabled(session: AsyncSession) -> None:
-    session.info.pop(_DISABLED_KEY, None)
+    return {e.office_id: e.webhook_url for e in rows}
