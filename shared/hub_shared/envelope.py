@@ -6,13 +6,14 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
+from hub_shared import clock
 from hub_shared.topics import event_name, event_type
 
 _FORMAT = JSONFormat()
@@ -33,7 +34,7 @@ class Envelope:
     key: str | None = None
     subject: str | None = None
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    time: datetime = field(default_factory=clock.now)
 
     @property
     def name(self) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy import Column, Text, func, insert, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub_shared import clock
 from hub_shared.db import SessionFactory
 from hub_shared.envelope import Envelope, encode
 from hub_shared.kafka import Producer
@@ -42,7 +43,7 @@ class OutboxMessage(SQLModel, table=True):
     ce_subject: str | None = Field(default=None, max_length=128)
     ce_time: datetime
     payload: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    created_at: datetime = Field(default_factory=clock.now)
     sent_at: datetime | None = Field(default=None, index=True)
     lease_until: datetime | None = None
 
@@ -58,7 +59,7 @@ def outbox_row(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """An event's outbox row, as values for an INSERT."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     return {
         "event_id": event_id or str(uuid.uuid4()),
         "topic": topic_of(name).name,
@@ -169,7 +170,7 @@ class OutboxRelay:
         except BaseException:
             await self._set(rows, lease_until=None)
             raise
-        await self._set(rows, sent_at=datetime.now(UTC), lease_until=None)
+        await self._set(rows, sent_at=clock.now(), lease_until=None)
         self.published += len(rows)
         return len(rows)
 
@@ -182,7 +183,7 @@ class OutboxRelay:
             )
 
     async def _claim(self) -> list[OutboxMessage]:
-        now = datetime.now(UTC)
+        now = clock.now()
         async with self._sessions() as session, session.begin():
             query = (
                 select(OutboxMessage)

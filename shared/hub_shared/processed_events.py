@@ -4,13 +4,14 @@ what applying them changed, so that a redelivered event is applied once."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import PrimaryKeyConstraint, insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub_shared import clock
 from hub_shared.db import SessionFactory
 from hub_shared.envelope import Envelope
 
@@ -44,7 +45,7 @@ class ProcessedEvent(SQLModel, table=True):
     consumer: str = Field(primary_key=True, max_length=64)
     event_id: str = Field(primary_key=True, max_length=64)
     topic: str = Field(max_length=64)
-    processed_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    processed_at: datetime = Field(default_factory=clock.now)
 
 
 async def apply_batch(
@@ -68,7 +69,7 @@ async def apply_batch(
             rows.append({"consumer": consumer, "event_id": envelope.id, "topic": topic})
         if new:
             await handler(session, new)
-            now = datetime.now(UTC)
+            now = clock.now()
             await session.execute(insert(ProcessedEvent), [r | {"processed_at": now} for r in rows])
     return len(rows)
 

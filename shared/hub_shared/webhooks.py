@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.datastructures import Headers
 
+from hub_shared import clock
 from hub_shared.errors import Unauthorized
 
 HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
@@ -29,7 +30,7 @@ def check_headers(headers: Headers) -> dict[str, str]:
     stamp = found["webhook-timestamp"]
     if not stamp.isdigit():
         raise Unauthorized("webhook-timestamp must be whole seconds since the epoch")
-    if abs(datetime.now(UTC) - datetime.fromtimestamp(int(stamp), UTC)) > _TOLERANCE:
+    if abs(clock.now() - datetime.fromtimestamp(int(stamp), UTC)) > _TOLERANCE:
         raise Unauthorized("webhook-timestamp is more than 5 minutes off")
     return found
 
@@ -49,7 +50,7 @@ def sign(
     secrets: Iterable[str], msg_id: str, body: bytes, timestamp: datetime | None = None
 ) -> dict[str, str]:
     """The three Standard Webhooks headers; several secrets give several signatures."""
-    ts = (timestamp or datetime.now(UTC)).astimezone(UTC)
+    ts = (timestamp or clock.now()).astimezone(UTC)
     text = body.decode()
     signatures = [Webhook(s).sign(msg_id, ts, text) for s in secrets]
     return {

@@ -3,18 +3,15 @@ enterprise import jobs (enrollment.imports.api)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
+from hub_shared import clock
 from hub_shared.db import table_of
 from hub_shared.migrations import Schema
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Enterprise(SQLModel, table=True):
@@ -25,7 +22,7 @@ class Enterprise(SQLModel, table=True):
     division_code: str = Field(max_length=6, index=True)
     industry_code: str = Field(max_length=2)
     employees: int
-    updated_at: datetime = Field(default_factory=_now)
+    updated_at: datetime = Field(default_factory=clock.now)
 
 
 class Enrollment(SQLModel, table=True):
@@ -47,7 +44,7 @@ class Enrollment(SQLModel, table=True):
     valid_to: date | None = None
     terminated_on: date | None = None
     content_hash: str = Field(max_length=64)
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=clock.now)
 
 
 class Finding(SQLModel, table=True):
@@ -108,7 +105,7 @@ class Alert(SQLModel, table=True):
     subject: str = Field(sa_column=Column(Text, nullable=False))
     reason: str = Field(sa_column=Column(Text, nullable=False))
     evidence: str = Field(sa_column=Column(Text, nullable=False))
-    raised_at: datetime = Field(default_factory=_now)
+    raised_at: datetime = Field(default_factory=clock.now)
     resolved_at: datetime | None = None
     resolution: str | None = Field(default=None, max_length=64)
     acknowledged_at: datetime | None = None
@@ -152,8 +149,8 @@ class ImportJob(SQLModel, table=True):
     error_count: int = 0
     warning_count: int = 0
     message: str | None = Field(default=None, sa_column=Column(Text))
-    started_at: datetime = Field(default_factory=_now)
-    heartbeat_at: datetime = Field(default_factory=_now)
+    started_at: datetime = Field(default_factory=clock.now)
+    heartbeat_at: datetime = Field(default_factory=clock.now)
     finished_at: datetime | None = None
 
 

@@ -3,18 +3,15 @@ delivery queue with its attempt log, and the health of each office webhook endpo
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import Column, Index, Table, Text, text
 from sqlmodel import Field, SQLModel
 
+from hub_shared import clock
 from hub_shared.migrations import Schema
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class DeliveryStatus(StrEnum):
@@ -48,7 +45,7 @@ class NotifierAlert(SQLModel, table=True):
     dismissed_at: datetime | None = None
     dismissed_by: str | None = Field(default=None, max_length=128)
     dismissal_reason: str | None = Field(default=None, max_length=500)
-    updated_at: datetime = Field(default_factory=_now)
+    updated_at: datetime = Field(default_factory=clock.now)
 
 
 _PENDING_ONLY = "status = 'pending'"
@@ -83,10 +80,10 @@ class Delivery(SQLModel, table=True):
     status: str = Field(default=DeliveryStatus.PENDING.value, max_length=16)
     attempts: int = 0  # every POST, probes included (the log numbers them)
     failures: int = 0  # failed attempts that used up a step of the retry schedule
-    next_attempt_at: datetime = Field(default_factory=_now)
+    next_attempt_at: datetime = Field(default_factory=clock.now)
     lease_until: datetime | None = None  # claimed by a worker until then
     leased_by: str | None = Field(default=None, max_length=36)  # that worker's id
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=clock.now)
     delivered_at: datetime | None = None
     last_status_code: int | None = None
     last_error: str | None = Field(default=None, max_length=500)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
+from hub_shared import clock
 from hub_shared.errors import (
     Conflict,
     Forbidden,
@@ -121,7 +121,7 @@ def _new_record(permit: PermitIn, delivery: Delivery) -> PermitRecord:
         payload=permit.model_dump_json(),
         source_id=delivery.source_id,
         division_code=permit.division_code,
-        received_at=datetime.now(UTC),
+        received_at=clock.now(),
     )
 
 
@@ -179,7 +179,7 @@ async def amend_permit(uow: UnitOfWork, permit: PermitIn, delivery: Delivery) ->
     record.content_hash = permit.content_hash()
     record.payload = permit.model_dump_json()
     record.division_code = permit.division_code
-    record.updated_at = datetime.now(UTC)
+    record.updated_at = clock.now()
     event_id = uow.add_event(
         "permit.amended",
         source=delivery.event_source,

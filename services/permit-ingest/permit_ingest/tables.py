@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
+from hub_shared import clock
 from hub_shared.db import table_of
 from hub_shared.migrations import Schema
 
@@ -24,7 +25,7 @@ class PermitRecord(SQLModel, table=True):
     source_id: str = Field(max_length=64)
     division_code: str = Field(max_length=6, index=True)
     received_at: datetime
-    updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    updated_at: datetime = Field(default_factory=clock.now)
 
 
 class WebhookReceipt(SQLModel, table=True):
@@ -39,7 +40,7 @@ class WebhookReceipt(SQLModel, table=True):
     # SHA-256 of the body the id first came with: the same id with another body is 409.
     # None on receipts stored before it was kept (those replay their answer as before).
     content_hash: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    created_at: datetime = Field(default_factory=clock.now)
 
 
 # The tables this service owns and where their migrations live.

@@ -30,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from enrollment.imports import importer
 from enrollment.imports.importer import CSV, XLSX, Issue, ParsedFile, Upload, ValidRow
 from enrollment.tables import ImportIssue, ImportJob
+from hub_shared import clock
 from hub_shared.auth import Principal, scoped
 from hub_shared.db import SessionFactory, table_of
 from hub_shared.errors import HubError, NotFound
@@ -45,10 +46,6 @@ WAIT_SECONDS = 30.0  # ?wait=true: files of a few thousand rows finish well with
 HEARTBEAT_SECONDS = 10.0
 STALE_AFTER = timedelta(seconds=120)
 INTERRUPTED = "interrupted by restart; re-submit"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 _ISSUES = table_of(ImportIssue)
@@ -80,8 +77,8 @@ async def fail_stale_jobs(sessions: SessionFactory, import_id: str | None = None
     query = (
         update(ImportJob)
         .where(col(ImportJob.status) == "running")
-        .where(col(ImportJob.heartbeat_at) < _now() - STALE_AFTER)
-        .values(status="failed", message=INTERRUPTED, finished_at=_now())
+        .where(col(ImportJob.heartbeat_at) < clock.now() - STALE_AFTER)
+        .values(status="failed", message=INTERRUPTED, finished_at=clock.now())
     )
     if import_id is not None:
         query = query.where(col(ImportJob.import_id) == import_id)
@@ -118,7 +115,7 @@ async def _add_issues(conn: AsyncConnection, import_id: str, issues: Sequence[Is
 
 async def _set_job(session: AsyncSession, import_id: str, **values: Any) -> None:
     where = col(ImportJob.import_id) == import_id
-    await session.exec(update(ImportJob).where(where).values(heartbeat_at=_now(), **values))
+    await session.exec(update(ImportJob).where(where).values(heartbeat_at=clock.now(), **values))
 
 
 async def _read(
@@ -194,13 +191,15 @@ async def run_import(
         message = "the import failed; batches already applied stay applied; re-submit"
     finally:
         async with runtime.sessions() as session, session.begin():
-            await _set_job(session, import_id, status=status, message=message, finished_at=_now())
+            await _set_job(
+                session, import_id, status=status, message=message, finished_at=clock.now()
+            )
         log.info("enterprise import %s: %s %s", import_id, status, message or "")
 
 
 def _stale(job: ImportJob) -> bool:
     beat = job.heartbeat_at.replace(tzinfo=job.heartbeat_at.tzinfo or UTC)
-    return job.status == "running" and beat < _now() - STALE_AFTER
+    return job.status == "running" and beat < clock.now() - STALE_AFTER
 
 
 def _iso(moment: datetime | None) -> str | None:

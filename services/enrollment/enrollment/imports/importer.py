@@ -17,7 +17,6 @@ import unicodedata
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 from itertools import islice
 from typing import Any, Literal, NamedTuple
@@ -29,6 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from enrollment.registry.schemas import EnterpriseIn
 from enrollment.tables import Enterprise
+from hub_shared import clock
 from hub_shared.auth import Principal
 from hub_shared.db import table_of
 from hub_shared.errors import BadRequest, Unprocessable, field_errors
@@ -336,7 +336,7 @@ async def apply_batch(
     query = select(t.c.uscc, t.c.name, t.c.division_code, t.c.industry_code, t.c.employees)
     found = await conn.execute(query.where(t.c.uscc.in_([r.uscc for r in rows])))
     existing = {r.uscc: (r.name, r.division_code, r.industry_code, r.employees) for r in found}
-    now = datetime.now(UTC)
+    now = clock.now()
     result = BatchResult()
     new: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []

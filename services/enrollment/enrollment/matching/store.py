@@ -11,7 +11,6 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Table, bindparam, or_, select, text
@@ -33,6 +32,7 @@ from enrollment.matching.facts import (
 from enrollment.matching.judge import AlertChange
 from enrollment.matching.needs import Needs
 from enrollment.tables import Alert, Enrollment, Enterprise, Finding, Incident, WatchedPermit
+from hub_shared import clock
 from hub_shared.db import table_of
 from hub_shared.events import AlertData
 from hub_shared.outbox import insert_staged, outbox_row
@@ -129,7 +129,7 @@ async def write(
             updates = {name: excluded[name] for name in changing}
             statement = statement.on_conflict_do_update(index_elements=keys, set_=updates)
         await session.execute(statement, rows)
-    now = datetime.now(UTC)
+    now = clock.now()
     await insert_staged(
         session,
         [

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from enrollment.matching.names import name_key
 from enrollment.registry.schemas import EnrollmentIn, EnterpriseIn, FindingIn
 from enrollment.tables import Enrollment, Enterprise, Finding
+from hub_shared import clock
 from hub_shared.auth import Principal
 from hub_shared.errors import Conflict, NotFound, Unprocessable
 from hub_shared.events import EnrollmentData, EnterpriseData, FindingData
@@ -45,7 +46,7 @@ async def put_enterprise(
     enterprise = existing or Enterprise(uscc=uscc, **body.model_dump())
     for field, value in body.model_dump().items():
         setattr(enterprise, field, value)
-    enterprise.updated_at = datetime.now(UTC)
+    enterprise.updated_at = clock.now()
     uow.session.add(enterprise)
     name = "enterprise.updated" if existing else "enterprise.registered"
     uow.add_event(name, source=source, key=uscc, subject=uscc, data=enterprise_json(enterprise))

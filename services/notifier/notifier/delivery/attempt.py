@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 import aiohttp
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client import Counter as PromCounter
 
+from hub_shared import clock
 from hub_shared.config import OfficeConfig
 from hub_shared.webhooks import sign
 from notifier.delivery.schedule import parse_retry_after
@@ -52,7 +53,7 @@ async def post_delivery(
     url = office.webhook_url or ""
     body = claimed.body.encode()
     headers = webhook_headers(office, claimed, body)
-    attempted_at = datetime.now(UTC)
+    attempted_at = clock.now()
     started = time.perf_counter()
 
     def done(

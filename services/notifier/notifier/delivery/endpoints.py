@@ -9,17 +9,17 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub_shared import clock
 from hub_shared.config import DeliveryConfig, OfficeConfig
 from hub_shared.divisions import CITY, name_of
 from notifier.delivery.breaker import endpoint_failed
-from notifier.delivery.schedule import aware
 from notifier.delivery.store import PENDING, Outcome
 from notifier.inbox.alert_state import (
     ENDPOINT_DISABLED,
@@ -63,14 +63,14 @@ async def track_health(
     urls = {o.id: o.webhook_url or "" for o in by_id.values()}
     if rows is None:
         rows = await load_endpoints(session, urls)
-    now = datetime.now(UTC)
+    now = clock.now()
     disabled: list[Disabled] = []
     for office_id in dict.fromkeys(o.delivery.office_id for o in outcomes):
         own = [o for o in outcomes if o.delivery.office_id == office_id]
         row = rows.get(office_id)
         if office_id not in by_id or (row is not None and row.disabled_at is not None):
             continue
-        since = aware(row.failing_since) if row and row.failing_since else None
+        since = clock.as_utc(row.failing_since) if row and row.failing_since else None
         for o in own:
             if o.gone:
                 continue
@@ -81,7 +81,7 @@ async def track_health(
             reason = f"410 Gone answering delivery {gone.delivery.event_id}"
         elif since is not None and (now - since).total_seconds() >= delivery.disable_after_seconds:
             reason = f"failing without a break since {since.isoformat()}"
-        old = aware(row.failing_since) if row and row.failing_since else None
+        old = clock.as_utc(row.failing_since) if row and row.failing_since else None
         if reason is None and since == old:
             continue
         if row is None:
@@ -129,8 +129,8 @@ async def raise_endpoint_disabled(
 ) -> None:
     """The operational alert (extension kind `delivery_endpoint_disabled`, division
     370800): the city's offices see it, and their webhooks carry it."""
-    now = datetime.now(UTC)
-    since = aware(row.failing_since) if row.failing_since else now
+    now = clock.now()
+    since = clock.as_utc(row.failing_since) if row.failing_since else now
     hours = (now - since) / timedelta(hours=1)
     why = (
         "推送地址返回 410 Gone"
@@ -180,7 +180,7 @@ async def enable(
             col(NotifierAlert.kind) == ENDPOINT_DISABLED, col(NotifierAlert.status) == "open"
         )
     )
-    now = datetime.now(UTC)
+    now = clock.now()
     for alert in open_alerts.all():
         data = _load(alert.payload)
         if data.get("subject", {}).get("office_id") != office.id:

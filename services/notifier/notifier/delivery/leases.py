@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub_shared import clock
 from hub_shared.db import SessionFactory
 from notifier.tables import NotifierWorker, OfficeLease
 
@@ -48,7 +49,7 @@ async def hold_offices(
 ) -> set[str]:
     """Renew the worker's heartbeat and leases, even out the offices among live workers,
     and return the offices this worker may deliver to until its next step."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     until = now + timedelta(seconds=lease_seconds)
     beat = await session.get(NotifierWorker, worker)
     if beat is None:

@@ -11,9 +11,9 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub_shared import clock
 from hub_shared.config import OfficeConfig
 from notifier.delivery.endpoints import enable
-from notifier.delivery.schedule import aware
 from notifier.delivery.store import PENDING
 from notifier.tables import Delivery, DeliveryAttempt
 
@@ -30,7 +30,7 @@ async def redeliver(
     office's endpoint if it was disabled. They go in their first order, so `raised`
     still comes before `resolved`."""
     enabled = await enable(session, office, offices)
-    now = datetime.now(UTC)
+    now = clock.now()
     since = since.astimezone(UTC)  # stored times are UTC (SQLite compares them as text)
     result = await session.execute(
         update(Delivery)
@@ -76,7 +76,7 @@ async def delivery_log(
             attempts.setdefault(a.delivery_id, []).append(
                 {
                     "attempt": a.attempt_no,
-                    "attempted_at": aware(a.attempted_at).isoformat(),
+                    "attempted_at": clock.as_utc(a.attempted_at).isoformat(),
                     "status_code": a.status_code,
                     "error": a.error,
                     "latency_ms": a.latency_ms,
@@ -93,9 +93,9 @@ def _delivery_json(d: Delivery, attempts: list[dict[str, Any]]) -> dict[str, Any
         "type": d.event_name,
         "status": d.status,
         "attempts": d.attempts,
-        "created_at": aware(d.created_at).isoformat(),
-        "next_attempt_at": aware(d.next_attempt_at).isoformat() if pending else None,
-        "delivered_at": aware(d.delivered_at).isoformat() if d.delivered_at else None,
+        "created_at": clock.as_utc(d.created_at).isoformat(),
+        "next_attempt_at": clock.as_utc(d.next_attempt_at).isoformat() if pending else None,
+        "delivered_at": clock.as_utc(d.delivered_at).isoformat() if d.delivered_at else None,
         "last_status_code": d.last_status_code,
         "last_error": d.last_error,
         "log": attempts,

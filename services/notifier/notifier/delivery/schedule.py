@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from hub_shared import clock
 from hub_shared.config import OfficeConfig
 from hub_shared.divisions import covers_any
 
@@ -69,7 +70,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         return None
     if when.tzinfo is None:  # RFC 9110 dates are GMT
         when = when.replace(tzinfo=UTC)
-    seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    seconds = (when - (now or clock.now())).total_seconds()
     return max(seconds, 0.0)
 
 
@@ -90,11 +91,4 @@ def is_older(
     incoming_rank, stored_rank = status_rank(incoming_status), status_rank(stored_status)
     if incoming_rank != stored_rank:
         return incoming_rank < stored_rank
-    return aware(incoming_time) < aware(stored_time)
-
-
-def aware(moment: datetime) -> datetime:
-    """A timezone-aware UTC datetime; naive values are taken as UTC."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    return clock.as_utc(incoming_time) < clock.as_utc(stored_time)

@@ -7,7 +7,7 @@ import functools
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Boolean, Integer, bindparam, case, func, insert, or_, union_all, update
@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub_shared import clock
 from hub_shared.config import DeliveryConfig
 from notifier.delivery.schedule import retry_delay
 from notifier.tables import Delivery, DeliveryAttempt, DeliveryStatus, table_of
@@ -123,7 +124,7 @@ async def claim_due(
     after they are chosen, skipping any that another worker holds."""
     if limit <= 0 or not any(n > 0 for n in quota.values()):
         return []
-    now = datetime.now(UTC)
+    now = clock.now()
     offices = tuple(quota)
     params: dict[str, Any] = {f"quota_{i}": max(quota[o], 0) for i, o in enumerate(offices)}
     chosen = _due_query(offices)
@@ -217,7 +218,7 @@ async def record_outcomes(
     Returns the earliest retry time it set."""
     if not outcomes:
         return None
-    now = datetime.now(UTC)
+    now = clock.now()
     next_due: datetime | None = None
     attempts: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []

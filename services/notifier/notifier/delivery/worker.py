@@ -17,11 +17,12 @@ import random
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import aiohttp
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub_shared import clock
 from hub_shared.config import DeliveryConfig, HubConfig, OfficeConfig
 from hub_shared.db import SessionFactory
 from notifier.delivery.attempt import DeliveryMetrics, post_delivery
@@ -144,7 +145,7 @@ class DeliveryWorker:
         # Outcomes leave `_done` only once committed: a stop in mid-transaction still
         # records them in `_stop_in_flight`.
         outcomes = list(self._done)
-        if self._next_due is not None and self._next_due <= datetime.now(UTC):
+        if self._next_due is not None and self._next_due <= clock.now():
             self._next_due = None
         self._judge(outcomes)
         async with self._sessions() as session, session.begin():
@@ -262,7 +263,7 @@ class DeliveryWorker:
     async def _sleep(self) -> None:
         wait = self._poll
         if self._next_due is not None:
-            wait = min(wait, max((self._next_due - datetime.now(UTC)).total_seconds(), 0.0))
+            wait = min(wait, max((self._next_due - clock.now()).total_seconds(), 0.0))
         for breaker in self.breakers.values():
             wake_in = breaker.wake_in()
             if wake_in is not None:

@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, get_args
 
 from cloudevents.core.bindings import http as ce_http
@@ -17,10 +17,11 @@ from sqlalchemy import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub_shared import clock
 from hub_shared.config import OfficeConfig
 from hub_shared.events import AlertData, AlertKind
 from hub_shared.topics import event_type
-from notifier.delivery.schedule import aware, is_older, webhook_offices_for
+from notifier.delivery.schedule import is_older, webhook_offices_for
 from notifier.tables import Delivery, DeliveryStatus, Endpoint, NotifierAlert, table_of
 
 RAISED, RESOLVED, ACKNOWLEDGED = "alert.raised", "alert.resolved", "alert.acknowledged"
@@ -72,7 +73,7 @@ async def insert_deliveries(session: AsyncSession, batch: AlertBatch) -> None:
 
 def iso(moment: datetime | None) -> str | None:
     """A stored time as the events write it (pydantic's JSON form, UTC)."""
-    return None if moment is None else str(_TIME.dump_python(aware(moment), mode="json"))
+    return None if moment is None else str(_TIME.dump_python(clock.as_utc(moment), mode="json"))
 
 
 def alert_json(row: NotifierAlert) -> dict[str, Any]:
@@ -102,7 +103,7 @@ async def apply_alert_event(
     `extra`: the event's raw data, for the dismissal fields AlertData does not carry.
     Returns how many deliveries were queued (they wait in `batch.deliveries`)."""
     batch.applied += 1
-    event_time = aware(event_time)
+    event_time = clock.as_utc(event_time)
     known = batch.alerts
     row = known.get(alert.alert_id)
     if row is None and alert.alert_id not in batch.loaded:
@@ -122,15 +123,15 @@ async def apply_alert_event(
             kind=alert.kind,
             status=alert.status,
             division_code=alert.division_code,
-            raised_at=aware(alert.raised_at),
+            raised_at=clock.as_utc(alert.raised_at),
             event_time=event_time,
             payload="",
         )
     row.kind, row.status, row.division_code = alert.kind, alert.status, alert.division_code
-    row.raised_at, row.event_time = aware(alert.raised_at), event_time
-    row.resolved_at = aware(alert.resolved_at) if alert.resolved_at else None
+    row.raised_at, row.event_time = clock.as_utc(alert.raised_at), event_time
+    row.resolved_at = clock.as_utc(alert.resolved_at) if alert.resolved_at else None
     row.payload = alert.model_dump_json(exclude={"acknowledged_at", "acknowledged_by"})
-    row.updated_at = datetime.now(UTC)
+    row.updated_at = clock.now()
     _keep_ack(row, alert, extra)
     session.add(row)
     known[row.alert_id] = row
@@ -149,15 +150,15 @@ async def apply_alert_event(
 
 def _keep_ack(row: NotifierAlert, alert: AlertData, extra: Mapping[str, Any] | None) -> None:
     if row.acknowledged_at is None and alert.acknowledged_at is not None:
-        row.acknowledged_at = aware(alert.acknowledged_at)
+        row.acknowledged_at = clock.as_utc(alert.acknowledged_at)
         row.acknowledged_by = alert.acknowledged_by
-        row.updated_at = datetime.now(UTC)
+        row.updated_at = clock.now()
     dismissed_at = (extra or {}).get("dismissed_at")
     if row.dismissed_at is None and isinstance(dismissed_at, str):
-        row.dismissed_at = aware(datetime.fromisoformat(dismissed_at))
+        row.dismissed_at = clock.as_utc(datetime.fromisoformat(dismissed_at))
         row.dismissed_by = str((extra or {}).get("dismissed_by") or "")[:128] or None
         row.dismissal_reason = str((extra or {}).get("dismissal_reason") or "")[:500] or None
-        row.updated_at = datetime.now(UTC)
+        row.updated_at = clock.now()
 
 
 async def queue_deliveries(
@@ -180,7 +181,7 @@ async def queue_deliveries(
             batch.disabled = await disabled_endpoints(session)
         gone = batch.disabled
     data = alert_json(row)
-    now = datetime.now(UTC)
+    now = clock.now()
     rows: list[dict[str, Any]] = []
     for office in targets:
         event_id = str(uuid.uuid4())
@@ -219,7 +220,7 @@ def cloudevent_body(
             "source": WEBHOOK_SOURCE,
             "type": event_type(name),
             "subject": alert_id,
-            "time": aware(time),
+            "time": clock.as_utc(time),
             "datacontenttype": "application/json",
         },
         data=data,

@@ -14,7 +14,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub_shared import clock
 from hub_shared.auth import Principal
 from hub_shared.divisions import CITY, DIVISIONS, county_codes
-from notifier.delivery.schedule import aware
 from notifier.inbox.alert_state import ENDPOINT_DISABLED, HUB_KINDS
 from notifier.inbox.service import visible
 from notifier.tables import NotifierAlert
@@ -49,7 +48,7 @@ def local_time(value: str | datetime | None) -> str:
     if value is None or value == "":
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return clock.in_beijing(aware(moment)).strftime("%Y-%m-%d %H:%M:%S")
+    return clock.in_beijing(clock.as_utc(moment)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def division_zh(code: str | None) -> str:
@@ -92,7 +91,7 @@ async def chart_data(session: AsyncSession, principal: Principal) -> dict[str, A
         resolved = resolved.where(shown)
     resolved = resolved.order_by(col(NotifierAlert.resolved_at).desc()).limit(5000)
     hours = [
-        (aware(done) - aware(raised)).total_seconds() / 3600
+        (clock.as_utc(done) - clock.as_utc(raised)).total_seconds() / 3600
         for raised, done in (await session.exec(resolved)).all()
         if done is not None
     ]

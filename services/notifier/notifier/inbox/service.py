@@ -6,18 +6,18 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub_shared import clock
 from hub_shared.auth import Principal
 from hub_shared.divisions import CITY, is_known
 from hub_shared.errors import Conflict, NotFound, Unprocessable
 from hub_shared.outbox import add_event
-from notifier.delivery.schedule import aware
 from notifier.inbox.alert_state import ACKNOWLEDGED, HUB_KINDS, alert_json
 from notifier.tables import NotifierAlert
 
@@ -30,7 +30,7 @@ def visible(principal: Principal) -> ColumnElement[bool] | None:
 
 
 def encode_cursor(row: NotifierAlert) -> str:
-    raw = json.dumps([aware(row.raised_at).isoformat(), row.alert_id]).encode()
+    raw = json.dumps([clock.as_utc(row.raised_at).isoformat(), row.alert_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -38,7 +38,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         raised_at, alert_id = json.loads(raw)
-        return aware(datetime.fromisoformat(raised_at)), str(alert_id)
+        return clock.as_utc(datetime.fromisoformat(raised_at)), str(alert_id)
     except (binascii.Error, ValueError, TypeError) as exc:
         raise Unprocessable(
             "the cursor is not one this API returned",
@@ -129,7 +129,7 @@ async def acknowledge(
     row = await get_visible(session, principal=principal, alert_id=alert_id, for_update=True)
     if row.acknowledged_at is not None:
         return alert_json(row), False
-    row.acknowledged_at = datetime.now(UTC)
+    row.acknowledged_at = clock.now()
     row.acknowledged_by = principal.id
     row.updated_at = row.acknowledged_at
     session.add(row)
@@ -149,7 +149,7 @@ async def dismiss(
         return alert_json(row), False
     if row.status != "open":
         raise Conflict(f"alert {alert_id} is {row.status}; only an open alert can be dismissed")
-    now = datetime.now(UTC)
+    now = clock.now()
     row.status = "dismissed"
     row.dismissed_at, row.dismissed_by, row.dismissal_reason = now, principal.id, reason
     if row.acknowledged_at is None:  # dismissing is also taking notice

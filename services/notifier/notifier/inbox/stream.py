@@ -12,12 +12,12 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from hub_shared import clock
 from hub_shared.auth import Principal
 from hub_shared.db import SessionFactory
-from notifier.delivery.schedule import aware
 from notifier.inbox.alert_state import alert_json
 from notifier.inbox.service import changed_since
 
@@ -63,7 +63,7 @@ def parse_last_event_id(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return aware(datetime.fromisoformat(value))
+        return clock.as_utc(datetime.fromisoformat(value))
     except ValueError:
         return None
 
@@ -77,7 +77,7 @@ async def alert_changes(
 ) -> AsyncIterator[dict[str, Any]]:
     """Server-sent events (`event: alert`, data: the alert as GET /v1/alerts/{id} shows
     it) for every change to an alert in the principal's divisions after `since`."""
-    cursor = since or datetime.now(UTC)
+    cursor = since or clock.now()
     sent: dict[str, datetime] = {}
     while not feed.closed:
         wake = feed.current
@@ -88,7 +88,7 @@ async def alert_changes(
                     session, principal=principal, since=cursor - COMMIT_LAG, after=after
                 )
             for row in rows:
-                changed_at = aware(row.updated_at)
+                changed_at = clock.as_utc(row.updated_at)
                 if sent.get(row.alert_id) == changed_at:
                     continue
                 sent[row.alert_id] = changed_at
