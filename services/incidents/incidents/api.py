@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from hub_shared.auth import CurrentPrincipal, Principal
+from hub_shared.dependencies import RuntimeDep
 from hub_shared.errors import Forbidden, NotFound
 from hub_shared.http import json_model, require_media_type
-from hub_shared.runtime import ServiceRuntime
 from incidents import exports, report_data, service
 from incidents.pii import PiiKey
 from incidents.schemas import AccidentIn, AccidentOut, DiseaseIn, DiseaseOut, ReportQuery
@@ -29,17 +29,11 @@ _WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
 _READ_RESPONSES: dict[int | str, dict[str, Any]] = {status: _PROBLEM for status in (401, 403, 404)}
 
 
-def _runtime(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime
-
-
 def _pii(request: Request) -> PiiKey:
     pii: PiiKey = request.app.state.pii
     return pii
 
 
-RuntimeDep = Annotated[ServiceRuntime, Depends(_runtime)]
 PiiDep = Annotated[PiiKey, Depends(_pii)]
 
 

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 
 from hub_shared.auth import CurrentPrincipal
+from hub_shared.dependencies import RuntimeDep
 from incidents import advice, pages, trend_data
-from incidents.api import RuntimeDep, can_read_reports
+from incidents.api import can_read_reports
 from incidents.report_queries import FloatingRateQuery, TrendQuery
 
 router = APIRouter()

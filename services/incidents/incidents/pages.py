@@ -18,9 +18,9 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from hub_shared.auth import Principal, TokenRegistry
+from hub_shared.dependencies import RuntimeDep
 from hub_shared.errors import NotFound
 from incidents import trend_data
-from incidents.api import RuntimeDep
 from incidents.report_queries import TrendQuery
 
 COOKIE: Final = "hub_token"

@@ -21,9 +21,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import BaseModel, Field, model_validator
 
 from hub_shared import clock, divisions
+from hub_shared.dependencies import RuntimeDep
 from hub_shared.identifiers import DivisionCode
 from incidents import exports, pages, report_data, trend_data, trends
-from incidents.api import RuntimeDep
 from incidents.insights import router
 from incidents.reports import NOTES, KeyIndustryReport
 

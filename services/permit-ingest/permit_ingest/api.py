@@ -9,9 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from hub_shared import webhooks
+from hub_shared.dependencies import runtime_of
 from hub_shared.errors import PayloadTooLarge, Unauthorized, Unprocessable
 from hub_shared.http import parse_json, require_media_type
-from hub_shared.runtime import ServiceRuntime
 from hub_shared.uow import Lookup, UnitOfWork
 from permit_ingest import service
 from permit_ingest.service import Answer, Delivery
@@ -27,7 +27,7 @@ _SIGNED = (
 async def _verified(request: Request) -> tuple[bytes, Delivery]:
     """The body and who sent it. The source and the webhook headers are checked before the
     body is read: an unknown sender never gets to send us a megabyte."""
-    runtime: ServiceRuntime = request.app.state.runtime
+    runtime = runtime_of(request)
     sources = request.headers.getlist("x-hub-source")
     source_id = sources[0] if len(sources) == 1 else ""
     source = next((s for s in runtime.settings.hub.sources if s.id == source_id), None)
@@ -54,7 +54,7 @@ async def _once(
 ) -> JSONResponse:
     """`work` in a shared transaction, answered once committed; a repeated webhook-id gets
     the first answer."""
-    runtime: ServiceRuntime = request.app.state.runtime
+    runtime = runtime_of(request)
     answer = await runtime.writes.run(
         lambda uow: service.once(uow, delivery, work),
         lookups=[service.receipt_lookup(delivery), *lookups],
@@ -103,7 +103,7 @@ async def put_permit(permit_no: str, request: Request) -> JSONResponse:
 async def post_batch(request: Request) -> JSONResponse:
     body, delivery = await _verified(request)
     require_media_type(request, "application/x-ndjson")
-    runtime: ServiceRuntime = request.app.state.runtime
+    runtime = runtime_of(request)
     most = runtime.settings.hub.ingest.batch_max_lines
     if body.count(b"\n", 0, len(body) - 1) >= most:  # a final newline ends the last line
         raise PayloadTooLarge(f"a batch may hold at most {most} lines")

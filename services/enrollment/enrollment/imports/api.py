@@ -33,6 +33,7 @@ from enrollment.tables import ImportIssue, ImportJob
 from hub_shared import clock
 from hub_shared.auth import Principal, scoped
 from hub_shared.db import SessionFactory, table_of
+from hub_shared.dependencies import runtime_of
 from hub_shared.errors import HubError, NotFound
 from hub_shared.http import require_media_type
 from hub_shared.runtime import ServiceRuntime
@@ -281,7 +282,7 @@ async def import_enterprises(
     media = require_media_type(request, CSV, XLSX)
     body = await request.body()
     upload = await asyncio.to_thread(importer.open_upload, body, media, _charset(request))
-    runtime: ServiceRuntime = request.app.state.runtime
+    runtime = runtime_of(request)
     job = ImportJob(
         import_id=str(uuid.uuid4()), client_id=who.id, media_type=media, status="running"
     )
@@ -302,7 +303,7 @@ async def import_enterprises(
 
 @import_router.get("/enterprises/imports/{import_id}", summary="Progress and report of an import")
 async def import_status(import_id: str, request: Request, who: Enterprises) -> dict[str, Any]:
-    return await import_report(request.app.state.runtime, import_id, who)
+    return await import_report(runtime_of(request), import_id, who)
 
 
 async def _issue_csv(sessions: SessionFactory, import_id: str) -> AsyncIterator[str]:
@@ -335,7 +336,7 @@ async def _issue_csv(sessions: SessionFactory, import_id: str) -> AsyncIterator[
 async def import_errors_csv(
     import_id: str, request: Request, who: Enterprises
 ) -> StreamingResponse:
-    runtime: ServiceRuntime = request.app.state.runtime
+    runtime = runtime_of(request)
     async with runtime.sessions() as session:
         await _visible_job(session, import_id, who)
     filename = f"enterprise-import-{import_id}-errors.csv"

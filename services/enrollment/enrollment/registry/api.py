@@ -13,8 +13,8 @@ from enrollment.registry import service as registry
 from enrollment.registry.schemas import Coverage, EnrollmentIn, EnterpriseIn, FindingIn, TerminateIn
 from enrollment.tables import Enrollment, Finding
 from hub_shared.auth import Principal, scoped
+from hub_shared.dependencies import runtime_of
 from hub_shared.http import json_model
-from hub_shared.runtime import ServiceRuntime
 from hub_shared.uow import Lookup, UnitOfWork
 
 Write = Callable[[UnitOfWork], Awaitable[tuple[int, dict[str, Any]]]]
@@ -33,13 +33,13 @@ CoverageReader = Annotated[Principal, scoped("coverage:read")]
 
 async def _write(request: Request, work: Write, lookups: Sequence[Lookup] = ()) -> JSONResponse:
     """`work` in a shared transaction (group commit), answered once committed."""
-    runtime: ServiceRuntime = request.app.state.runtime
+    runtime = runtime_of(request)
     status, body = await runtime.writes.run(work, lookups=lookups)
     return JSONResponse(body, status_code=status)
 
 
 def _source(request: Request) -> str:
-    runtime: ServiceRuntime = request.app.state.runtime
+    runtime = runtime_of(request)
     return runtime.source
 
 
@@ -89,13 +89,13 @@ async def post_finding(request: Request, who: Findings) -> JSONResponse:
 
 @router.get("/coverage/permits/{permit_no}", tags=["coverage"], response_model=Coverage)
 async def permit_coverage(permit_no: str, request: Request, who: CoverageReader) -> Coverage:
-    runtime: ServiceRuntime = request.app.state.runtime
+    runtime = runtime_of(request)
     async with runtime.sessions() as session:
         return await coverage.of_permit(session, permit_no.strip(), who)
 
 
 @router.get("/coverage/enterprises/{uscc}", tags=["coverage"], response_model=Coverage)
 async def enterprise_coverage(uscc: str, request: Request, who: CoverageReader) -> Coverage:
-    runtime: ServiceRuntime = request.app.state.runtime
+    runtime = runtime_of(request)
     async with runtime.sessions() as session:
         return await coverage.of_enterprise(session, uscc.strip().upper(), who)

@@ -3,19 +3,17 @@ log and an admin redelivery. Routes translate HTTP to calls and back."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlmodel.ext.asyncio.session import AsyncSession
 from sse_starlette import EventSourceResponse
 
 from hub_shared.auth import CurrentPrincipal
+from hub_shared.dependencies import RuntimeDep, SessionDep
 from hub_shared.errors import Conflict, NotFound
 from hub_shared.events import AlertStatus
 from hub_shared.http import json_model
-from hub_shared.runtime import ServiceRuntime
 from notifier.delivery.log import delivery_log, redeliver
 from notifier.inbox import service as inbox
 from notifier.inbox.alert_state import InboxKind, alert_json
@@ -24,26 +22,12 @@ from notifier.inbox.stream import AlertFeed, alert_changes, parse_last_event_id
 router = APIRouter(prefix="/v1", tags=["alerts"])
 
 
-def _runtime(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime
-
-
 def _feed(request: Request) -> AlertFeed:
     feed: AlertFeed = request.app.state.alert_feed
     return feed
 
 
-RuntimeDep = Annotated[ServiceRuntime, Depends(_runtime)]
 FeedDep = Annotated[AlertFeed, Depends(_feed)]
-
-
-async def _session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with runtime.sessions() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(_session)]
 
 
 class Dismissal(BaseModel):

@@ -21,8 +21,8 @@ from fastapi.templating import Jinja2Templates
 from sse_starlette import EventSourceResponse
 
 from hub_shared.auth import Principal, TokenRegistry
+from hub_shared.dependencies import runtime_of
 from hub_shared.errors import Conflict, Unauthorized
-from hub_shared.runtime import ServiceRuntime
 from notifier.delivery.log import delivery_log
 from notifier.inbox import dashboard_data as view
 from notifier.inbox import service as inbox
@@ -76,11 +76,6 @@ def _action(request: Request) -> Principal:
 
 SignedIn = Annotated[Principal, Depends(_signed_in)]
 Acting = Annotated[Principal, Depends(_action)]
-
-
-def _runtime(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime
 
 
 async def sign_in_needed(request: Request, _exc: Exception) -> Response:
@@ -151,7 +146,7 @@ async def rows(
     division_code: str = "",
     cursor: str = "",
 ) -> HTMLResponse:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     async with runtime.sessions() as session:
         page = await inbox.list_alerts(
             session,
@@ -168,7 +163,7 @@ async def rows(
 
 
 async def _detail(request: Request, principal: Principal, alert_id: str, **extra: Any) -> Any:
-    async with _runtime(request).sessions() as session:
+    async with runtime_of(request).sessions() as session:
         row = await inbox.get_visible(session, principal=principal, alert_id=alert_id)
         offices = [principal.id] if principal.kind == "office" else None
         log = await delivery_log(session, alert_id=alert_id, office_ids=offices)
@@ -184,7 +179,7 @@ async def detail(request: Request, principal: SignedIn, alert_id: str) -> Any:
 
 @router.post("/alerts/{alert_id}/ack")
 async def ack(request: Request, principal: Acting, alert_id: str) -> Any:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     _alert, changed = await runtime.writes.run(
         lambda uow: inbox.acknowledge(
             uow.session, principal=principal, alert_id=alert_id, source=runtime.source
@@ -199,7 +194,7 @@ async def dismiss(request: Request, principal: Acting, alert_id: str) -> Any:
     reason = (form.get("reason") or [""])[0].strip()[:500]
     if not reason:
         return await _detail(request, principal, alert_id, error="请填写忽略原因")
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     try:
         _alert, changed = await runtime.writes.run(
             lambda uow: inbox.dismiss(
@@ -223,14 +218,14 @@ async def _changed(request: Request, principal: Principal, alert_id: str, change
 
 @router.get("/charts.json")
 async def charts(request: Request, principal: SignedIn) -> JSONResponse:
-    async with _runtime(request).sessions() as session:
+    async with runtime_of(request).sessions() as session:
         return JSONResponse(await view.chart_data(session, principal))
 
 
 @router.get("/stream", response_model=None)
 async def stream(request: Request, principal: SignedIn) -> EventSourceResponse:
     """The live stream of GET /v1/alerts/stream, signed in by the cookie."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     feed: AlertFeed = request.app.state.alert_feed
     events = alert_changes(sessions=runtime.sessions, feed=feed, principal=principal, since=None)
     return EventSourceResponse(events, ping=15, headers={"Cache-Control": "no-store"})
