@@ -55,14 +55,14 @@ async def once(
     uow: UnitOfWork, delivery: Delivery, work: Callable[[UnitOfWork], Awaitable[Answer]]
 ) -> Answer:
     """`work`'s answer, remembered for the webhook-id; a repeated webhook-id gets the first."""
-    answer = await replayed(uow, delivery)
+    answer = await first_answer(uow, delivery)
     if answer is None:
         answer = await work(uow)
         remember(uow, delivery, answer)
     return answer
 
 
-async def replayed(uow: UnitOfWork, delivery: Delivery) -> Answer | None:
+async def first_answer(uow: UnitOfWork, delivery: Delivery) -> Answer | None:
     """The first answer given to this webhook-id, if it came before."""
     receipt = await uow.get(WebhookReceipt, (delivery.source_id, delivery.webhook_id))
     if receipt is None:

@@ -29,7 +29,7 @@ class PermitRecord(SQLModel, table=True):
 
 
 class WebhookReceipt(SQLModel, table=True):
-    """The first answer to a (source, webhook-id), replayed when the same id comes again."""
+    """The first answer to a (source, webhook-id), given again when the same id comes again."""
 
     __tablename__ = "ingest_webhook_receipts"
 
@@ -38,7 +38,7 @@ class WebhookReceipt(SQLModel, table=True):
     status_code: int
     response: str = Field(sa_column=Column(Text, nullable=False))
     # SHA-256 of the body the id first came with: the same id with another body is 409.
-    # None on receipts stored before it was kept (those replay their answer as before).
+    # None on receipts stored before it was kept (those give their first answer as before).
     content_hash: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=clock.now)
 

@@ -49,7 +49,9 @@ _MODELS: dict[str, type[EventData]] = {
     "enterprise.registered": EnterpriseData,
     "enterprise.updated": EnterpriseData,
 }
-_REPLAYED = "replayed"  # content hash of a row stored from its event, not from a request
+# The content hash of a row stored from its event, not from a request. The stored value
+# keeps its old word; only `hub replay` (the rebuild from the topics) is called replay here.
+_FROM_EVENT = "replayed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +147,7 @@ def _enrollment(facts: Facts, data: EnrollmentData, now: datetime) -> set[Subjec
     if enrollment is None:
         key = name_key(data.project_name) if data.project_name else None
         enrollment = EnrollmentFact(
-            **data.model_dump(), project_name_key=key, content_hash=_REPLAYED, created_at=now
+            **data.model_dump(), project_name_key=key, content_hash=_FROM_EVENT, created_at=now
         )
         facts.enrollments[data.enrollment_id] = enrollment
         facts.touch(enrollment, data.enrollment_id)
