@@ -17,9 +17,9 @@ from hub_shared.envelope import Envelope
 from hub_shared.kafka import Producer
 from hub_shared.topics import event_type
 from hubtools.kafka import LocalKafka
-from tests.integration.test_notifier_receiver import Receiver
 from tests.support.hub import bearer
 from tests.support.notifier_harness import AGENCY, new_alert, until, write_config
+from tests.support.notifier_receiver import Receiver
 from tests.support.processes import Services, free_port
 
 

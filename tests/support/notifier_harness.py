@@ -25,8 +25,8 @@ from hub_shared.kafka import Producer
 from hub_shared.topics import event_type
 from hubtools.kafka import LocalKafka
 from notifier.app import create_app
-from tests.integration.test_notifier_receiver import Receiver
 from tests.support.hub import bearer, running, wait_for
+from tests.support.notifier_receiver import Receiver
 from tests.support.processes import free_port
 from tests.support.servers import uvicorn_server
 
@@ -243,7 +243,7 @@ async def running_hub(
 
 
 def new_alert(division: str = "370811", **overrides: Any) -> dict[str, Any]:
-    """An open project alert as the matcher raises it (CONTRACTS.md §7)."""
+    """An open project alert as the matcher raises it (docs/interfaces.md §7)."""
     alert: dict[str, Any] = {
         "alert_id": str(uuid.uuid4()),
         "kind": "project_not_enrolled",
