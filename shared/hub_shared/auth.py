@@ -1,4 +1,4 @@
-"""Bearer tokens of clients and offices (CONTRACTS.md §2): scopes and divisions."""
+"""Bearer tokens of clients and offices (docs/interfaces.md §2): scopes and divisions."""
 
 from __future__ import annotations
 

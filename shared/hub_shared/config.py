@@ -1,4 +1,4 @@
-"""Configuration: the TOML file of CONTRACTS.md §2 plus `HUB_` environment overrides.
+"""Configuration: the TOML file of docs/interfaces.md §2 plus `HUB_` environment overrides.
 
 Every service builds one `ServiceSettings` at start-up (never at import time) and passes
 it on. Nothing else reads the environment.
@@ -153,7 +153,7 @@ def load_hub_config(path: Path) -> HubConfig:
 
 
 class EnvSettings(BaseSettings):
-    """The `HUB_` environment variables of CONTRACTS.md §1."""
+    """The `HUB_` environment variables (docs/interfaces.md, "Environment variables")."""
 
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
 

@@ -31,7 +31,7 @@ DIVISIONS: Final[Mapping[str, str]] = MappingProxyType(
 
 # Codes that appear in source systems but are not (or no longer) GB codes, mapped to
 # the GB code that now holds them. The three functional-zone codes are a local choice
-# (DOMAIN.md: zones default to the county administering them, else the city):
+# (docs/domain.md, "Divisions": zones default to the county administering them, else the city):
 # 370890 高新区 and 370891 太白湖新区 -> 任城区; 370892 经开区 -> the city.
 # A source system whose codes mean something else passes its own table (`aliases`).
 DEFAULT_ALIASES: Final[Mapping[str, str]] = MappingProxyType(

@@ -1,4 +1,4 @@
-"""CloudEvents 1.0 in Kafka binary mode (CONTRACTS.md §9), through the cloudevents SDK."""
+"""CloudEvents 1.0 in Kafka binary mode (docs/interfaces.md §9), through the cloudevents SDK."""
 
 from __future__ import annotations
 

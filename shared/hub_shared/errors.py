@@ -1,4 +1,4 @@
-"""Errors as RFC 9457 problem+json (CONTRACTS.md §3), mapped only at the HTTP edge."""
+"""Errors as RFC 9457 problem+json (docs/interfaces.md §3), mapped only at the HTTP edge."""
 
 from __future__ import annotations
 

@@ -112,6 +112,6 @@ def parse_model(model: type[M], data: Any, prefix: tuple[str, ...] = ("body",)) 
 
 
 async def json_model(request: Request, model: type[M]) -> M:
-    """A JSON request body as a model: 415, 400 or 422 as CONTRACTS.md §3 says."""
+    """A JSON request body as a model: 415, 400 or 422 as docs/interfaces.md §3 says."""
     require_media_type(request, "application/json")
     return parse_model(model, parse_json(await request.body()))

@@ -1,4 +1,4 @@
-"""Identifiers of DOMAIN.md: normalisation, check characters and pydantic types.
+"""Identifiers (docs/domain.md, "Identifiers"): normalisation, check characters, pydantic types.
 
 Errors about resident ID numbers never echo the number (personal data). Pydantic puts
 the input into its errors; models holding `ResidentIdNumber` should set

@@ -91,7 +91,7 @@ def normalize_industry_code(raw: str) -> str:
 
 @dataclass(frozen=True)
 class KeyIndustry:
-    """One row of the plan's key-industry table (DOMAIN.md)."""
+    """One row of the plan's key-industry table (docs/domain.md, "Key industries")."""
 
     key: str
     name_zh: str
@@ -103,7 +103,8 @@ class KeyIndustry:
 JINING: Final = "jining"
 SHANDONG: Final = "shandong"
 
-# The nine rows in DOMAIN.md's order (Jining's six and Shandong's seven, united).
+# The nine rows in the order of docs/domain.md, "Key industries" (Jining's six and
+# Shandong's seven, united).
 KEY_INDUSTRIES: Final[tuple[KeyIndustry, ...]] = (
     KeyIndustry(
         "hazardous_chemicals",
@@ -138,7 +139,8 @@ def key_industries_of(raw_industry_code: str) -> tuple[str, ...]:
     )
 
 
-# Work-injury insurance risk classes (人社部发〔2015〕71号), as listed in DOMAIN.md.
+# Work-injury insurance risk classes (人社部发〔2015〕71号), as listed in docs/domain.md,
+# "Risk classes and base rates".
 # Local choices: class 1 "software" = I63-65, "finance" = J66-69, "public bodies" =
 # section S (91-96); class 2 "wholesale and retail" = F51-52. Class 3 and the divisions
 # not listed here have no class in this table (risk_class_of answers None).

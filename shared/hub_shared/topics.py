@@ -1,4 +1,4 @@
-"""The topic registry: every Kafka topic of CONTRACTS.md §9 and the events it carries."""
+"""The topic registry: every Kafka topic of docs/interfaces.md §9 and the events it carries."""
 
 from __future__ import annotations
 

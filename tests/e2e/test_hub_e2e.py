@@ -1,4 +1,4 @@
-"""End to end: the four services as processes, driven only through HTTP, as CONTRACTS.md says.
+"""End to end: the four services as processes, driven only through HTTP, as docs/interfaces.md says.
 
 A signed permit for an unenrolled project becomes a signed CloudEvent alert at the county
 office; a project enrolled first raises none; with the broker down permits are still accepted

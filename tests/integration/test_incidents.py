@@ -1,5 +1,5 @@
 """The incidents service in-process against the real broker and a real database (SQLite and
-PostgreSQL): CONTRACTS.md §3, §6 and §9."""
+PostgreSQL): docs/interfaces.md §3, §6 and §9."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The notifier's outbound webhooks (CONTRACTS.md §8) against the real broker and a real
+"""The notifier's outbound webhooks (docs/interfaces.md §8) against the real broker and a real
 database: signed CloudEvents, retries with the same webhook-id, Retry-After, exhaustion,
 raised before resolved, 410, restarts, late and repeated events."""
 

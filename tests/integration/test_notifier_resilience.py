@@ -1,4 +1,4 @@
-"""An office whose system is down (CONTRACTS.md §8 and issue 5): the circuit breaker
+"""An office whose system is down (docs/interfaces.md §8 and issue 5): the circuit breaker
 holds its deliveries back and drains them at a bounded rate when it recovers; an
 endpoint failing for `disable_after_seconds` is disabled with an operational alert to
 the city; an admin redelivery sends everything again; nothing is lost on the way."""

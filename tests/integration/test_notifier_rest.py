@@ -1,4 +1,4 @@
-"""The notifier's office REST API (CONTRACTS.md §7) against the real broker and a real
+"""The notifier's office REST API (docs/interfaces.md §7) against the real broker and a real
 database: divisions, 404 rather than 403 for others' alerts, paging, acknowledgements
 published on alerts.v1."""
 

@@ -1,4 +1,4 @@
-"""permit-ingest against the real broker: CONTRACTS.md §4, bad input, idempotency."""
+"""permit-ingest against the real broker: docs/interfaces.md §4, bad input, idempotency."""
 
 from __future__ import annotations
 

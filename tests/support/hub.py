@@ -145,7 +145,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def permit(permit_no: str = "370811202103150101", **overrides: Any) -> dict[str, Any]:
-    """The example permit of CONTRACTS.md §4."""
+    """The example permit of docs/interfaces.md §4."""
     body: dict[str, Any] = {
         "permit_no": permit_no,
         "project_code": "2103-370811-04-01-123456",

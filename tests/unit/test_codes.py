@@ -1,4 +1,4 @@
-"""Code lists of DOMAIN.md: divisions, industries, risk classes, diseases, accident grades."""
+"""Code lists of docs/domain.md: divisions, industries, risk classes, diseases, accident grades."""
 
 from __future__ import annotations
 

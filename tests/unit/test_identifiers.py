@@ -1,4 +1,4 @@
-"""Identifiers of DOMAIN.md: USCC, resident ID, permit number, project code, pydantic types."""
+"""Identifiers of docs/domain.md: USCC, resident ID, permit number, project code, pydantic types."""
 
 from __future__ import annotations
 

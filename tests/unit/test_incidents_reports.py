@@ -1,5 +1,5 @@
 """The key-industry table on generated data, against expectations computed here from
-DOMAIN.md's definitions (stock at year end, flow within the year, overlapping rows, a
+docs/domain.md's definitions ("Rates") (stock at year end, flow within the year, overlapping rows, a
 total that counts each enterprise once, a city that sums its counties), and its CSV and
 XLSX renderings."""
 
@@ -30,8 +30,8 @@ from incidents.reports import (
 BEIJING = timezone(timedelta(hours=8))
 YEAR = 2021
 
-# DOMAIN.md's key-industry table, written out here rather than taken from the code under
-# test: (2-digit divisions, 4-digit classes).
+# The key-industry table of docs/domain.md ("Key industries"), written out here rather than
+# taken from the code under test: (2-digit divisions, 4-digit classes).
 KEY_TABLE: dict[str, tuple[set[str], set[str]]] = {
     "hazardous_chemicals": ({"25", "26"}, {"5435", "5941", "5942", "5949"}),
     "coal_mining": ({"06"}, set()),
@@ -140,7 +140,7 @@ def generate(seed: int, divisions: tuple[str, ...]) -> Data:
 
 
 def expected_report(data: Data, division: str) -> dict[str, Any]:
-    """DOMAIN.md's definitions, applied directly."""
+    """docs/domain.md's definitions ("Rates"), applied directly."""
     stock = date(YEAR, 12, 31)
     end = datetime(YEAR + 1, 1, 1, tzinfo=BEIJING).astimezone(UTC) - timedelta(microseconds=1)
     in_scope = (lambda d: True) if division == CITY else (lambda d: d == division)

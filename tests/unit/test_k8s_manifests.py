@@ -24,7 +24,8 @@ PACKAGES = {
     "incidents": "incidents",
     "notifier": "notifier",
 }
-# Topic ownership (DESIGN.md, CONTRACTS.md §9): what each service publishes and reads.
+# Topic ownership (docs/architecture.md, docs/interfaces.md §9): what each service publishes
+# and reads.
 PRODUCES = {
     "permit-ingest": {"permits.v1"},
     "enrollment": {"enterprises.v1", "enrollments.v1", "findings.v1", "alerts.v1"},

@@ -26,7 +26,7 @@ console = Console()
 
 
 def post_permit(
-    file: Annotated[Path, typer.Argument(help="a permit JSON file (CONTRACTS.md §4)")],
+    file: Annotated[Path, typer.Argument(help="a permit JSON file (docs/interfaces.md §4)")],
     source: Annotated[str, typer.Option(help="source id in the config")] = "jining-approval",
     amend: Annotated[bool, typer.Option(help="PUT as an amendment")] = False,
 ) -> None:

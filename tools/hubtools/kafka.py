@@ -1,7 +1,7 @@
 """A real single-node Apache Kafka 4.3.1 (KRaft, combined mode) run from Maven Central jars.
 
-DESIGN.md, "Local and test Kafka": no Docker and no fake broker. `fetch_jars()` copies the
-jars of tools/kafka/pom.xml into tools/kafka/libs; `LocalKafka` formats a data directory
+docs/architecture.md, "Local and test Kafka": no Docker and no fake broker. `fetch_jars()`
+copies the jars of tools/kafka/pom.xml into tools/kafka/libs; `LocalKafka` formats a data directory
 once and runs `kafka.Kafka` on 127.0.0.1. Tests start one per session on free ports and
 stop, kill and restart it to simulate outages.
 

@@ -1,6 +1,6 @@
 """The Kafka distribution the local broker runs: jars, configuration files, JVM class archive.
 
-Jars come from Maven Central through tools/kafka/pom.xml (DESIGN.md, "Local and test
+Jars come from Maven Central through tools/kafka/pom.xml (docs/architecture.md, "Local and test
 Kafka"); tools/kafka/libs is gitignored and filled by `fetch_jars()` (`hub kafka fetch`).
 """
 

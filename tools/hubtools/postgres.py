@@ -1,6 +1,6 @@
 """A throwaway PostgreSQL cluster for tests, run with Debian's own initdb and pg_ctl.
 
-DESIGN.md, "Tests": PostgreSQL refuses to run as root and these machines run everything
+docs/architecture.md, "Tests": PostgreSQL refuses to run as root and these machines run everything
 as root, so as root the server runs as the `postgres` user (`runuser -u postgres`) in a
 directory it owns under /tmp (pytest's temporary directories sit below a 0700 root
 directory that `postgres` cannot traverse). Clients connect over 127.0.0.1 only, with

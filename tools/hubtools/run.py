@@ -1,6 +1,6 @@
 """`hub run`: the local broker (unless one is given) and the four services under honcho.
 
-CONTRACTS.md §1: a single-node Kafka on the configured 127.0.0.1 port unless
+docs/interfaces.md §1: a single-node Kafka on the configured 127.0.0.1 port unless
 HUB_KAFKA_BOOTSTRAP names an existing cluster, then the four services as child processes
 with prefixed, coloured output. Safe to rerun: the broker's data under $HUB_DATA_DIR/kafka
 is reused, and a Kafka already answering on the port is used as it is.

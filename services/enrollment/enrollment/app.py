@@ -34,7 +34,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     runtime.add_worker("due-permits", due_permit_scanner(runtime))
     return build_app(
         title="enrollment",
-        description="Work-injury insurance coverage registry and matcher (CONTRACTS.md §5, §7).",
+        description="Work-injury insurance coverage registry and matcher "
+        "(docs/interfaces.md §5, §7).",
         runtime=runtime,
         routers=[router, import_router],
     )

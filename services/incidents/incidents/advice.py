@@ -1,7 +1,8 @@
 """Floating-rate suggestions (浮动费率) per employer, as pure functions over plain data.
 
-DOMAIN.md: class 1 may only float up (120%, 150%); classes 2-8 float up or down one or two
-tiers (50%, 80%, 100%, 120%, 150%), from the employer's injury rate and fund usage rate.
+docs/domain.md, "Floating-rate advice": class 1 may only float up (120%, 150%); classes 2-8
+float up or down one or two tiers (50%, 80%, 100%, 120%, 150%), from the employer's injury
+rate and fund usage rate.
 The thresholds below are a local choice, documented in `TIER_NOTES`:
 - ratio = the employer's injury rate ÷ its industry's average (same GB/T 4754 division,
   same area): ≥ 2 → 150%, ≥ 1.2 → 120%, > 0.8 → 100%, > 0.5 → 80%, else 50%;

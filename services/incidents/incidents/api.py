@@ -1,4 +1,4 @@
-"""Routes: translate HTTP to a service call and back (CONTRACTS.md §6)."""
+"""Routes: translate HTTP to a service call and back (docs/interfaces.md §6)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The key-industry table (重点行业企业基本情况表) as pure functions over plain data.
 
-Definitions (DOMAIN.md "Rates"):
+Definitions (docs/domain.md, "Rates"):
 - stock figures (enterprises, employees, insured enterprises and employees) as of the
   stock date: 31 December of the year, or today for the current year;
 - an enterprise is insured when an employer enrollment of its USCC is active on the stock

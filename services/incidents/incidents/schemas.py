@@ -1,8 +1,8 @@
-"""Request and response models of the incidents API (CONTRACTS.md §6).
+"""Request and response models of the incidents API (docs/interfaces.md §6).
 
 Request models hide their input in errors: a disease report carries a resident ID number,
-which must never be echoed (DOMAIN.md). Counts are strict integers: `"3"` or `true` is
-not a count.
+which must never be echoed (docs/domain.md, "Resident ID number"). Counts are strict
+integers: `"3"` or `true` is not a count.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The accident-rate trend against the plan's target, as pure functions over plain data.
 
-Definitions (DOMAIN.md; a local reading of the plan where it says so):
+Definitions (docs/domain.md, "Rates"; a local reading of the plan where it says so):
 - the accident rate is the key-industry table's (reports.py): accidents in the year ÷
   insured employees on the stock date × 1000;
 - the baseline is the rate of 2020, the plan's reference year, whatever years are shown;

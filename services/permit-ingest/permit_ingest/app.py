@@ -15,7 +15,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     runtime = ServiceRuntime(settings, schema=SCHEMA)
     return build_app(
         title="permit-ingest",
-        description="Signed construction-permit webhooks from approval systems (CONTRACTS.md §4).",
+        description="Signed construction-permit webhooks from approval systems "
+        "(docs/interfaces.md §4).",
         runtime=runtime,
         routers=[router],
     )

@@ -1,4 +1,4 @@
-"""The permit as approval systems send it (CONTRACTS.md §4)."""
+"""The permit as approval systems send it (docs/interfaces.md §4)."""
 
 from __future__ import annotations
 

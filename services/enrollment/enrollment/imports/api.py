@@ -1,4 +1,4 @@
-"""Enterprise import jobs (CONTRACTS.md §5, `POST /v1/enterprises:import`) and their routes.
+"""Enterprise import jobs (docs/interfaces.md §5, `POST /v1/enterprises:import`) and their routes.
 
 The request checks credentials, media type and header (401/403/415/400/422 change nothing),
 records a job in `enrollment_imports` and answers 202; a task of the app reads the file and

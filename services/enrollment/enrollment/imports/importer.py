@@ -1,4 +1,4 @@
-"""Bulk enterprise import (CONTRACTS.md §5): read a CSV or XLSX file, validate every row
+"""Bulk enterprise import (docs/interfaces.md §5): read a CSV or XLSX file, validate every row
 like `PUT /v1/enterprises/{uscc}`, and apply the valid rows in batches with bulk SQL.
 
 Reading is pure and runs in a worker thread; a bad row never stops the file, it becomes an

@@ -1,4 +1,4 @@
-"""HTTP edge of the coverage registry (CONTRACTS.md §5): thin routes over registry/coverage."""
+"""HTTP edge of the coverage registry (docs/interfaces.md §5): thin routes over service/coverage."""
 
 from __future__ import annotations
 

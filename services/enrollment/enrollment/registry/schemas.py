@@ -1,4 +1,4 @@
-"""Request bodies of the coverage registry (CONTRACTS.md §5)."""
+"""Request bodies of the coverage registry (docs/interfaces.md §5)."""
 
 from __future__ import annotations
 

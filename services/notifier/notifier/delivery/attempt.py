@@ -1,4 +1,4 @@
-"""One webhook POST (CONTRACTS.md §8): signed with the office's secret (and, during a
+"""One webhook POST (docs/interfaces.md §8): signed with the office's secret (and, during a
 rotation, its previous one), timed, and turned into an Outcome.
 
 The POSTs go through aiohttp rather than httpx: measured against a local receiver at 64

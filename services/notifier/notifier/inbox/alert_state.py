@@ -26,7 +26,7 @@ from notifier.tables import Delivery, DeliveryStatus, Endpoint, NotifierAlert, t
 
 RAISED, RESOLVED, ACKNOWLEDGED = "alert.raised", "alert.resolved", "alert.acknowledged"
 ALERT_EVENTS = frozenset({RAISED, RESOLVED, ACKNOWLEDGED})
-WEBHOOK_SOURCE = "/hub/enrollment"  # CONTRACTS.md §8 fixes the source of office webhooks
+WEBHOOK_SOURCE = "/hub/enrollment"  # docs/interfaces.md §8 fixes the source of office webhooks
 # Extension: alerts the notifier raises itself about its own operation. They live in the
 # notifier only (REST, webhooks, stream, dashboard), never on alerts.v1.
 ENDPOINT_DISABLED = "delivery_endpoint_disabled"
@@ -77,7 +77,7 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def alert_json(row: NotifierAlert) -> dict[str, Any]:
-    """The alert in the shape of CONTRACTS.md §7, plus who acknowledged or dismissed it
+    """The alert in the shape of docs/interfaces.md §7, plus who acknowledged or dismissed it
     and when (additive fields)."""
     data: dict[str, Any] = json.loads(row.payload)
     data["status"] = row.status
@@ -213,7 +213,7 @@ async def queue_deliveries(
 def cloudevent_body(
     event_id: str, name: str, alert_id: str, time: datetime, data: dict[str, Any]
 ) -> str:
-    """The structured-mode CloudEvent of CONTRACTS.md §8, as the exact text we POST."""
+    """The structured-mode CloudEvent of docs/interfaces.md §8, as the exact text we POST."""
     event = CloudEvent(
         attributes={
             "id": event_id,

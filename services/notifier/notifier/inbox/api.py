@@ -1,4 +1,4 @@
-"""Office REST (CONTRACTS.md §7) and its extensions: dismiss, a live stream, the delivery
+"""Office REST (docs/interfaces.md §7) and its extensions: dismiss, a live stream, the delivery
 log and an admin redelivery. Routes translate HTTP to calls and back."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reading and acting on the office inbox (CONTRACTS.md §7): list, read, acknowledge,
+"""Reading and acting on the office inbox (docs/interfaces.md §7): list, read, acknowledge,
 dismiss. Every query is limited to the caller's divisions."""
 
 from __future__ import annotations
