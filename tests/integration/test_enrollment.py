@@ -1,4 +1,7 @@
-"""enrollment against the real broker: registry REST, the project_not_enrolled path, coverage."""
+"""The coverage registry's REST contract and the matcher's promise (docs/interfaces.md §5,
+§7), against the real broker: a permit not enrolled when its grace period passes raises one
+alert, an enrollment resolves it and a termination raises it again; bad input names every
+field; a county client writes only its county; an enrollment id is idempotent."""
 
 from __future__ import annotations
 

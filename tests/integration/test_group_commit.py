@@ -1,4 +1,6 @@
-"""The group commit (hub_shared.group_commit) on real SQLite and PostgreSQL databases.
+"""The group commit's promise (hub_shared.group_commit), on real SQLite and PostgreSQL: a
+2xx means the write is durable, a failing write fails alone, a failed commit answers no one
+with success, and racing duplicates publish one event.
 
 Writes are permit-ingest's own (`permit_ingest.service`), on its tables. A test that needs
 its writes in one group holds the group in flight with a write waiting on an event: the

@@ -1,4 +1,7 @@
-"""permit-ingest against the real broker: docs/interfaces.md §4, bad input, idempotency."""
+"""The permit webhook's contract (docs/interfaces.md §4) against the real broker: a signed
+permit is answered 202 and published once as a CloudEvent; a repeated webhook-id gets the
+first answer and publishes nothing; bad signatures, JSON and fields are refused and store
+nothing; an NDJSON batch is answered line by line."""
 
 from __future__ import annotations
 
@@ -71,7 +74,7 @@ async def test_signed_permit_is_accepted_and_published_as_cloudevent(
     assert data["received_at"]  # type: ignore[index]
 
 
-async def test_same_webhook_id_replays_first_answer_and_publishes_nothing_new(
+async def test_same_webhook_id_gets_the_first_answer_and_publishes_nothing_new(
     ingest: httpx.AsyncClient, kafka: LocalKafka
 ) -> None:
     permit_no = new_permit_no()

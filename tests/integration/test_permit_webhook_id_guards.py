@@ -1,6 +1,6 @@
-"""Replays that dodge the webhook-id deduplication are refused: a repeated `webhook-*` header
-(the signature checked one id, deduplication read another), and an amendment from a source
-other than the one that sent the permit first."""
+"""Repeated deliveries that dodge the webhook-id deduplication are refused (docs/interfaces.md
+§4): a repeated `webhook-*` header (the signature checked one id, deduplication read
+another), and an amendment from a source other than the one that sent the permit first."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ async def test_a_known_webhook_id_with_another_body_is_409_naming_the_id(
     accepted = await ingest.post(
         "/v1/permits", content=first, headers=signed(first, webhook_id=webhook_id)
     )
-    replayed = await ingest.post(
+    repeated = await ingest.post(
         "/v1/permits", content=first, headers=signed(first, webhook_id=webhook_id)
     )
     reused = await ingest.post(
@@ -104,7 +104,7 @@ async def test_a_known_webhook_id_with_another_body_is_409_naming_the_id(
     )
     resent = await ingest.post("/v1/permits", content=second, headers=signed(second))
 
-    assert accepted.status_code == 202 and replayed.json() == accepted.json()
+    assert accepted.status_code == 202 and repeated.json() == accepted.json()
     assert (reused.status_code, reused.headers["content-type"]) == (409, PROBLEM)
     assert webhook_id in reused.json()["detail"]
     assert resent.status_code == 202  # the second permit was not taken under the first id

@@ -1,5 +1,6 @@
-"""Replay: the matcher's own consumer, run from offset 0 into a fresh database, gives the
-same alerts and stages nothing to send to offices again."""
+"""Replay (`hub replay enrollment`, the offline rebuild): the matcher's own consumer, run
+from offset 0 into a fresh database, gives the same alerts and stages nothing to send to
+offices again."""
 
 from __future__ import annotations
 
