@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import col, select
 
@@ -103,17 +103,26 @@ async def trend_report(
     )
 
 
+async def year_facts(
+    *, sessions: SessionFactory, division_code: str, year: int
+) -> tuple[date, datetime, Facts]:
+    """A year's facts up to its stock date (its last day, or today in the current year), that
+    date, and the moment the enterprises' states are taken at."""
+    today = clock.today()
+    as_of = reports.stock_date(year, today)
+    moment = clock.now() if as_of == today else clock.end_of_day(as_of)
+    facts = await load_facts(
+        sessions=sessions, division_code=division_code, first=date(year, 1, 1), last=as_of
+    )
+    return as_of, moment, facts
+
+
 async def floating_rates(
     *, sessions: SessionFactory, division_code: str, year: int
 ) -> advice.FloatingRateReport:
     """The floating-rate suggestions of a division's employers for a year (advice.py)."""
-    today = clock.today()
-    as_of = reports.stock_date(year, today)
-    moment = clock.now() if as_of == today else clock.end_of_day(as_of)
     # An employer's accidents count wherever they happened: load every division's.
-    facts = await load_facts(
-        sessions=sessions, division_code=CITY, first=date(year, 1, 1), last=as_of
-    )
+    as_of, moment, facts = await year_facts(sessions=sessions, division_code=CITY, year=year)
     names = {v.uscc: v.name for v in facts.versions}
     states = reports.enterprises_as_of(facts.states(), moment)
     return advice.floating_rate_report(

@@ -87,17 +87,3 @@ def judge(a_word: str, b_word: str, at: int) -> Slip | None:
         f"{other}不是地名或词语, {place}是济宁地名",
         "a known Jining place name against a string that names nothing",
     )
-    # 运河 and 运通, 南张 and 南苑: two names
-    if same_sound(ca, cb):
-        sound = _reading(ca)
-        return Slip(
-            f"{a_word}/{b_word}: {ca}与{cb}同音, 输入法选字之误",
-            f"the differing characters sound alike ({sound}): an input-method slip",
-        )
-    place, other = (a_word, b_word) if a_word in KNOWN_PLACES else (b_word, a_word)
-    if place in KNOWN_PLACES and not known(other):
-        return Slip(
-            f"{other}不是已知地名或词语, {place}是济宁地名",
-            "a known Jining place name against a string that names nothing",
-        )
-    return None
