@@ -31,6 +31,7 @@ class HubError(Exception):
         self.errors = list(errors)
 
 
+# One class per problem status, alike by design: the table of statuses is data, not repeated logic.
 class BadRequest(HubError):
     status, title, slug = 400, "Malformed request", "malformed"
 

@@ -75,6 +75,8 @@ def outbox_row(
     }
 
 
+# The same parameters as outbox_row, spelled out rather than **kwargs so that mypy checks
+# every caller's arguments.
 def add_event(
     session: AsyncSession,
     name: str,
@@ -100,6 +102,8 @@ async def insert_staged(session: AsyncSession, rows: Sequence[Mapping[str, Any]]
         await session.execute(insert(OutboxMessage), list(rows))
 
 
+# A row-to-envelope mapping, alike in shape to the services' row-to-model ones; each maps
+# its own table.
 def _envelope(row: OutboxMessage) -> Envelope:
     return Envelope(
         id=row.event_id,

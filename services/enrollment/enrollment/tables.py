@@ -130,6 +130,7 @@ class Incident(SQLModel, table=True):
 TABLES: list[type[SQLModel]] = [Enterprise, Enrollment, Finding, WatchedPermit, Alert, Incident]
 
 
+# Counter columns alike in shape to incidents' report figures: unrelated records.
 class ImportJob(SQLModel, table=True):
     """One submitted import file: its progress and counts."""
 

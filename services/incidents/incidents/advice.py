@@ -157,6 +157,7 @@ class Advice:
         }
 
 
+# as_dict methods alike in shape to reports.py's and trends.py's: each renders its own report.
 @dataclass(frozen=True)
 class FloatingRateReport:
     division_code: str

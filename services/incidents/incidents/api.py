@@ -117,6 +117,8 @@ async def get_accident(
     return _found(found, f"no accident report {report_id}")
 
 
+# Alike in shape to post_accident and get_accident: each route translates its own HTTP
+# (scopes, body model, PII key) to its own service function.
 @router.post(
     "/diseases",
     status_code=201,

@@ -25,6 +25,8 @@ _PROBLEMS: dict[int | str, dict[str, object]] = {
 }
 
 
+# The same report as the HTML page (pages.trends_page), as JSON: each route checks its own
+# credentials (bearer here, token or cookie there) before the one call they share.
 @api.get(
     "/trends",
     responses=_PROBLEMS,
@@ -44,6 +46,8 @@ async def get_trends(
     return JSONResponse(report.as_dict())
 
 
+# Alike in shape to get_trends and the key-industry report route: each checks the
+# division, then calls its own report.
 @api.get(
     "/floating-rates",
     response_model=None,

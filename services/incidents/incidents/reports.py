@@ -54,6 +54,7 @@ class EnterpriseState:
     version: str = ""  # breaks ties between versions of the same instant
 
 
+# Field lists alike in shape to the events' (hub_shared.events): the rules' own inputs.
 @dataclass(frozen=True)
 class EnrollmentFact:
     employer_uscc: str

@@ -202,6 +202,8 @@ def _disease_row(report: DiseaseIn, *, key: bytes, by: str) -> IncidentsDisease:
     )
 
 
+# disease_out (the REST answer) and _disease_event (the event) name the same row's fields:
+# two contracts that evolve apart, so each is spelled out.
 def disease_out(row: IncidentsDisease, repeat_of: list[str]) -> DiseaseOut:
     return DiseaseOut(
         diagnosis_id=row.diagnosis_id,

@@ -46,6 +46,7 @@ class IncidentsAccident(SQLModel, table=True):
     received_at: datetime = Field(default_factory=clock.now, sa_column=_instant())
 
 
+# Alike in shape to IncidentsAccident: two kinds of report, each with its own columns.
 class IncidentsDisease(SQLModel, table=True):
     """An accepted diagnosis. The ID number is never stored: only its mask and keyed digest."""
 
@@ -82,6 +83,8 @@ class IncidentsEnterprise(SQLModel, table=True):
     event_id: str = Field(max_length=64)
 
 
+# The projection's columns are alike in name to enrollment's tables: services never share
+# tables (each owns its database), so the definitions are repeated by design.
 class IncidentsEnterpriseVersion(SQLModel, table=True):
     """Every state an enterprise had, from the event time on: stock figures as of a day."""
 

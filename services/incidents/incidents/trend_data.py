@@ -34,6 +34,7 @@ class Facts:
             for v in self.versions
         ]
 
+    # Row-to-fact copies (here and in service.py): the rules take plain values, not tables.
     def enrollment_facts(self) -> list[reports.EnrollmentFact]:
         return [
             reports.EnrollmentFact(

@@ -252,6 +252,7 @@ def compute(
         if year in (BASELINE_YEAR, years[-1]):
             codes += counties
         for code in codes:
+            # Keyword calls alike in shape to other call sites: named arguments, not logic.
             table = key_industry_report(
                 division_code=code,
                 year=year,

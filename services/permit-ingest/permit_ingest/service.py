@@ -144,17 +144,24 @@ async def accept_permit(
             "send amendments with PUT /v1/permits/{permit_no}"
         )
     record = _new_record(permit, delivery)
-    event_id = uow.add_event(
-        "permit.issued",
+    event_id = _stage(uow, "permit.issued", permit, record, delivery)
+    record.first_event_id = record.last_event_id = event_id
+    uow.session.add(record)
+    known[permit.permit_no] = record
+    return Answer(202, _accepted(event_id, permit.permit_no, "accepted"))
+
+
+def _stage(
+    uow: UnitOfWork, name: str, permit: PermitIn, record: PermitRecord, delivery: Delivery
+) -> str:
+    """Stage the permit's event on its topic, keyed by the permit number; its event id."""
+    return uow.add_event(
+        name,
         source=delivery.event_source,
         key=permit.permit_no,
         subject=permit.permit_no,
         data=_event_data(permit, record),
     )
-    record.first_event_id = record.last_event_id = event_id
-    uow.session.add(record)
-    known[permit.permit_no] = record
-    return Answer(202, _accepted(event_id, permit.permit_no, "accepted"))
 
 
 async def amend_permit(uow: UnitOfWork, permit: PermitIn, delivery: Delivery) -> Answer:
@@ -180,13 +187,7 @@ async def amend_permit(uow: UnitOfWork, permit: PermitIn, delivery: Delivery) ->
     record.payload = permit.model_dump_json()
     record.division_code = permit.division_code
     record.updated_at = clock.now()
-    event_id = uow.add_event(
-        "permit.amended",
-        source=delivery.event_source,
-        key=permit.permit_no,
-        subject=permit.permit_no,
-        data=_event_data(permit, record),
-    )
+    event_id = _stage(uow, "permit.amended", permit, record, delivery)
     record.last_event_id = event_id
     uow.session.add(record)
     return Answer(

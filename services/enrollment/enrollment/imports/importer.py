@@ -313,6 +313,7 @@ class BatchResult:
 
 
 _ENTERPRISES = table_of(Enterprise)
+# A bulk UPDATE with bind parameters, alike in shape to delivery/store.py's: different tables.
 _UPDATE = (
     update(_ENTERPRISES)
     .where(_ENTERPRISES.c.uscc == bindparam("k_uscc"))

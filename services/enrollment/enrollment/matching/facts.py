@@ -49,6 +49,8 @@ class EnrollmentFact:
     table: ClassVar[str] = "enrollment_enrollments"
 
 
+# The fact classes repeat their tables' columns on purpose (see the module docstring); their
+# fields also match the events' (hub_shared.events), which are the public contract.
 @dataclass(slots=True)
 class FindingFact:
     finding_id: str

@@ -40,6 +40,7 @@ from hub_shared.topics import ALERTS
 _JUDGED_AT_ONCE = 2000  # subjects judged in one transaction once the log is in
 
 
+# A plain counter record, alike in shape to other reports' counters (incidents.reports).
 @dataclass
 class RebuildReport:
     alerts_loaded: int = 0

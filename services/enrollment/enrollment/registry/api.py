@@ -51,6 +51,7 @@ async def put_enterprise(uscc: str, request: Request, who: Enterprises) -> JSONR
     )
 
 
+# The write routes are alike in shape: each names its body model, write and lookup key.
 @router.post("/enrollments", tags=["registry"], status_code=201, summary="Register an enrollment")
 async def post_enrollment(request: Request, who: Enrollments) -> JSONResponse:
     body = await json_model(request, EnrollmentIn)

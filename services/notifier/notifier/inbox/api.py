@@ -52,6 +52,7 @@ async def list_alerts(
 ) -> dict[str, Any]:
     """The caller's alerts, newest first; `next_cursor` fetches the next page."""
     principal.require("alerts:read")
+    # Keyword arguments passed through, alike in shape to other call sites (incidents.trends).
     return await inbox.list_alerts(
         session,
         principal=principal,
