@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse
 
 from hub_shared.auth import CurrentPrincipal
@@ -17,6 +16,7 @@ from hub_shared.http import json_model
 from notifier.delivery.log import delivery_log, redeliver
 from notifier.inbox import service as inbox
 from notifier.inbox.alert_state import InboxKind, alert_json
+from notifier.inbox.schemas import Dismissal, Redelivery
 from notifier.inbox.stream import AlertFeed, alert_changes, parse_last_event_id
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
@@ -28,16 +28,6 @@ def _feed(request: Request) -> AlertFeed:
 
 
 FeedDep = Annotated[AlertFeed, Depends(_feed)]
-
-
-class Dismissal(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=500)
-
-
-class Redelivery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    since: AwareDatetime
 
 
 @router.get("/alerts")
