@@ -80,6 +80,16 @@ class IngestConfig(_Frozen):
     batch_max_lines: int = Field(default=10000, ge=1)
 
 
+class AuditConfig(_Frozen):
+    # The exchange audit trail (hub_shared.audit): entries are appended in batches at most
+    # this often, the chain head is published on audit.v1 at most this often (when it
+    # moved), and entries older than retention_days are pruned (0 keeps them forever).
+    flush_interval_seconds: float = Field(default=0.2, gt=0)
+    head_interval_seconds: float = Field(default=60, gt=0)
+    retention_days: float = Field(default=0, ge=0)
+    prune_interval_seconds: float = Field(default=3600, gt=0)
+
+
 class SourceConfig(_Frozen):
     id: str
     kind: Literal["permits"]
@@ -121,6 +131,7 @@ class HubConfig(_Frozen):
     matching: MatchingConfig = MatchingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     ingest: IngestConfig = IngestConfig()
+    audit: AuditConfig = AuditConfig()
     sources: tuple[SourceConfig, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
     offices: tuple[OfficeConfig, ...] = ()

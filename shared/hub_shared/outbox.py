@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -127,6 +127,7 @@ class OutboxRelay:
         poll_seconds: float = 1.0,
         lease_seconds: float = 60.0,
         linger_seconds: float = 0.02,
+        on_published: Callable[[Sequence[OutboxMessage]], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._producer = producer
@@ -135,6 +136,7 @@ class OutboxRelay:
         self._lease = timedelta(seconds=lease_seconds)
         self._linger = linger_seconds
         self._wake = asyncio.Event()
+        self._on_published = on_published
         self.published = 0
 
     def notify(self) -> None:
@@ -175,6 +177,8 @@ class OutboxRelay:
             raise
         await self._set(rows, sent_at=datetime.now(UTC), lease_until=None)
         self.published += len(rows)
+        if self._on_published is not None:
+            self._on_published(rows)
         return len(rows)
 
     async def _set(self, rows: list[OutboxMessage], **values: Any) -> None:

@@ -4,10 +4,12 @@ background workers, readiness. Built in the app's lifespan, never at import time
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import cast
 
+from hub_shared.audit.trail import AuditTrail, audit_chain
 from hub_shared.config import ServiceSettings
 from hub_shared.consumer import EventConsumer
 from hub_shared.db import make_engine, make_sessions
@@ -18,7 +20,8 @@ from hub_shared.kafka import Producer, connection_options
 from hub_shared.kafka import ping as kafka_ping
 from hub_shared.metrics import Metrics
 from hub_shared.migrations import Schema, migrate
-from hub_shared.outbox import OutboxRelay
+from hub_shared.outbox import OutboxMessage, OutboxRelay
+from hub_shared.topics import event_name
 
 log = logging.getLogger(__name__)
 Worker = Callable[[], Awaitable[None]]
@@ -34,12 +37,25 @@ class ServiceRuntime:
         self.producer = Producer(
             settings.kafka_bootstrap, client_id=settings.service, options=self.kafka_options
         )
-        self.relay = OutboxRelay(self.sessions, self.producer)
+        # Every exchange in and out is appended to the service's hash-chained audit trail.
+        self.audit = AuditTrail(
+            self.engine,
+            self.producer,
+            service=settings.service,
+            chain=audit_chain(settings),
+            config=settings.hub.audit,
+        )
+        self.relay = OutboxRelay(self.sessions, self.producer, on_published=self._audit_published)
         # REST and webhook writes: concurrent requests share a transaction (group commit).
         self.writes = GroupCommitter(self.engine, after_commit=self.relay.notify)
         self.metrics = Metrics(settings.service)
         self.consumers: list[EventConsumer] = []
-        self._workers: list[tuple[str, Worker]] = [("outbox-relay", self.relay.run)]
+        self._workers: list[tuple[str, Worker]] = [
+            ("outbox-relay", self.relay.run),
+            ("audit-appender", self.audit.run_appender),
+            ("audit-heads", self.audit.run_head_publisher),
+            ("audit-pruner", self.audit.run_pruner),
+        ]
         self.schema = schema
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics.collectors.append(self._collect)
@@ -106,11 +122,30 @@ class ServiceRuntime:
                 log.warning(
                     "background task %s did not stop within %.0f s", task.get_name(), timeout
                 )
+        await self._close_audit(timeout)
         for step, name in ((self.producer.stop, "producer"), (self.engine.dispose, "database")):
             try:
                 await asyncio.wait_for(step(), timeout)
             except TimeoutError:
                 log.warning("stopping the %s took over %.0f s; abandoned", name, timeout)
+
+    def _audit_published(self, rows: Sequence[OutboxMessage]) -> None:
+        for row in rows:
+            self.audit.record(
+                actor=self.settings.service,
+                operation=f"publish {event_name(row.ce_type)}",
+                resource=f"key={row.key}" if row.key else "",
+                content_hash=hashlib.sha256(row.payload.encode()).hexdigest(),
+                outcome="published",
+            )
+
+    async def _close_audit(self, timeout: float) -> None:
+        """What is queued reaches the chain, and its head the topic, before shutdown."""
+        try:
+            await asyncio.wait_for(self.audit.flush(), timeout)
+            await asyncio.wait_for(self.audit.publish_head(), timeout)
+        except Exception as exc:  # the entries stay queued; only a crash loses them
+            log.warning("audit trail: final flush or head failed: %s", exc)
 
     async def _supervise(self, name: str, worker: Worker) -> None:
         """Keep a background loop alive: a crash is logged and the loop restarted."""

@@ -7,6 +7,7 @@
 - `hub receiver`: an office's webhook receiver that verifies and prints alerts.
 - `hub replay enrollment --database-url URL`: rebuild the matcher's state from the topics.
 - `hub db upgrade|current|revision SERVICE`: each service's schema migrations.
+- `hub audit verify SERVICE`: the service's audit chain against its published heads.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import typer
 from rich.console import Console
 
 from hub_shared.config import EnvSettings, HubConfig, load_hub_config
-from hubtools import db_cli, demo, replay_cli
+from hubtools import audit_cli, db_cli, demo, replay_cli
 from hubtools.kafka import fetch_jars
 from hubtools.kafka_admin import port_open, run_sync, split_bootstrap
 from hubtools.run import LOCAL_HOSTS, RunError, local_broker, run_hub
@@ -37,6 +38,7 @@ kafka_app = typer.Typer(
 )
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(db_cli.app, name="db")
+app.add_typer(audit_cli.app, name="audit")
 app.command("post-permit")(demo.post_permit)
 app.command("receiver")(demo.receiver)
 app.command("replay")(replay_cli.replay)

@@ -11,7 +11,8 @@ from hub_shared.service_app import build_app
 from hub_shared.topics import ALERTS
 from notifier import api, dashboard
 from notifier.consumers import alerts_handler, prepare_alerts
-from notifier.delivery import DeliveryMetrics, DeliveryWorker
+from notifier.delivery import DeliveryWorker
+from notifier.delivery_audit import AuditedDeliveryMetrics
 from notifier.schema import SCHEMA
 from notifier.stream import AlertFeed
 
@@ -22,7 +23,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     worker = DeliveryWorker(
         sessions=runtime.sessions,
         hub=settings.hub,
-        metrics=DeliveryMetrics(runtime.metrics.registry),
+        metrics=AuditedDeliveryMetrics(runtime.metrics.registry, runtime.audit),
         on_alerts_changed=feed.changed,
     )
     # The handler takes any mix of alerts in one transaction (a poll of all six partitions
