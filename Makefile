@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export HUB_DATA_DIR ?= $(CURDIR)/var
 export HUB_CONFIG ?= $(CURDIR)/config/local.toml
 
-.PHONY: help venv kafka-jars run test test-unit lint fmt bench clean
+.PHONY: help venv kafka-jars run test test-unit lint fmt bench clean asyncapi
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -35,6 +35,9 @@ lint: venv  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared/hub_shared services/permit-ingest/permit_ingest services/enrollment/enrollment services/incidents/incidents services/notifier/notifier tools/hubtools
+
+asyncapi: venv  ## regenerate docs/asyncapi.yaml from the topic registry and the event models
+	$(BIN)/python -m hubtools.asyncapi
 
 fmt: venv  ## format and fix what ruff can
 	$(BIN)/ruff format .
