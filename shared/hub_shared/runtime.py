@@ -20,6 +20,7 @@ from hub_shared.kafka import Producer, connection_options
 from hub_shared.kafka import ping as kafka_ping
 from hub_shared.metrics import Metrics
 from hub_shared.migrations import Schema, migrate
+from hub_shared.operator_metrics import OperatorMetrics
 from hub_shared.outbox import OutboxMessage, OutboxRelay
 from hub_shared.topics import event_name
 
@@ -59,6 +60,9 @@ class ServiceRuntime:
         self.schema = schema
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics.collectors.append(self._collect)
+        self.metrics.collectors.append(
+            OperatorMetrics(self.metrics.registry).collector(self.sessions, self.consumers)
+        )
 
     def add_consumer(
         self,

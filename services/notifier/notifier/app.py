@@ -13,6 +13,7 @@ from notifier import api, dashboard
 from notifier.consumers import alerts_handler, prepare_alerts
 from notifier.delivery import DeliveryWorker
 from notifier.delivery_audit import AuditedDeliveryMetrics
+from notifier.ops_metrics import NotifierOperatorMetrics
 from notifier.schema import SCHEMA
 from notifier.stream import AlertFeed
 
@@ -40,6 +41,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         prepare_batch=prepare_alerts,
     )
     runtime.add_worker("delivery", worker.run)
+    watched = NotifierOperatorMetrics(
+        runtime.metrics.registry, [o.id for o in settings.hub.offices if o.webhook_url]
+    )
+    runtime.metrics.collectors.append(watched.collector(runtime.sessions))
     runtime.add_worker("alert-feed", feed.run)
     app = build_app(
         title="Notifier",
