@@ -193,6 +193,10 @@ class EnvSettings(BaseSettings):
     kafka_ssl_cafile: Path | None = None
     kafka_ssl_certfile: Path | None = None
     kafka_ssl_keyfile: Path | None = None
+    # OpenTelemetry's own variable (no HUB_ prefix): tracing is on when it is set.
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
 
 
 class KafkaTls(BaseModel):
@@ -223,6 +227,7 @@ class ServiceSettings(BaseModel):
     consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
     consumer_stuck_seconds: float = 30.0
     kafka_tls: KafkaTls | None = None
+    otel_endpoint: str | None = None  # OTLP/HTTP base URL; None: tracing off
 
     @classmethod
     def load(cls, service: ServiceName, env: EnvSettings | None = None) -> ServiceSettings:
@@ -249,6 +254,7 @@ class ServiceSettings(BaseModel):
             consumer_offset_reset=env.consumer_offset_reset,
             consumer_stuck_seconds=env.consumer_stuck_seconds,
             kafka_tls=_kafka_tls(env),
+            otel_endpoint=env.otel_exporter_otlp_endpoint,
         )
 
 

@@ -26,6 +26,7 @@ from hub_shared.audit.tables import AuditAnchor, AuditEntry
 from hub_shared.db import table_of
 from hub_shared.inbox import ProcessedEvent
 from hub_shared.outbox import OutboxMessage
+from hub_shared.tracing.links import TraceLink
 
 BASELINE = "0001"
 _LOCK = 3708_2021_99  # any constant shared by the instances of every service
@@ -42,7 +43,7 @@ class Schema:
 
     @property
     def tables(self) -> list[Table]:
-        shared = (OutboxMessage, ProcessedEvent, AuditEntry, AuditAnchor)
+        shared = (OutboxMessage, ProcessedEvent, AuditEntry, AuditAnchor, TraceLink)
         return [*(table_of(model) for model in shared), *self.own_tables]
 
     @property

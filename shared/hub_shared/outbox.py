@@ -24,6 +24,7 @@ from hub_shared.db import SessionFactory
 from hub_shared.envelope import Envelope, encode
 from hub_shared.kafka import Producer
 from hub_shared.topics import event_type, topic_of
+from hub_shared.tracing.context import current_traceparent
 
 log = logging.getLogger(__name__)
 STAGED = "hub_outbox_staged"  # Session.info key: where add_event stages rows, when set
@@ -46,6 +47,7 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     sent_at: datetime | None = Field(default=None, index=True)
     lease_until: datetime | None = None
+    traceparent: str | None = Field(default=None, max_length=64)  # hub_shared.tracing
 
 
 def outbox_row(
@@ -72,6 +74,7 @@ def outbox_row(
         "created_at": now,
         "sent_at": None,
         "lease_until": None,
+        "traceparent": current_traceparent(),
     }
 
 
@@ -112,6 +115,7 @@ def _envelope(row: OutboxMessage) -> Envelope:
         key=row.key,
         time=row.ce_time.replace(tzinfo=row.ce_time.tzinfo or UTC),
         data=json.loads(row.payload),
+        traceparent=row.traceparent,
     )
 
 

@@ -23,6 +23,7 @@ from hub_shared.migrations import Schema, migrate
 from hub_shared.operator_metrics import OperatorMetrics
 from hub_shared.outbox import OutboxMessage, OutboxRelay
 from hub_shared.topics import event_name
+from hub_shared.tracing import make_tracer, use_tracer
 
 log = logging.getLogger(__name__)
 Worker = Callable[[], Awaitable[None]]
@@ -50,6 +51,7 @@ class ServiceRuntime:
         # REST and webhook writes: concurrent requests share a transaction (group commit).
         self.writes = GroupCommitter(self.engine, after_commit=self.relay.notify)
         self.metrics = Metrics(settings.service)
+        self.tracer, self._trace_provider = make_tracer(settings.service, settings.otel_endpoint)
         self.consumers: list[EventConsumer] = []
         self._workers: list[tuple[str, Worker]] = [
             ("outbox-relay", self.relay.run),
@@ -104,6 +106,7 @@ class ServiceRuntime:
         self._workers.append((name, worker))
 
     async def start(self) -> None:
+        use_tracer(self.tracer)  # the background tasks created below inherit it
         await migrate(self.engine, self.schema)
         await self.producer.start()
         self.writes.start()
@@ -127,6 +130,8 @@ class ServiceRuntime:
                     "background task %s did not stop within %.0f s", task.get_name(), timeout
                 )
         await self._close_audit(timeout)
+        if self._trace_provider is not None:
+            self._trace_provider.shutdown()  # exports what is still batched
         for step, name in ((self.producer.stop, "producer"), (self.engine.dispose, "database")):
             try:
                 await asyncio.wait_for(step(), timeout)

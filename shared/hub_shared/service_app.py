@@ -16,6 +16,7 @@ from hub_shared.errors import install_error_handlers, problem
 from hub_shared.http import BodyLimit
 from hub_shared.metrics import instrument
 from hub_shared.runtime import ServiceRuntime
+from hub_shared.tracing.http import TraceRequests
 
 
 def build_app(
@@ -46,6 +47,8 @@ def build_app(
     install_error_handlers(app)
     instrument(app, runtime.metrics)
     app.add_middleware(BodyLimit)
+    if runtime.tracer is not None:  # tracing off: not even the middleware
+        app.add_middleware(TraceRequests, tracer=runtime.tracer)
     app.add_middleware(
         AuditExchanges,
         trail=runtime.audit,

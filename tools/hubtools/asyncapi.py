@@ -47,6 +47,11 @@ def _ce_headers(name: str) -> dict[str, Any]:
             "ce_time": {**text, "format": "date-time"},
             "ce_subject": {**text, "description": "the record the event is about, when set"},
             "content-type": {"type": "string", "const": "application/json"},
+            "ce_traceparent": {
+                **text,
+                "description": "W3C trace context (CloudEvents distributed-tracing "
+                "extension), present while tracing is on",
+            },
         },
     }
 

@@ -79,7 +79,10 @@ async def probe_all(targets: dict[str, str], timeout: float = 5.0) -> list[Servi
 async def last_dead_letters(bootstrap: str, count: int, timeout: float = 10.0) -> list[DeadLetter]:
     """The newest `count` records of deadletter.v1 per partition, newest last."""
     consumer = AIOKafkaConsumer(
-        DEADLETTER.name, bootstrap_servers=bootstrap, enable_auto_commit=False
+        DEADLETTER.name,
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     found: list[tuple[int, DeadLetter]] = []

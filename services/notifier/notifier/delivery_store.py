@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared.config import DeliveryConfig
+from hub_shared.tracing import links as tracing_links
 from notifier.models import Delivery, DeliveryAttempt, DeliveryStatus, table_of
 from notifier.schedule import retry_delay
 
@@ -33,6 +34,7 @@ class Claimed:
     body: str
     attempts: int
     failures: int = 0
+    traceparent: str | None = None  # the alert's trace, while tracing is on
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,9 @@ async def claim_due(
         for r in (await session.exec(locked)).all()
         if r.id is not None
     ]
+    # The webhook continues the trace of the alert event it carries (hub_shared.tracing).
+    if traces := await tracing_links.latest_of_keys(session, [c.alert_id for c in taken]):
+        taken = [replace(c, traceparent=traces.get(c.alert_id)) for c in taken]
     if taken:
         await session.execute(
             update(Delivery)

@@ -45,8 +45,13 @@ async def published_heads(
 ) -> list[Head]:
     """Every head of `chain` (audit_chain) published on audit.v1 still in the topic."""
     # Without a group the consumer assigns itself every partition of the topic.
+    # "earliest": a reset to the end racing the seek below would skip every head.
     consumer = AIOKafkaConsumer(
-        AUDIT.name, bootstrap_servers=bootstrap, enable_auto_commit=False, **(options or {})
+        AUDIT.name,
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **(options or {}),
     )
     await consumer.start()
     try:
