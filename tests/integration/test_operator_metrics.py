@@ -24,6 +24,7 @@ from tests.integration.test_notifier_harness import (
     running_hub,
     until,
 )
+from tests.support.hub import bearer
 from tests.support.processes import free_port
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -96,6 +97,19 @@ async def test_backlog_open_alerts_and_lag_are_exported(hub: Hub) -> None:
     assert open_alerts["370812/project_not_enrolled"] == 2
     assert open_alerts["370811/enterprise_uninsured"] == 1
     assert samples[("hub_outbox_oldest_unsent_seconds", ())] == 0
+
+    # Every delivery attempt is in the audit trail, with what came back.
+    async def attempts() -> list[dict[str, str]] | None:
+        answer = await hub.api.get(
+            "/v1/audit", params={"operation": "deliver webhook"}, headers=bearer(ADMIN)
+        )
+        items: list[dict[str, str]] = answer.json()["items"]
+        return items if len(items) >= 2 else None
+
+    audited = await until(attempts, what="the delivery attempts in the audit trail")
+    assert {e["actor"] for e in audited} == {"office:yanzhou"}
+    assert {e["outcome"] for e in audited} == {"error"}  # connection refused
+    assert all(e["resource"].startswith("alert_id=") for e in audited)
 
     async def lag_reported() -> Samples | None:
         found = await _scrape(hub)

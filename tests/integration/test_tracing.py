@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from sqlalchemy import text
 from enrollment.app import create_app as create_enrollment
 from hub_shared import tracing
 from hub_shared.config import ServiceName
+from hub_shared.db import create_tables, make_engine, make_sessions, table_of
+from hub_shared.tracing.links import TraceLink, prune_before
 from hubtools.kafka import LocalKafka
 from notifier.app import create_app as create_notifier
 from permit_ingest.app import create_app as create_ingest
@@ -127,3 +130,21 @@ async def test_tracing_off_writes_no_traceparent(kafka: LocalKafka, tmp_path: Pa
         async with app.state.runtime.sessions() as session:
             rows = (await session.execute(text("SELECT traceparent FROM outbox"))).all()
     assert rows and all(tp is None for (tp,) in rows)
+
+
+async def test_old_trace_links_are_pruned(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    try:
+        await create_tables(engine, [table_of(TraceLink)])
+        now = datetime.now(UTC)
+        sessions = make_sessions(engine)
+        async with sessions() as session, session.begin():
+            for event_id, age in (("old", timedelta(days=8)), ("new", timedelta(hours=1))):
+                session.add(TraceLink(event_id=event_id, traceparent="00-x", recorded_at=now - age))
+        async with sessions() as session, session.begin():
+            assert await prune_before(session, now - timedelta(days=7)) == 1
+        async with sessions() as session:
+            left = (await session.execute(text("SELECT event_id FROM trace_links"))).all()
+        assert [row[0] for row in left] == ["new"]
+    finally:
+        await engine.dispose()
