@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export HUB_DATA_DIR ?= $(CURDIR)/var
 export HUB_CONFIG ?= $(CURDIR)/config/local.toml
 
-.PHONY: help venv kafka-jars run test test-unit lint fmt bench clean
+.PHONY: help venv kafka-jars run test test-unit lint fmt bench clean asyncapi images locks
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -35,6 +35,15 @@ lint: venv  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared/hub_shared services/permit-ingest/permit_ingest services/enrollment/enrollment services/incidents/incidents services/notifier/notifier tools/hubtools
+
+asyncapi: venv  ## regenerate docs/asyncapi.yaml from the topic registry and the event models
+	$(BIN)/python -m hubtools.asyncapi
+
+locks: venv  ## pin each service image's dependencies (deploy/images/locks) to the venv's versions
+	$(BIN)/python -m hubtools.locks
+
+images:  ## build the service images with podman, on a Debian base made by debootstrap (root)
+	IMAGES_DIR=$(HUB_DATA_DIR)/images deploy/images/build.sh
 
 fmt: venv  ## format and fix what ruff can
 	$(BIN)/ruff format .

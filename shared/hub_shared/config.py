@@ -80,6 +80,16 @@ class IngestConfig(_Frozen):
     batch_max_lines: int = Field(default=10000, ge=1)
 
 
+class AuditConfig(_Frozen):
+    # The exchange audit trail (hub_shared.audit): entries are appended in batches at most
+    # this often, the chain head is published on audit.v1 at most this often (when it
+    # moved), and entries older than retention_days are pruned (0 keeps them forever).
+    flush_interval_seconds: float = Field(default=0.2, gt=0)
+    head_interval_seconds: float = Field(default=60, gt=0)
+    retention_days: float = Field(default=0, ge=0)
+    prune_interval_seconds: float = Field(default=3600, gt=0)
+
+
 class SourceConfig(_Frozen):
     id: str
     kind: Literal["permits"]
@@ -121,6 +131,7 @@ class HubConfig(_Frozen):
     matching: MatchingConfig = MatchingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     ingest: IngestConfig = IngestConfig()
+    audit: AuditConfig = AuditConfig()
     sources: tuple[SourceConfig, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
     offices: tuple[OfficeConfig, ...] = ()
@@ -182,6 +193,10 @@ class EnvSettings(BaseSettings):
     kafka_ssl_cafile: Path | None = None
     kafka_ssl_certfile: Path | None = None
     kafka_ssl_keyfile: Path | None = None
+    # OpenTelemetry's own variable (no HUB_ prefix): tracing is on when it is set.
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
 
 
 class KafkaTls(BaseModel):
@@ -212,6 +227,7 @@ class ServiceSettings(BaseModel):
     consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
     consumer_stuck_seconds: float = 30.0
     kafka_tls: KafkaTls | None = None
+    otel_endpoint: str | None = None  # OTLP/HTTP base URL; None: tracing off
 
     @classmethod
     def load(cls, service: ServiceName, env: EnvSettings | None = None) -> ServiceSettings:
@@ -238,6 +254,7 @@ class ServiceSettings(BaseModel):
             consumer_offset_reset=env.consumer_offset_reset,
             consumer_stuck_seconds=env.consumer_stuck_seconds,
             kafka_tls=_kafka_tls(env),
+            otel_endpoint=env.otel_exporter_otlp_endpoint,
         )
 
 

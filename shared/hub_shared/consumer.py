@@ -80,6 +80,7 @@ class EventConsumer:
         self.dead_lettered = 0
         self.assigned_partitions = 0
         self._known: set[TopicPartition] = set()  # partitions with a looked-up position
+        self._live: AIOKafkaConsumer | None = None  # the running client, for lag()
         self._whole_poll = whole_poll
         self._conflict_tries = conflict_tries
         self._stuck_after = stuck_after
@@ -99,13 +100,35 @@ class EventConsumer:
         """True while one record has been retried for more than `stuck_after` seconds."""
         return bool(self._held) and self.stuck_seconds > self._stuck_after
 
+    @property
+    def group_id(self) -> str:
+        return self._group_id
+
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Records not yet read per assigned partition: the broker's high watermark (as of
+        the last fetch) less the position. A replica reports the partitions it holds."""
+        consumer = self._live
+        if consumer is None:
+            return {}
+        found = {}
+        for tp in consumer.assignment() & self._known:
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            try:
+                position = await asyncio.wait_for(consumer.position(tp), _POSITION_WAIT)
+            except (IllegalStateError, TimeoutError):
+                continue  # revoked meanwhile: its new owner reports it
+            found[tp] = max(0, high - position)
+        return found
+
     async def run(self) -> None:
         backoff = 0.5
         while True:
             consumer = self._make_consumer()
             try:
                 await consumer.start()
-                self.running = True
+                self.running, self._live = True, consumer
                 backoff = 0.5
                 await self._loop(consumer)
             except asyncio.CancelledError:
@@ -113,7 +136,7 @@ class EventConsumer:
             except KafkaError as exc:
                 log.warning("consumer %s: broker error, reconnecting: %s", self.name, exc)
             finally:
-                self.running = False
+                self.running, self._live = False, None
                 self.assigned_partitions = 0
                 self._known = set()
                 self._held = {}

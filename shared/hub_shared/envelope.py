@@ -35,6 +35,8 @@ class Envelope:
     subject: str | None = None
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time: datetime = field(default_factory=clock.now)
+    # W3C trace context (CloudEvents distributed-tracing extension); None when untraced.
+    traceparent: str | None = None
 
     @property
     def name(self) -> str:
@@ -65,6 +67,8 @@ def encode(envelope: Envelope) -> tuple[bytes | None, bytes, Headers]:
     }
     if envelope.subject is not None:
         attributes["subject"] = envelope.subject
+    if envelope.traceparent is not None:
+        attributes["traceparent"] = envelope.traceparent  # the ce_traceparent header
     message = ce_kafka.to_binary(
         CloudEvent(attributes=attributes, data=dict(envelope.data)),
         _FORMAT,
@@ -94,6 +98,7 @@ def decode(
         event_id, source, type_ = (found[h].decode() for h in ("ce_id", "ce_source", "ce_type"))
         time = datetime.fromisoformat(found["ce_time"].decode())
         subject = found["ce_subject"].decode() if "ce_subject" in found else None
+        traceparent = found["ce_traceparent"].decode() if "ce_traceparent" in found else None
         data = json.loads(value or b"")
     except (KeyError, UnicodeDecodeError, ValueError) as exc:
         raise MalformedEvent(f"not a CloudEvents binary-mode record: {exc!r}") from exc
@@ -111,4 +116,5 @@ def decode(
         time=time,
         key=key.decode() if key is not None else None,
         data=data,
+        traceparent=traceparent,
     )

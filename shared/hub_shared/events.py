@@ -162,3 +162,15 @@ class AlertData(EventData):
     @field_serializer("subject")
     def _subject_without_nulls(self, subject: AlertSubject) -> dict[str, Any]:
         return subject.model_dump(mode="json", exclude_none=True)
+
+
+class AuditHeadData(EventData):
+    """`audit.head`: the newest entry of a service's audit chain when it was published.
+    `chain` (the record key) names the chain: `<consumer group prefix>-<service>`, one per
+    service of a deployment."""
+
+    service: str
+    chain: str
+    seq: int
+    entry_hash: str
+    at: str

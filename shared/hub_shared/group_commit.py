@@ -16,6 +16,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from hub_shared.errors import Unavailable
 from hub_shared.outbox import insert_staged
+from hub_shared.tracing.context import bound
 from hub_shared.uow import (
     Known,
     Lookup,
@@ -106,7 +107,8 @@ class GroupCommitter:
             raise Unavailable("the service is shutting down")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self.submitted += 1
-        self._queue.append(_Write(work, tuple(lookups), future))
+        # The group runs in a task of its own: the work keeps the caller's trace context.
+        self._queue.append(_Write(bound(work), tuple(lookups), future))
         self._dispatch()
         return await future
 

@@ -24,9 +24,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, Table, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub_shared.audit.tables import AuditAnchor, AuditEntry
 from hub_shared.db import table_of
 from hub_shared.outbox import OutboxMessage
 from hub_shared.processed_events import ProcessedEvent
+from hub_shared.tracing.links import TraceLink
 
 BASELINE = "0001"
 _LOCK = 3708_2021_99  # any constant shared by the instances of every service
@@ -34,7 +36,8 @@ _LOCK = 3708_2021_99  # any constant shared by the instances of every service
 
 @dataclass(frozen=True)
 class Schema:
-    """A service's own tables (the outbox and the inbox added) and its migrations folder."""
+    """A service's own tables (the outbox, the inbox and the audit trail added) and its
+    migrations folder."""
 
     service: str
     own_tables: Sequence[Table]
@@ -42,7 +45,8 @@ class Schema:
 
     @property
     def tables(self) -> list[Table]:
-        return [table_of(OutboxMessage), table_of(ProcessedEvent), *self.own_tables]
+        shared = (OutboxMessage, ProcessedEvent, AuditEntry, AuditAnchor, TraceLink)
+        return [*(table_of(model) for model in shared), *self.own_tables]
 
     @property
     def version_table(self) -> str:

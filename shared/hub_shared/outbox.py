@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from hub_shared.db import SessionFactory
 from hub_shared.envelope import Envelope, encode
 from hub_shared.kafka import Producer
 from hub_shared.topics import event_type, topic_of
+from hub_shared.tracing.context import current_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now)
     sent_at: datetime | None = Field(default=None, index=True)
     lease_until: datetime | None = None
+    traceparent: str | None = Field(default=None, max_length=64)  # hub_shared.tracing
 
 
 def outbox_row(
@@ -72,6 +74,7 @@ def outbox_row(
         "created_at": now,
         "sent_at": None,
         "lease_until": None,
+        "traceparent": current_traceparent(),
     }
 
 
@@ -113,6 +116,7 @@ def _envelope(row: OutboxMessage) -> Envelope:
         key=row.key,
         time=row.ce_time.replace(tzinfo=row.ce_time.tzinfo or UTC),
         data=json.loads(row.payload),
+        traceparent=row.traceparent,
     )
 
 
@@ -128,6 +132,7 @@ class OutboxRelay:
         poll_seconds: float = 1.0,
         lease_seconds: float = 60.0,
         linger_seconds: float = 0.02,
+        on_published: Callable[[Sequence[OutboxMessage]], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._producer = producer
@@ -136,6 +141,7 @@ class OutboxRelay:
         self._lease = timedelta(seconds=lease_seconds)
         self._linger = linger_seconds
         self._wake = asyncio.Event()
+        self._on_published = on_published
         self.published = 0
 
     def notify(self) -> None:
@@ -176,6 +182,8 @@ class OutboxRelay:
             raise
         await self._set(rows, sent_at=clock.now(), lease_until=None)
         self.published += len(rows)
+        if self._on_published is not None:
+            self._on_published(rows)
         return len(rows)
 
     async def _set(self, rows: list[OutboxMessage], **values: Any) -> None:

@@ -14,6 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub_shared import clock
 from hub_shared.db import SessionFactory
 from hub_shared.envelope import Envelope
+from hub_shared.tracing.context import continuing
+from hub_shared.tracing.links import note_received
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 # A set-based handler: applies a batch of new events (none seen before) in the caller's
@@ -31,7 +33,8 @@ def one_by_one(handler: Handler, prepare: BatchPrepare | None = None) -> BatchHa
         if prepare is not None:
             await prepare(session, events)
         for envelope in events:
-            await handler(session, envelope)
+            with continuing(envelope.traceparent):
+                await handler(session, envelope)
 
     return handle
 
@@ -68,6 +71,7 @@ async def apply_batch(
             new.append(envelope)
             rows.append({"consumer": consumer, "event_id": envelope.id, "topic": topic})
         if new:
+            await note_received(session, consumer, new)
             await handler(session, new)
             now = clock.now()
             await session.execute(insert(ProcessedEvent), [r | {"processed_at": now} for r in rows])

@@ -4,10 +4,14 @@ background workers, readiness. Built in the app's lifespan, never at import time
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import cast
 
+from hub_shared import clock
+from hub_shared.audit.trail import AuditTrail, audit_chain
 from hub_shared.config import ServiceSettings
 from hub_shared.consumer import EventConsumer
 from hub_shared.db import make_engine, make_sessions
@@ -17,8 +21,12 @@ from hub_shared.kafka import Producer, connection_options
 from hub_shared.kafka import ping as kafka_ping
 from hub_shared.metrics import Metrics
 from hub_shared.migrations import Schema, migrate
-from hub_shared.outbox import OutboxRelay
+from hub_shared.operator_metrics import OperatorMetrics
+from hub_shared.outbox import OutboxMessage, OutboxRelay
 from hub_shared.processed_events import BatchHandler, BatchPrepare, Handler, one_by_one
+from hub_shared.topics import event_name
+from hub_shared.tracing import links as tracing_links
+from hub_shared.tracing import make_tracer, use_tracer
 
 log = logging.getLogger(__name__)
 Worker = Callable[[], Awaitable[None]]
@@ -34,15 +42,34 @@ class ServiceRuntime:
         self.producer = Producer(
             settings.kafka_bootstrap, client_id=settings.service, options=self.kafka_options
         )
-        self.relay = OutboxRelay(self.sessions, self.producer)
+        # Every exchange in and out is appended to the service's hash-chained audit trail.
+        self.audit = AuditTrail(
+            self.engine,
+            self.producer,
+            service=settings.service,
+            chain=audit_chain(settings),
+            config=settings.hub.audit,
+        )
+        self.relay = OutboxRelay(self.sessions, self.producer, on_published=self._audit_published)
         # REST and webhook writes: concurrent requests share a transaction (group commit).
         self.writes = GroupCommitter(self.engine, after_commit=self.relay.notify)
         self.metrics = Metrics(settings.service)
+        self.tracer, self._trace_provider = make_tracer(settings.service, settings.otel_endpoint)
         self.consumers: list[EventConsumer] = []
-        self._workers: list[tuple[str, Worker]] = [("outbox-relay", self.relay.run)]
+        self._workers: list[tuple[str, Worker]] = [
+            ("outbox-relay", self.relay.run),
+            ("audit-appender", self.audit.run_appender),
+            ("audit-heads", self.audit.run_head_publisher),
+            ("audit-pruner", self.audit.run_pruner),
+        ]
         self.schema = schema
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics.collectors.append(self._collect)
+        if self.tracer is not None:
+            self._workers.append(("trace-links-pruner", self._prune_trace_links))
+        self.metrics.collectors.append(
+            OperatorMetrics(self.metrics.registry).collector(self.sessions, self.consumers)
+        )
 
     def add_consumer(
         self,
@@ -92,6 +119,7 @@ class ServiceRuntime:
         self._workers.append((name, worker))
 
     async def start(self) -> None:
+        use_tracer(self.tracer)  # the background tasks created below inherit it
         await migrate(self.engine, self.schema)
         await self.producer.start()
         self.writes.start()
@@ -114,11 +142,41 @@ class ServiceRuntime:
                 log.warning(
                     "background task %s did not stop within %.0f s", task.get_name(), timeout
                 )
+        await self._close_audit(timeout)
+        if self._trace_provider is not None:
+            self._trace_provider.shutdown()  # exports what is still batched
         for step, name in ((self.producer.stop, "producer"), (self.engine.dispose, "database")):
             try:
                 await asyncio.wait_for(step(), timeout)
             except TimeoutError:
                 log.warning("stopping the %s took over %.0f s; abandoned", name, timeout)
+
+    async def _prune_trace_links(self) -> None:
+        """Trace links only need to outlive what may still continue a trace: the grace
+        period of a permit's alert, twice over, and never less than a week."""
+        keep = timedelta(seconds=max(7 * 86400, 2 * self.settings.hub.matching.grace_seconds))
+        while True:
+            async with self.sessions() as session, session.begin():
+                await tracing_links.prune_before(session, clock.now() - keep)
+            await asyncio.sleep(3600)
+
+    def _audit_published(self, rows: Sequence[OutboxMessage]) -> None:
+        for row in rows:
+            self.audit.record(
+                actor=self.settings.service,
+                operation=f"publish {event_name(row.ce_type)}",
+                resource=f"key={row.key}" if row.key else "",
+                content_hash=hashlib.sha256(row.payload.encode()).hexdigest(),
+                outcome="published",
+            )
+
+    async def _close_audit(self, timeout: float) -> None:
+        """What is queued reaches the chain, and its head the topic, before shutdown."""
+        try:
+            await asyncio.wait_for(self.audit.flush(), timeout)
+            await asyncio.wait_for(self.audit.publish_head(), timeout)
+        except Exception as exc:  # the entries stay queued; only a crash loses them
+            log.warning("audit trail: final flush or head failed: %s", exc)
 
     async def _supervise(self, name: str, worker: Worker) -> None:
         """Keep a background loop alive: a crash is logged and the loop restarted."""

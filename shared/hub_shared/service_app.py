@@ -9,11 +9,14 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
+from hub_shared.audit import api as audit_api
+from hub_shared.audit.middleware import AuditExchanges
 from hub_shared.auth import TokenRegistry
 from hub_shared.errors import install_error_handlers, problem
 from hub_shared.http import BodyLimit
 from hub_shared.metrics import instrument
 from hub_shared.runtime import ServiceRuntime
+from hub_shared.tracing.http import TraceRequests
 
 
 def build_app(
@@ -44,6 +47,14 @@ def build_app(
     install_error_handlers(app)
     instrument(app, runtime.metrics)
     app.add_middleware(BodyLimit)
+    if runtime.tracer is not None:  # tracing off: not even the middleware
+        app.add_middleware(TraceRequests, tracer=runtime.tracer)
+    app.add_middleware(
+        AuditExchanges,
+        trail=runtime.audit,
+        tokens=app.state.tokens,
+        sources=frozenset(s.id for s in runtime.settings.hub.sources),
+    )
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
@@ -59,6 +70,6 @@ def build_app(
         failing = ", ".join(name for name, ok in checks.items() if not ok)
         return problem(503, "Not ready", f"not ready: {failing}", slug="not-ready")
 
-    for router in routers:
+    for router in (*routers, audit_api.router):
         app.include_router(router)
     return app

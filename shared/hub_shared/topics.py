@@ -24,6 +24,9 @@ ACCIDENTS = Topic("accidents.v1", "employer uscc", ("accident.reported",))
 DISEASES = Topic("diseases.v1", "employer uscc", ("disease.diagnosed",))
 ALERTS = Topic("alerts.v1", "alert_id", ("alert.raised", "alert.resolved", "alert.acknowledged"))
 DEADLETTER = Topic("deadletter.v1", "original key", ())
+# Each service's audit chain head, published regularly: a database rewritten after the fact
+# disagrees with what was published (hub_shared.audit).
+AUDIT = Topic("audit.v1", "chain: <consumer group prefix>-<service>", ("audit.head",))
 
 ALL_TOPICS: tuple[Topic, ...] = (
     PERMITS,
@@ -34,6 +37,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     DISEASES,
     ALERTS,
     DEADLETTER,
+    AUDIT,
 )
 
 _TOPIC_OF_EVENT = {event: topic for topic in ALL_TOPICS for event in topic.events}

@@ -27,6 +27,7 @@ from hub_shared.processed_events import ProcessedEvent
 from hubtools.cli import app
 
 SERVICES = ["permit_ingest", "enrollment", "incidents", "notifier"]
+LATER_TABLES = {"audit_log", "audit_anchor", "trace_links"}  # revisions 0030, 0031
 
 
 def schema_of(package: str) -> Schema:
@@ -115,8 +116,11 @@ async def test_unversioned_tables_that_differ_from_the_baseline_are_refused(
     schema = schema_of("permit_ingest")
     engine = make_engine(database_url)
     try:
+        # The tables of a database from before migrations: none a later revision added.
+        old_tables = [t for t in schema.metadata().sorted_tables if t.name not in LATER_TABLES]
         async with engine.begin() as conn:
-            await conn.run_sync(schema.metadata().create_all)
+            await conn.run_sync(schema.metadata().create_all, tables=old_tables)
+            await conn.execute(text("ALTER TABLE outbox DROP COLUMN traceparent"))  # 0031's
             await conn.execute(text("ALTER TABLE outbox DROP COLUMN lease_until"))
         with pytest.raises(UnversionedSchema, match="differ from the baseline"):
             await migrate(engine, schema)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from hub_shared.config import DEFAULT_PORTS, HubConfig
-from hub_shared.topics import ALL_TOPICS, DEADLETTER
+from hub_shared.topics import ALL_TOPICS, AUDIT, DEADLETTER
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 NAMESPACE = "jining-hub"
@@ -168,7 +168,7 @@ def test_kafka_user_acls_follow_topic_ownership(service: str) -> None:
         key = (res["type"], res["name"], res.get("patternType", "literal"))
         granted.setdefault(key, set()).update(acl["operations"])
     expected: dict[tuple[str, str, str], set[str]] = {}
-    for topic in PRODUCES[service] | {DEADLETTER.name}:
+    for topic in PRODUCES[service] | {DEADLETTER.name, AUDIT.name}:
         expected.setdefault(("topic", topic, "literal"), set()).update({"Write", "Describe"})
     for topic in CONSUMES[service]:
         expected.setdefault(("topic", topic, "literal"), set()).update({"Read", "Describe"})

@@ -116,6 +116,11 @@ def main() -> None:
         if "backlog" in parts:
             figures["backlog"] = _backlog(data / "backlog", args.events, pg, not args.skip_peer)
     console.print(render(figures))
+    if tracing := figures.get("intake", {}).get("tracing"):
+        console.print(
+            f"tracing on intake (SQLite, closed loop): {tracing['off_req_per_s']:.0f} req/s off, "
+            f"{tracing['on_req_per_s']:.0f} req/s on: {tracing['overhead_pct']:.1f} % overhead"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2))
     console.print(f"figures written to {args.out}")

@@ -128,6 +128,7 @@ class Hub:
     database_urls: dict[str, str] = field(default_factory=dict)
     group_prefix: str = field(default_factory=lambda: f"bench-{uuid.uuid4().hex[:8]}")
     services: dict[str, Service] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. tracing's endpoint
 
     def env(self, ports: dict[str, int]) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
@@ -139,7 +140,7 @@ class Hub:
             "HUB_PII_KEY": "bench-pii-key-0123456789abcdef",
             "HUB_LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
-        }
+        } | self.extra_env
         for name, port in ports.items():
             module = SERVICE_MODULES[name].upper()
             env[f"HUB_{module}_PORT"] = str(port)

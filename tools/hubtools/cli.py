@@ -7,6 +7,8 @@
 - `hub receiver`: an office's webhook receiver that verifies and prints alerts.
 - `hub replay enrollment --database-url URL`: rebuild the matcher's state from the topics.
 - `hub db upgrade|current|revision SERVICE`: each service's schema migrations.
+- `hub audit verify SERVICE`: the service's audit chain against its published heads.
+- `hub status`: each service's readiness, lag, backlogs and the last errors.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import typer
 from rich.console import Console
 
 from hub_shared.config import EnvSettings, HubConfig, load_hub_config
-from hubtools import db_cli, demo, replay_cli
+from hubtools import audit_cli, db_cli, demo, replay_cli, status
 from hubtools.kafka import fetch_jars
 from hubtools.kafka_admin import port_open, run_sync, split_bootstrap
 from hubtools.run import LOCAL_HOSTS, RunError, local_broker, run_hub
@@ -37,6 +39,7 @@ kafka_app = typer.Typer(
 )
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(db_cli.app, name="db")
+app.add_typer(audit_cli.app, name="audit")
 app.command("post-permit")(demo.post_permit)
 app.command("receiver")(demo.receiver)
 app.command("replay")(replay_cli.replay)
@@ -131,3 +134,24 @@ def run(
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc
     raise typer.Exit(code)
+
+
+@app.command("status")
+def show_status(
+    dead_letters: Annotated[int, typer.Option(help="how many recent dead letters to show")] = 5,
+) -> None:
+    """The local hub's health: services, lag, backlogs and the last errors."""
+    env, hub = _load()
+    host = "127.0.0.1" if env.host in {"0.0.0.0", "::"} else env.host
+    targets = {
+        name: f"http://{host}:{getattr(env, name.replace('-', '_') + '_port')}"
+        for name in ("permit-ingest", "enrollment", "incidents", "notifier")
+    }
+    healths = run_sync(lambda: status.probe_all(targets))
+    bootstrap = env.kafka_bootstrap or hub.kafka.bootstrap
+    letters: list[status.DeadLetter] = []
+    if dead_letters > 0 and run_sync(lambda: port_open(bootstrap)):
+        letters = run_sync(lambda: status.last_dead_letters(bootstrap, dead_letters))
+    status.render(console, healths, letters)
+    if not all(h.reachable and not h.failing for h in healths):
+        raise typer.Exit(1)

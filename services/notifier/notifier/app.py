@@ -10,9 +10,11 @@ from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 from hub_shared.topics import ALERTS
 from notifier.consumers import AlertsHandler
-from notifier.delivery.worker import DeliveryMetrics, DeliveryWorker
+from notifier.delivery.audit import AuditedDeliveryMetrics
+from notifier.delivery.worker import DeliveryWorker
 from notifier.inbox import api, dashboard
 from notifier.inbox.stream import AlertFeed
+from notifier.ops_metrics import NotifierOperatorMetrics
 from notifier.tables import SCHEMA
 
 
@@ -22,7 +24,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     worker = DeliveryWorker(
         sessions=runtime.sessions,
         hub=settings.hub,
-        metrics=DeliveryMetrics(runtime.metrics.registry),
+        metrics=AuditedDeliveryMetrics(runtime.metrics.registry, runtime.audit),
         on_alerts_changed=feed.changed,
     )
     # The handler takes any mix of alerts in one transaction (a poll of all six partitions
@@ -41,6 +43,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         after_commit=alerts.after_commit,
     )
     runtime.add_worker("delivery", worker.run)
+    watched = NotifierOperatorMetrics(
+        runtime.metrics.registry, [o.id for o in settings.hub.offices if o.webhook_url]
+    )
+    runtime.metrics.collectors.append(watched.collector(runtime.sessions))
     runtime.add_worker("alert-feed", feed.run)
     app = build_app(
         title="Notifier",

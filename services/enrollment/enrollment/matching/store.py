@@ -36,6 +36,7 @@ from hub_shared import clock
 from hub_shared.db import table_of
 from hub_shared.events import AlertData
 from hub_shared.outbox import insert_staged, outbox_row
+from hub_shared.tracing import links as tracing_links
 
 _PERMITS = table_of(WatchedPermit)
 _ENROLLMENTS = table_of(Enrollment)
@@ -130,14 +131,15 @@ async def write(
             statement = statement.on_conflict_do_update(index_elements=keys, set_=updates)
         await session.execute(statement, rows)
     now = clock.now()
-    await insert_staged(
-        session,
-        [
-            outbox_row(name, source=source, key=a.alert_id, subject=a.alert_id,
-                       data=to_data(a).to_json(), now=now)
-            for name, a in changes
-        ],
-    )  # fmt: skip
+    alerts = [(name, to_data(a)) for name, a in changes]
+    rows = [
+        outbox_row(name, source=source, key=a.alert_id, subject=a.alert_id,
+                   data=a.to_json(), now=now)
+        for name, a in alerts
+    ]  # fmt: skip
+    # An alert continues the trace of the event it is about (a permit's, an accident's).
+    await tracing_links.carry(session, rows, [[e.id for e in a.evidence] for _n, a in alerts])
+    await insert_staged(session, rows)
 
 
 # The columns a later event may change in a stored row (None: never changed once stored).

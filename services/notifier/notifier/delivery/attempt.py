@@ -14,10 +14,11 @@ import time
 from datetime import datetime
 
 import aiohttp
+from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client import Counter as PromCounter
 
-from hub_shared import clock
+from hub_shared import clock, tracing
 from hub_shared.config import OfficeConfig
 from hub_shared.webhooks import sign
 from notifier.delivery.schedule import parse_retry_after
@@ -63,13 +64,19 @@ async def post_delivery(
         return Outcome(claimed, attempted_at, latency, status_code, error, retry_after, probe)
 
     try:
-        async with asyncio.timeout(timeout):
-            async with client.post(
-                url, data=body, headers=headers, allow_redirects=False
-            ) as response:
-                # Read (a bounded part of) the answer so the connection can be reused.
-                await response.content.read(_MAX_ANSWER_BYTES)
-                status, retry_after_header = response.status, response.headers.get("retry-after")
+        with tracing.span(
+            f"deliver webhook to {office.id}", traceparent=claimed.traceparent, kind=SpanKind.CLIENT
+        ) as traceparent:
+            if traceparent:  # W3C trace context on the webhook (tracing on)
+                headers["traceparent"] = traceparent
+            async with asyncio.timeout(timeout):
+                async with client.post(
+                    url, data=body, headers=headers, allow_redirects=False
+                ) as response:
+                    # Read (a bounded part of) the answer so the connection can be reused.
+                    await response.content.read(_MAX_ANSWER_BYTES)
+                    status = response.status
+                    retry_after_header = response.headers.get("retry-after")
     except TimeoutError:
         return done(error=f"no answer within {timeout:g} s")
     except aiohttp.ClientError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import clock
 from hub_shared.config import DeliveryConfig
+from hub_shared.tracing import links as tracing_links
 from notifier.delivery.schedule import retry_delay
 from notifier.tables import Delivery, DeliveryAttempt, DeliveryStatus, table_of
 
@@ -34,6 +35,7 @@ class Claimed:
     body: str
     attempts: int
     failures: int = 0
+    traceparent: str | None = None  # the alert's trace, while tracing is on
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,9 @@ async def claim_due(
         for r in (await session.exec(locked)).all()
         if r.id is not None
     ]
+    # The webhook continues the trace of the alert event it carries (hub_shared.tracing).
+    if traces := await tracing_links.latest_of_keys(session, [c.alert_id for c in taken]):
+        taken = [replace(c, traceparent=traces.get(c.alert_id)) for c in taken]
     if taken:
         await session.execute(
             update(Delivery)

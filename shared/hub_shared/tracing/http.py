@@ -1,0 +1,42 @@
+"""A server span for every HTTP request, continuing the caller's `traceparent` (W3C trace
+context) or starting a trace. Installed only while tracing is on."""
+
+from __future__ import annotations
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Tracer
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub_shared.tracing.context import span, use_tracer
+
+
+class TraceRequests:
+    def __init__(self, app: ASGIApp, tracer: Tracer) -> None:
+        self._app = app
+        self._tracer = tracer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        use_tracer(self._tracer)  # this request's task only
+        incoming = next(
+            (v.decode("latin-1") for k, v in scope["headers"] if k == b"traceparent"), None
+        )
+        with span(scope["method"], traceparent=incoming, kind=SpanKind.SERVER):
+            status = 500
+
+            async def noting(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            try:
+                await self._app(scope, receive, noting)
+            finally:
+                current = trace.get_current_span()
+                route = getattr(scope.get("route"), "path", None)
+                if route:
+                    current.update_name(f"{scope['method']} {route}")
+                current.set_attribute("http.response.status_code", status)
