@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export HUB_DATA_DIR ?= $(CURDIR)/var
 export HUB_CONFIG ?= $(CURDIR)/config/local.toml
 
-.PHONY: help venv kafka-jars run test test-unit lint fmt bench clean asyncapi images locks
+.PHONY: help venv kafka-jars run test test-unit lint fmt bench soak clean asyncapi images locks
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -56,6 +56,17 @@ bench: venv kafka-jars  ## benchmarks, reported never asserted; BENCH_EVENTS=100
 	$(BIN)/python -m hubtools.bench --events $(BENCH_EVENTS) $(BENCH_ARGS)
 	$(BIN)/python -m hubtools.bench_import
 	$(BIN)/python -m hubtools.bench_notifier
+
+SOAK_EVENTS ?= 10000
+SOAK_RATE ?= 25
+SOAK_BROKER_KILLS ?= 10
+SOAK_SERVICE_KILLS ?= 10
+SOAK_SEED ?= 16
+SOAK_ARGS ?=
+soak: venv kafka-jars  ## fault soak, reported never asserted: SOAK_EVENTS at SOAK_RATE/s while kill -9 of the broker and each service; var/soak.json
+	$(BIN)/python -m hubtools.soak --events $(SOAK_EVENTS) --rate $(SOAK_RATE) \
+		--broker-kills $(SOAK_BROKER_KILLS) --service-kills $(SOAK_SERVICE_KILLS) \
+		--seed $(SOAK_SEED) $(SOAK_ARGS)
 
 clean:  ## remove local state (var/) but keep the venv and jar cache
 	rm -rf var

@@ -54,7 +54,7 @@ def _caught_up(hub: Hub, total: int, timeout: float) -> float:
     raise RuntimeError(f"enrollment did not catch up with {total:,} events in {timeout:.0f} s")
 
 
-def _outbox_pending(client: httpx.Client, service: Service) -> float:
+def outbox_pending(client: httpx.Client, service: Service) -> float:
     text = client.get(service.url + "/metrics").text
     found = re.search(r"^hub_outbox_pending\s+([\d.e+]+)", text, re.M)
     return float(found[1]) if found else 0.0
@@ -67,7 +67,7 @@ def _settle(hub: Hub, service: Service, timeout: float) -> float:
         while quiet < SETTLE_POLLS and time.monotonic() - began < timeout:
             ends = asyncio.run(kafka_read.end_offsets(hub.bootstrap, [kafka_read.ALERTS_TOPIC]))
             now = sum(ends.values())
-            pending = _outbox_pending(client, service)
+            pending = outbox_pending(client, service)
             quiet = quiet + 1 if (now == last and pending == 0) else 0
             last = now
             time.sleep(1)

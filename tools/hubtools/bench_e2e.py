@@ -34,11 +34,14 @@ class E2eOptions:
     drain_timeout: float = 180.0  # after the last request, for the last webhook
 
 
-def _start_receiver(work: Path) -> Service:
+def start_receiver(work: Path, secret: str | None = None) -> Service:
+    """The office receiver (hubtools.bench_receiver) as its own process; with `secret`, it
+    checks each delivery's signature."""
     service = Service("receiver", free_ports(1)[0], work / "receiver.log")
+    check = ["--secret", secret] if secret else []
     with service.log.open("ab") as out:
         service.process = subprocess.Popen(
-            [sys.executable, "-m", "hubtools.bench_receiver", "--port", str(service.port)],
+            [sys.executable, "-m", "hubtools.bench_receiver", "--port", str(service.port), *check],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )  # fmt: skip
     service.wait_ready("/count")
@@ -63,7 +66,8 @@ def _figures(
 ) -> dict[str, Any]:
     raised = [r for r in records if r[2] == RAISED]
     first: dict[str, float] = {}
-    for arrived, _, _, report_id in raised:
+    for record in raised:
+        arrived, report_id = record[0], record[3]
         first[report_id] = min(arrived, first.get(report_id, arrived))
     latencies = []
     for i in accepted:
@@ -86,7 +90,7 @@ def _figures(
 
 def run_e2e(bootstrap: str, work: Path, options: E2eOptions) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
-    receiver = _start_receiver(work)
+    receiver = start_receiver(work)
     config = write_config(work / "e2e.toml", grace_seconds=86400,
                           office_webhook=f"{receiver.url}/alerts")  # fmt: skip
     hub = Hub(config, bootstrap, work / "hub")

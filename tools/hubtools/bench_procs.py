@@ -21,9 +21,11 @@ from hubtools.run import SERVICE_MODULES
 READY_TIMEOUT = 90.0
 
 
-def write_config(path: Path, *, grace_seconds: float, office_webhook: str | None = None) -> Path:
+def write_config(
+    path: Path, *, grace_seconds: float, office_webhook: str | None = None, more: str = ""
+) -> Path:
     """One permit source, an emergency-management client, and the city office (every
-    county) with a webhook when one is given."""
+    county) with a webhook when one is given; `more` is appended TOML (more clients)."""
     hook = f'webhook_url = "{office_webhook}"\nwebhook_secret = "{OFFICE_SECRET}"\n'
     path.write_text(
         f"""
@@ -50,7 +52,7 @@ divisions = ["370800"]
 id = "city"
 divisions = ["370800"]
 token = "bench-office-city"
-{hook if office_webhook else ""}""",
+{hook if office_webhook else ""}{more}""",
         encoding="utf-8",
     )
     return path
@@ -152,18 +154,33 @@ class Hub:
         """Start the named services; with `wait`, return once every one answers /readyz."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         ports = dict(zip(names, free_ports(len(names)), strict=True))
-        env = self.env(ports)
         for name in names:
             service = Service(name, ports[name], self.data_dir / f"{name}.log")
-            with service.log.open("ab") as log:
-                service.process = subprocess.Popen(
-                    [sys.executable, "-m", SERVICE_MODULES[name]],
-                    env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                )  # fmt: skip
             self.services[name] = service
+            self._spawn(service)
         for name in names:
             if wait:
                 self.services[name].wait_ready()
+
+    def kill(self, name: str) -> None:
+        """SIGKILL, as a crash would: the process gets no chance to finish anything."""
+        process = self.services[name].process
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    def restart(self, name: str) -> None:
+        """Start a stopped or killed service again on its port, with the same environment
+        (so the same database and consumer groups); returns without waiting."""
+        self._spawn(self.services[name])
+
+    def _spawn(self, service: Service) -> None:
+        env = self.env({n: s.port for n, s in self.services.items()})
+        with service.log.open("ab") as log:
+            service.process = subprocess.Popen(
+                [sys.executable, "-m", SERVICE_MODULES[service.name]],
+                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
 
     def stop(self) -> None:
         for service in self.services.values():
