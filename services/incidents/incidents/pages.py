@@ -21,6 +21,7 @@ from hub_shared.auth import Principal, TokenRegistry
 from hub_shared.errors import NotFound
 from incidents import trend_data
 from incidents.api import RuntimeDep
+from incidents.incidence import data as incidence_data
 from incidents.report_queries import TrendQuery
 
 COOKIE: Final = "hub_token"
@@ -59,9 +60,15 @@ async def trends_page(
         from_year=query.from_year,
         to_year=query.to_year,
     )
-    response = templates.TemplateResponse(
-        request, "trends.html", {"report": report.as_dict(), "years": list(report.years)}
+    incidence = await incidence_data.incidence_trend(
+        sessions=runtime.sessions,
+        division_code=query.division_code,
+        from_year=query.from_year,
+        to_year=query.to_year,
     )
+    context = {"report": report.as_dict(), "years": list(report.years)}
+    context["incidence"] = incidence.as_dict()
+    response = templates.TemplateResponse(request, "trends.html", context)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"  # the address may carry the token
     if token:

@@ -24,6 +24,9 @@ from hub_shared import clock, divisions
 from hub_shared.identifiers import DivisionCode
 from incidents import exports, pages, report_data, trend_data, trends
 from incidents.api import RuntimeDep
+from incidents.incidence import data as incidence_data
+from incidents.incidence import exports as incidence_exports
+from incidents.incidence.trend import IncidenceTrend
 from incidents.insights import router
 from incidents.reports import NOTES, KeyIndustryReport
 
@@ -50,6 +53,7 @@ class SubmissionQuery(BaseModel):
 class Submission:
     table: KeyIndustryReport
     trend: trends.TrendReport
+    incidence: IncidenceTrend
 
     @property
     def division_name(self) -> str:
@@ -96,7 +100,13 @@ async def load(runtime: RuntimeDep, division_code: str, year: int) -> Submission
         from_year=trends.BASELINE_YEAR,
         to_year=year,
     )
-    return Submission(table, trend)
+    incidence = await incidence_data.incidence_trend(
+        sessions=runtime.sessions,
+        division_code=division_code,
+        from_year=trends.BASELINE_YEAR,
+        to_year=year,
+    )
+    return Submission(table, trend, incidence)
 
 
 def _heading(sheet: Worksheet, title: str, subtitle: str, width: int) -> None:
@@ -149,6 +159,7 @@ def to_xlsx(submission: Submission) -> bytes:
         cell = head.cell(row=offset, column=2, value="—" if value is None else value)
         cell.number_format = fmt
         cell.border = _BORDER
+    incidence_exports.add_trend_sheet(book, submission.incidence)
     head.column_dimensions["A"].width = 24
     head.column_dimensions["B"].width = 18
 
@@ -218,6 +229,7 @@ async def annual_submission(
         "headlines": [(label, _shown(v, fmt)) for label, v, fmt in submission.headlines()],
         "fillers": exports.FILLERS,
         "baseline_year": trends.BASELINE_YEAR,
+        "incidence": submission.incidence.as_dict(),
     }
     response = pages.templates.TemplateResponse(request, "submission.html", context)
     response.headers.update(headers)
