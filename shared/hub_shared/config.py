@@ -75,6 +75,18 @@ class DeliveryConfig(_Frozen):
     disable_after_seconds: float = Field(default=259200, gt=0)
 
 
+class GoalsConfig(_Frozen):
+    """The plan's goals tracked by incidents: inspection deadlines and training coverage."""
+
+    # How often open inspection findings are checked against their deadlines.
+    overdue_scan_interval_seconds: float = Field(default=60.0, gt=0)
+    # The day of each year ("MM-DD") on which `training_gap` alerts are raised.
+    training_gap_alert_on: str = Field(
+        default="10-01", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+    )
+    training_scan_interval_seconds: float = Field(default=3600.0, gt=0)
+
+
 class IngestConfig(_Frozen):
     # Permits one NDJSON batch may hold (POST /v1/permits:batch): more is refused with 413.
     batch_max_lines: int = Field(default=10000, ge=1)
@@ -121,6 +133,7 @@ class HubConfig(_Frozen):
     matching: MatchingConfig = MatchingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     ingest: IngestConfig = IngestConfig()
+    goals: GoalsConfig = GoalsConfig()
     sources: tuple[SourceConfig, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
     offices: tuple[OfficeConfig, ...] = ()

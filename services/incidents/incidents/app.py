@@ -9,6 +9,8 @@ from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 from hub_shared.topics import ENROLLMENTS, ENTERPRISES
 from incidents import api, consumers, insights
+from incidents.inspections import overdue
+from incidents.inspections import routes as inspections
 from incidents.pii import PiiKey
 from incidents.schema import SCHEMA
 
@@ -28,6 +30,16 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         handler=consumers.apply_event,
     )
 
+    runtime.add_worker(
+        "overdue-findings",
+        overdue.scanner(
+            runtime.sessions,
+            source=runtime.source,
+            interval=settings.hub.goals.overdue_scan_interval_seconds,
+            notify=runtime.relay.notify,
+        ),
+    )
+
     async def load_pii_key() -> None:
         await pii.load(runtime.sessions)
 
@@ -35,7 +47,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         title="Work-injury hub: incidents",
         description=DESCRIPTION,
         runtime=runtime,
-        routers=[api.router, insights.router],
+        routers=[api.router, insights.router, inspections.router],
         state={"pii": pii},
         on_start=[load_pii_key],
     )

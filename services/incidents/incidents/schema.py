@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from hub_shared.migrations import Schema
+from incidents.inspections.tables import TABLES as INSPECTION_TABLES
 from incidents.models import TABLES
 
 SCHEMA = Schema(
     service="incidents",
-    own_tables=TABLES,
+    own_tables=[*TABLES, *INSPECTION_TABLES],
     migrations=Path(__file__).with_name("migrations"),
 )
