@@ -94,7 +94,7 @@ class IngestConfig(_Frozen):
 
 class SourceConfig(_Frozen):
     id: str
-    kind: Literal["permits"]
+    kind: Literal["permits", "training"]
     secret: WebhookSecret
     division_aliases: dict[str, str] = Field(default_factory=dict)
 

@@ -13,6 +13,8 @@ from incidents.inspections import overdue
 from incidents.inspections import routes as inspections
 from incidents.pii import PiiKey
 from incidents.schema import SCHEMA
+from incidents.training import gaps
+from incidents.training import routes as training
 
 DESCRIPTION = (
     "Accident reports (emergency management) and occupational-disease diagnoses (health "
@@ -39,6 +41,17 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             notify=runtime.relay.notify,
         ),
     )
+    goals = settings.hub.goals
+    runtime.add_worker(
+        "training-gaps",
+        gaps.scanner(
+            runtime.sessions,
+            source=runtime.source,
+            month_day=goals.training_gap_alert_on,
+            interval=goals.training_scan_interval_seconds,
+            notify=runtime.relay.notify,
+        ),
+    )
 
     async def load_pii_key() -> None:
         await pii.load(runtime.sessions)
@@ -47,7 +60,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         title="Work-injury hub: incidents",
         description=DESCRIPTION,
         runtime=runtime,
-        routers=[api.router, insights.router, inspections.router],
+        routers=[api.router, insights.router, inspections.router, training.router],
         state={"pii": pii},
         on_start=[load_pii_key],
     )

@@ -7,9 +7,10 @@ from pathlib import Path
 from hub_shared.migrations import Schema
 from incidents.inspections.tables import TABLES as INSPECTION_TABLES
 from incidents.models import TABLES
+from incidents.training.tables import TABLES as TRAINING_TABLES
 
 SCHEMA = Schema(
     service="incidents",
-    own_tables=[*TABLES, *INSPECTION_TABLES],
+    own_tables=[*TABLES, *INSPECTION_TABLES, *TRAINING_TABLES],
     migrations=Path(__file__).with_name("migrations"),
 )
