@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub_shared.industries import KEY_INDUSTRIES_BY_KEY
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 ServiceName = Literal["permit-ingest", "enrollment", "incidents", "notifier"]
@@ -110,6 +112,12 @@ class OfficeConfig(_Frozen):
     id: str
     name: str = ""
     divisions: tuple[str, ...]
+    # A subscriber is a social-security office (every alert of its divisions) or an
+    # industry regulator (e.g. 住建局): the permits of its divisions and industries, and the
+    # rectification_overdue alerts of findings its department owns.
+    kind: Literal["office", "regulator"] = "office"
+    department: str | None = None  # a regulator's department code ("housing", ...)
+    industries: tuple[str, ...] = ()  # a regulator's key industries ("construction", ...)
     webhook_url: str | None = None
     webhook_secret: WebhookSecret | None = None
     # During a secret rotation: the secret being retired. Webhooks then carry two
@@ -123,6 +131,11 @@ class OfficeConfig(_Frozen):
             raise ValueError(f"office {self.id}: webhook_url needs webhook_secret")
         if self.webhook_secret_previous is not None and self.webhook_secret is None:
             raise ValueError(f"office {self.id}: webhook_secret_previous needs webhook_secret")
+        if self.kind == "regulator" and not (self.department and self.webhook_url):
+            raise ValueError(f"regulator {self.id}: needs department and webhook_url")
+        unknown = sorted(set(self.industries) - set(KEY_INDUSTRIES_BY_KEY))
+        if unknown:
+            raise ValueError(f"office {self.id}: unknown key industries {', '.join(unknown)}")
         return self
 
 

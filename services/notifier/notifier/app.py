@@ -8,8 +8,8 @@ from fastapi import FastAPI
 from hub_shared.config import ServiceSettings
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
-from hub_shared.topics import ALERTS
-from notifier import api, dashboard
+from hub_shared.topics import ALERTS, PERMITS
+from notifier import api, dashboard, regulators
 from notifier.consumers import alerts_handler, prepare_alerts
 from notifier.delivery import DeliveryMetrics, DeliveryWorker
 from notifier.schema import SCHEMA
@@ -38,6 +38,15 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         whole_poll=True,
         prepare_batch=prepare_alerts,
     )
+    if any(office.kind == "regulator" for office in settings.hub.offices):
+        runtime.add_consumer(
+            name="regulator-permits",
+            topics=[PERMITS.name],
+            handler=regulators.permits_handler(
+                offices=settings.hub.offices, on_queued=worker.notify
+            ),
+            stages_events=False,
+        )
     runtime.add_worker("delivery", worker.run)
     runtime.add_worker("alert-feed", feed.run)
     app = build_app(

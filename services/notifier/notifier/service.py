@@ -19,8 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub_shared.config import OfficeConfig
 from hub_shared.events import AlertData, AlertKind
 from hub_shared.topics import event_type
+from notifier import regulators
 from notifier.models import Delivery, DeliveryStatus, Endpoint, NotifierAlert, table_of
-from notifier.schedule import aware, is_older, webhook_offices_for
+from notifier.schedule import aware, is_older
 
 RAISED, RESOLVED, ACKNOWLEDGED = "alert.raised", "alert.resolved", "alert.acknowledged"
 ALERT_EVENTS = frozenset({RAISED, RESOLVED, ACKNOWLEDGED})
@@ -149,7 +150,9 @@ async def queue_deliveries(
     offices: Sequence[OfficeConfig],
 ) -> int:
     """One delivery row per office that covers the alert and takes webhooks."""
-    targets = webhook_offices_for(row.division_code, offices)
+    targets = regulators.alert_recipients(
+        row.division_code, row.kind, regulators.department_of(row.payload), offices
+    )
     if not targets:
         return 0
     gone = await disabled_endpoints(session, cached=True)
