@@ -9,6 +9,7 @@ from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 from hub_shared.topics import ENROLLMENTS, ENTERPRISES
 from incidents import api, consumers, insights
+from incidents.evaluation import routes as evaluation
 from incidents.inspections import overdue
 from incidents.inspections import routes as inspections
 from incidents.pii import PiiKey
@@ -60,7 +61,13 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         title="Work-injury hub: incidents",
         description=DESCRIPTION,
         runtime=runtime,
-        routers=[api.router, insights.router, inspections.router, training.router],
+        routers=[
+            api.router,
+            insights.router,
+            inspections.router,
+            training.router,
+            evaluation.router,
+        ],
         state={"pii": pii},
         on_start=[load_pii_key],
     )

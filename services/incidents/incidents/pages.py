@@ -21,6 +21,7 @@ from hub_shared.auth import Principal, TokenRegistry
 from hub_shared.errors import NotFound
 from incidents import trend_data
 from incidents.api import RuntimeDep
+from incidents.evaluation.context import goals_context
 from incidents.incidence import data as incidence_data
 from incidents.report_queries import TrendQuery
 
@@ -68,6 +69,9 @@ async def trends_page(
     )
     context = {"report": report.as_dict(), "years": list(report.years)}
     context["incidence"] = incidence.as_dict()
+    context |= await goals_context(
+        sessions=runtime.sessions, division_code=query.division_code, year=query.to_year
+    )
     response = templates.TemplateResponse(request, "trends.html", context)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"  # the address may carry the token

@@ -24,6 +24,9 @@ from hub_shared import clock, divisions
 from hub_shared.identifiers import DivisionCode
 from incidents import exports, pages, report_data, trend_data, trends
 from incidents.api import RuntimeDep
+from incidents.evaluation import workbook as goal_workbook
+from incidents.evaluation.data import Goals, goals_of
+from incidents.evaluation.goals import DEFINITIONS
 from incidents.incidence import data as incidence_data
 from incidents.incidence import exports as incidence_exports
 from incidents.incidence.trend import IncidenceTrend
@@ -54,6 +57,7 @@ class Submission:
     table: KeyIndustryReport
     trend: trends.TrendReport
     incidence: IncidenceTrend
+    goals: Goals
 
     @property
     def division_name(self) -> str:
@@ -106,7 +110,8 @@ async def load(runtime: RuntimeDep, division_code: str, year: int) -> Submission
         from_year=trends.BASELINE_YEAR,
         to_year=year,
     )
-    return Submission(table, trend, incidence)
+    goals = await goals_of(sessions=runtime.sessions, division_code=division_code, year=year)
+    return Submission(table, trend, incidence, goals)
 
 
 def _heading(sheet: Worksheet, title: str, subtitle: str, width: int) -> None:
@@ -160,6 +165,8 @@ def to_xlsx(submission: Submission) -> bytes:
         cell.number_format = fmt
         cell.border = _BORDER
     incidence_exports.add_trend_sheet(book, submission.incidence)
+    goal_title = f"{submission.division_name}{table.year} 年规划三项目标"
+    goal_workbook.add_goals_sheet(book, submission.goals, goal_title)
     head.column_dimensions["A"].width = 24
     head.column_dimensions["B"].width = 18
 
@@ -230,6 +237,10 @@ async def annual_submission(
         "fillers": exports.FILLERS,
         "baseline_year": trends.BASELINE_YEAR,
         "incidence": submission.incidence.as_dict(),
+        "goals_year": table.year,
+        "goal_headers": goal_workbook.GOAL_HEADERS,
+        "goal_rows": [goal_workbook.goal_cells(r) for r in submission.goals.as_dict()["rows"]],
+        "goal_definitions": DEFINITIONS,
     }
     response = pages.templates.TemplateResponse(request, "submission.html", context)
     response.headers.update(headers)
