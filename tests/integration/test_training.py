@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
 from hub_shared import clock, webhooks
 from hubtools.kafka import LocalKafka
@@ -142,12 +142,19 @@ def _expected(
 ) -> dict[str, Any]:
     """Coverage worked out from the seeded rows by hand: a row is trained when a completion
     of the same ID number lies between 2021-01-01 and today."""
-    done = {c["person_id_number"] for c in completions
-            if date(2021, 1, 1) <= date.fromisoformat(c["completed_on"]) <= today}  # fmt: skip
+    done = {
+        c["person_id_number"]
+        for c in completions
+        if date(2021, 1, 1) <= date.fromisoformat(c["completed_on"]) <= today
+    }
     total = len(roster)
     trained = sum(p["person_id_number"] in done for p in roster)
-    return {"key_personnel": total, "trained": trained, "coverage": round(trained / total, 4),
-            "gap": total - trained}  # fmt: skip
+    return {
+        "key_personnel": total,
+        "trained": trained,
+        "coverage": round(trained / total, 4),
+        "gap": total - trained,
+    }
 
 
 async def _coverage(hub: Hub, fmt: str = "json") -> httpx.Response:
@@ -228,8 +235,12 @@ async def test_coverage_counts_completions_in_any_order_and_the_gap_alert_resolv
     total_row = next(
         r for r in sheet.iter_rows(values_only=True) if r[0] == "合计" and r[1] == "合计"
     )
-    assert total_row[2:6] == (report["total"]["key_personnel"], report["total"]["trained"],
-                              report["total"]["coverage"], report["total"]["gap"])  # fmt: skip
+    assert total_row[2:6] == (
+        report["total"]["key_personnel"],
+        report["total"]["trained"],
+        report["total"]["coverage"],
+        report["total"]["gap"],
+    )
 
     year = today.year
     chem_alert, builder_alert = alert_id_of(chemicals, year), alert_id_of(builder, year)
@@ -286,3 +297,96 @@ async def test_bad_completions_are_refused_and_change_nothing(hub: Hub) -> None:
     assert report["total"]["key_personnel"] == 0
     good = await hub.incidents.post("/v1/training-completions", json=body, headers=bearer(TRAINER))
     assert good.status_code == 201  # the refused webhook stored nothing under its id
+
+
+def _roster_xlsx(rows: list[tuple[Any, ...]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(
+        (
+            "统一社会信用代码",
+            "单位名称",
+            "行政区划代码",
+            "行业代码",
+            "岗位",
+            "身份证号",
+            "姓名",
+            "登记日期",
+        )
+    )
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def test_a_roster_file_imports_with_a_report_naming_bad_rows(hub: Hub) -> None:
+    uscc = new_uscc(DIVISION)
+    known = _person(uscc, "C26", "leader_in_charge", _id_number(301))
+    answer = await hub.incidents.post("/v1/key-personnel", json=known, headers=bearer(TRAINER))
+    assert answer.status_code == 201
+    bad_id = "370811198501010000"
+    content = _roster_xlsx(
+        [
+            (
+                uscc,
+                "化工企业",
+                DIVISION,
+                "C26",
+                "分管负责人",
+                _id_number(301),
+                "王建国",
+                "2021-03-01",
+            ),
+            (
+                uscc,
+                "化工企业",
+                DIVISION,
+                "C26",
+                "一线班组长",
+                _id_number(302),
+                "李四",
+                "2021-03-01",
+            ),
+            (
+                uscc,
+                "化工企业",
+                DIVISION,
+                "C26",
+                "安全管理部门主要负责人",
+                _id_number(303),
+                "张三",
+                None,
+            ),
+            (uscc, "化工企业", DIVISION, "C26", "门卫", bad_id, "赵六", "2021-03-01"),
+        ]
+    )
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    answer = await hub.incidents.post(
+        "/v1/key-personnel:import",
+        params={"wait": "true"},
+        content=content,
+        headers=bearer(TRAINER) | {"Content-Type": xlsx},
+    )
+    assert answer.status_code == 200, answer.text
+    job = answer.json()
+    assert job["status"] == "done"
+    expected = {"rows_total": 4, "rows_done": 4, "created": 2, "unchanged": 1, "rows_failed": 1}
+    assert {k: job[k] for k in expected} == expected
+    assert {(e["row"], e["column"]) for e in job["errors"]} == {(5, "role"), (5, "id_number")}
+    errors = await hub.incidents.get(job["errors_url"], headers=bearer(TRAINER))
+    assert errors.status_code == 200 and "id_number" in errors.text
+    assert bad_id not in answer.text + errors.text
+    report = (await _coverage(hub)).json()
+    assert report["total"]["key_personnel"] == 3
+
+    missing = "统一社会信用代码,单位名称,岗位\r\n".encode("gb18030")
+    refused = await hub.incidents.post(
+        "/v1/key-personnel:import",
+        content=missing,
+        headers=bearer(TRAINER) | {"Content-Type": "text/csv"},
+    )
+    assert refused.status_code == 422
+    named = {e["loc"][-1] for e in refused.json()["errors"]}
+    assert named == {"division_code", "industry_code", "id_number", "person_name"}

@@ -14,7 +14,7 @@ from incidents.inspections import overdue
 from incidents.inspections import routes as inspections
 from incidents.pii import PiiKey
 from incidents.schema import SCHEMA
-from incidents.training import gaps
+from incidents.training import gaps, roster_import
 from incidents.training import routes as training
 
 DESCRIPTION = (
@@ -66,6 +66,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             insights.router,
             inspections.router,
             training.router,
+            roster_import.router,
             evaluation.router,
         ],
         state={"pii": pii},
