@@ -227,6 +227,8 @@ async def test_evaluation_holds_the_three_goals_per_county_and_for_the_city(
         headers=bearer(STAFF),
     )
     book = load_workbook(io.BytesIO(submission.content))
+    filed = next(r for r in book["检查整改"].iter_rows(values_only=True) if r[0] == "合计")
+    assert filed[1:] == (1, 2, 0, 0, 2, 2, 0.0)
     assert (
         next(r for r in book["三项目标"].iter_rows(min_row=4, values_only=True) if r[0]) == expected
     )

@@ -31,6 +31,8 @@ from incidents.incidence import data as incidence_data
 from incidents.incidence import exports as incidence_exports
 from incidents.incidence.trend import IncidenceTrend
 from incidents.insights import router
+from incidents.inspections import data as inspection_data
+from incidents.inspections.report import InspectionReport
 from incidents.reports import NOTES, KeyIndustryReport
 
 TITLE: Final = "工伤预防年度报送材料"
@@ -58,6 +60,7 @@ class Submission:
     trend: trends.TrendReport
     incidence: IncidenceTrend
     goals: Goals
+    inspections: InspectionReport
 
     @property
     def division_name(self) -> str:
@@ -111,7 +114,10 @@ async def load(runtime: RuntimeDep, division_code: str, year: int) -> Submission
         to_year=year,
     )
     goals = await goals_of(sessions=runtime.sessions, division_code=division_code, year=year)
-    return Submission(table, trend, incidence, goals)
+    record = await inspection_data.report_of(
+        sessions=runtime.sessions, division_code=division_code, year=year
+    )
+    return Submission(table, trend, incidence, goals, record)
 
 
 def _heading(sheet: Worksheet, title: str, subtitle: str, width: int) -> None:
@@ -167,6 +173,7 @@ def to_xlsx(submission: Submission) -> bytes:
     incidence_exports.add_trend_sheet(book, submission.incidence)
     goal_title = f"{submission.division_name}{table.year} 年规划三项目标"
     goal_workbook.add_goals_sheet(book, submission.goals, goal_title)
+    goal_workbook.add_inspection_sheet(book, submission.inspections)
     head.column_dimensions["A"].width = 24
     head.column_dimensions["B"].width = 18
 
@@ -241,6 +248,8 @@ async def annual_submission(
         "goal_headers": goal_workbook.GOAL_HEADERS,
         "goal_rows": [goal_workbook.goal_cells(r) for r in submission.goals.as_dict()["rows"]],
         "goal_definitions": DEFINITIONS,
+        "inspection_headers": goal_workbook.INSPECTION_HEADERS,
+        "inspections": goal_workbook.inspection_lines(submission.inspections),
     }
     response = pages.templates.TemplateResponse(request, "submission.html", context)
     response.headers.update(headers)

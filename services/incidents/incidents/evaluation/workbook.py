@@ -153,7 +153,7 @@ def inspection_lines(record: InspectionReport) -> list[list[Any]]:
     return lines
 
 
-def _inspection_sheet(book: Workbook, record: InspectionReport) -> None:
+def add_inspection_sheet(book: Workbook, record: InspectionReport) -> None:
     sheet = book.create_sheet("检查整改")
     sheet["A1"] = f"联合检查整改情况({record.year} 年, 截至 {record.as_of})"
     sheet["A1"].font = Font(bold=True)
@@ -182,7 +182,7 @@ def to_xlsx(evaluation: Evaluation, period: str) -> bytes:
     add_goals_sheet(book, goals, f"{name}工伤预防工作{PERIOD_ZH[period]}({goals.year} 年)")
     _table_sheet(book, evaluation.baseline_table)
     _table_sheet(book, evaluation.year_table)
-    _inspection_sheet(book, evaluation.inspections)
+    add_inspection_sheet(book, evaluation.inspections)
     sheet = book.create_sheet("指标定义")
     line = 1
     for title, notes in ALL_NOTES:
