@@ -11,7 +11,7 @@ division's data (a county sees its own county only in the comparison).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Cookie, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
@@ -67,8 +67,9 @@ async def trends_page(
         from_year=query.from_year,
         to_year=query.to_year,
     )
-    context = {"report": report.as_dict(), "years": list(report.years)}
+    context: dict[str, Any] = {"report": report.as_dict(), "years": list(report.years)}
     context["incidence"] = incidence.as_dict()
+    context["incidence_chart"] = True
     context |= await goals_context(
         sessions=runtime.sessions, division_code=query.division_code, year=query.to_year
     )

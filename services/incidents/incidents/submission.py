@@ -245,6 +245,7 @@ async def annual_submission(
         "baseline_year": trends.BASELINE_YEAR,
         "incidence": submission.incidence.as_dict(),
         "goals_year": table.year,
+        "goals_division": table.division_code,
         "goal_headers": goal_workbook.GOAL_HEADERS,
         "goal_rows": [goal_workbook.goal_cells(r) for r in submission.goals.as_dict()["rows"]],
         "goal_definitions": DEFINITIONS,

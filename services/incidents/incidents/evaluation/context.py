@@ -16,6 +16,7 @@ async def goals_context(
     goals = await goals_of(sessions=sessions, division_code=division_code, year=year)
     return {
         "goals_year": year,
+        "goals_division": division_code,
         "goal_headers": workbook.GOAL_HEADERS,
         "goal_rows": [workbook.goal_cells(row) for row in goals.as_dict()["rows"]],
         "goal_definitions": DEFINITIONS,
