@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub_shared.industries import KEY_INDUSTRIES_BY_KEY
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 ServiceName = Literal["permit-ingest", "enrollment", "incidents", "notifier"]
@@ -75,6 +77,18 @@ class DeliveryConfig(_Frozen):
     disable_after_seconds: float = Field(default=259200, gt=0)
 
 
+class GoalsConfig(_Frozen):
+    """The plan's goals tracked by incidents: inspection deadlines and training coverage."""
+
+    # How often open inspection findings are checked against their deadlines.
+    overdue_scan_interval_seconds: float = Field(default=60.0, gt=0)
+    # The day of each year ("MM-DD") on which `training_gap` alerts are raised.
+    training_gap_alert_on: str = Field(
+        default="10-01", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+    )
+    training_scan_interval_seconds: float = Field(default=3600.0, gt=0)
+
+
 class IngestConfig(_Frozen):
     # Permits one NDJSON batch may hold (POST /v1/permits:batch): more is refused with 413.
     batch_max_lines: int = Field(default=10000, ge=1)
@@ -92,7 +106,7 @@ class AuditConfig(_Frozen):
 
 class SourceConfig(_Frozen):
     id: str
-    kind: Literal["permits"]
+    kind: Literal["permits", "training"]
     secret: WebhookSecret
     division_aliases: dict[str, str] = Field(default_factory=dict)
 
@@ -108,6 +122,12 @@ class OfficeConfig(_Frozen):
     id: str
     name: str = ""
     divisions: tuple[str, ...]
+    # A subscriber is a social-security office (every alert of its divisions) or an
+    # industry regulator (e.g. 住建局): the permits of its divisions and industries, and the
+    # rectification_overdue alerts of findings its department owns.
+    kind: Literal["office", "regulator"] = "office"
+    department: str | None = None  # a regulator's department code ("housing", ...)
+    industries: tuple[str, ...] = ()  # a regulator's key industries ("construction", ...)
     webhook_url: str | None = None
     webhook_secret: WebhookSecret | None = None
     # During a secret rotation: the secret being retired. Webhooks then carry two
@@ -121,6 +141,11 @@ class OfficeConfig(_Frozen):
             raise ValueError(f"office {self.id}: webhook_url needs webhook_secret")
         if self.webhook_secret_previous is not None and self.webhook_secret is None:
             raise ValueError(f"office {self.id}: webhook_secret_previous needs webhook_secret")
+        if self.kind == "regulator" and not (self.department and self.webhook_url):
+            raise ValueError(f"regulator {self.id}: needs department and webhook_url")
+        unknown = sorted(set(self.industries) - set(KEY_INDUSTRIES_BY_KEY))
+        if unknown:
+            raise ValueError(f"office {self.id}: unknown key industries {', '.join(unknown)}")
         return self
 
 
@@ -132,6 +157,8 @@ class HubConfig(_Frozen):
     delivery: DeliveryConfig = DeliveryConfig()
     ingest: IngestConfig = IngestConfig()
     audit: AuditConfig = AuditConfig()
+
+    goals: GoalsConfig = GoalsConfig()
     sources: tuple[SourceConfig, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
     offices: tuple[OfficeConfig, ...] = ()

@@ -125,6 +125,9 @@ class AlertSubject(EventData):
     report_id: str | None = None
     diagnosis_id: str | None = None
     finding_id: str | None = None
+    # The department that owns the subject (an inspection finding's responsible department):
+    # industry regulators subscribe to their department's alerts.
+    department: str | None = None
 
 
 class Evidence(EventData):
@@ -139,6 +142,8 @@ AlertKind = Literal[
     "accident_uninsured_employer",
     "disease_uninsured_employer",
     "enterprise_uninsured",
+    "rectification_overdue",
+    "training_gap",
 ]
 AlertStatus = Literal["open", "resolved", "dismissed"]
 

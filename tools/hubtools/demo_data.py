@@ -13,10 +13,11 @@ nothing (the hub answers 200 instead of 201).
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import random
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Final
@@ -173,6 +174,8 @@ class Call:
     url: str
     body: dict[str, Any]
     token: str
+    # A signed webhook: the headers for the body's exact bytes, made at each attempt.
+    signer: Callable[[bytes], dict[str, str]] | None = None
 
 
 def calls(
@@ -219,9 +222,17 @@ def calls(
 async def _send(client: httpx.AsyncClient, call: Call) -> str:
     """'created', 'unchanged' or the failure; transport faults and 5xx are retried."""
     headers = {"Authorization": f"Bearer {call.token}"}
+    raw = json.dumps(call.body, ensure_ascii=False).encode()
     for attempt in range(4):
         try:
-            response = await client.request(call.method, call.url, json=call.body, headers=headers)
+            if call.signer is not None:
+                response = await client.request(
+                    call.method, call.url, content=raw, headers=call.signer(raw)
+                )
+            else:
+                response = await client.request(
+                    call.method, call.url, json=call.body, headers=headers
+                )
         except httpx.TransportError as exc:
             failure = f"{type(exc).__name__}: {exc}"
         else:
@@ -275,6 +286,13 @@ def _token(client_id: str) -> str:
     raise typer.BadParameter(f"no client {client_id!r} in {EnvSettings().config}")
 
 
+def _platform() -> tuple[str, str] | None:
+    """The first training source of HUB_CONFIG: (id, secret), for signed completions."""
+    hub = load_hub_config(EnvSettings().config)
+    source = next((s for s in hub.sources if s.kind == "training"), None)
+    return None if source is None else (source.id, source.secret.get_secret_value())
+
+
 def main(
     enterprises: Annotated[int, typer.Option("--enterprises", min=1)] = 2000,
     seed: Annotated[int, typer.Option()] = 1,
@@ -296,6 +314,10 @@ def main(
     phases = calls(
         enterprises, seed, enrollment_url=enrollment_url, incidents_url=incidents_url, tokens=tokens
     )
+    phases |= demo_goals.goal_calls(
+        enterprises, seed, incidents_url=incidents_url, health=_token("jining-health"),
+        staff=_token("jining-hrss-reports"), platform=_platform(), today=clock_today(),
+    )  # fmt: skip
     outcomes = asyncio.run(load(phases, concurrency))
     table = Table(title="demo data")
     for column in ("created", "unchanged", "failed"):
@@ -305,6 +327,8 @@ def main(
     if outcomes["failed"]:
         raise typer.Exit(1)
 
+
+from hubtools import demo_goals  # noqa: E402  (it imports this module's Call)
 
 if __name__ == "__main__":
     typer.run(main)

@@ -12,6 +12,8 @@ from hub_shared.dependencies import RuntimeDep
 from hub_shared.errors import Forbidden, NotFound
 from hub_shared.http import json_model, require_media_type
 from incidents import exports, report_data, service
+from incidents.incidence import data as incidence_data
+from incidents.incidence import exports as incidence_exports
 from incidents.pii import PiiKey
 from incidents.schemas import AccidentIn, AccidentOut, DiseaseIn, DiseaseOut, ReportQuery
 
@@ -187,14 +189,21 @@ async def get_key_industries(
     report = await report_data.key_industry_report(
         sessions=runtime.sessions, division_code=query.division_code, year=query.year
     )
+    incidence = await incidence_data.incidence_table_of(
+        sessions=runtime.sessions, division_code=query.division_code, year=query.year
+    )
     filename = f"key-industries-{query.division_code}-{query.year}.{query.format}"
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if query.format == "csv":
         return Response(
-            exports.to_csv(report), media_type="text/csv; charset=utf-8", headers=disposition
+            incidence_exports.add_to_csv(exports.to_csv(report), incidence),
+            media_type="text/csv; charset=utf-8",
+            headers=disposition,
         )
     if query.format == "xlsx":
         return Response(
-            exports.to_xlsx(report), media_type=exports.XLSX_MEDIA_TYPE, headers=disposition
+            incidence_exports.add_to_xlsx(exports.to_xlsx(report), incidence),
+            media_type=exports.XLSX_MEDIA_TYPE,
+            headers=disposition,
         )
-    return JSONResponse(report.as_dict())
+    return JSONResponse(report.as_dict() | {"occupational_disease": incidence.as_dict()})

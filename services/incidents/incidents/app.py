@@ -9,8 +9,13 @@ from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 from hub_shared.topics import ENROLLMENTS, ENTERPRISES
 from incidents import api, consumers, insights
+from incidents.evaluation import routes as evaluation
+from incidents.inspections import overdue
+from incidents.inspections import routes as inspections
 from incidents.pii import PiiKey
 from incidents.tables import SCHEMA
+from incidents.training import gaps, roster_import
+from incidents.training import routes as training
 
 DESCRIPTION = (
     "Accident reports (emergency management) and occupational-disease diagnoses (health "
@@ -28,6 +33,27 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         handler=consumers.apply_event,
     )
 
+    runtime.add_worker(
+        "overdue-findings",
+        overdue.scanner(
+            runtime.sessions,
+            source=runtime.source,
+            interval=settings.hub.goals.overdue_scan_interval_seconds,
+            notify=runtime.relay.notify,
+        ),
+    )
+    goals = settings.hub.goals
+    runtime.add_worker(
+        "training-gaps",
+        gaps.scanner(
+            runtime.sessions,
+            source=runtime.source,
+            month_day=goals.training_gap_alert_on,
+            interval=goals.training_scan_interval_seconds,
+            notify=runtime.relay.notify,
+        ),
+    )
+
     async def load_pii_key() -> None:
         await pii.load(runtime.sessions)
 
@@ -35,7 +61,14 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         title="Work-injury hub: incidents",
         description=DESCRIPTION,
         runtime=runtime,
-        routers=[api.router, insights.router],
+        routers=[
+            api.router,
+            insights.router,
+            inspections.router,
+            training.router,
+            roster_import.router,
+            evaluation.router,
+        ],
         state={"pii": pii},
         on_start=[load_pii_key],
     )

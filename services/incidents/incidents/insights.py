@@ -14,6 +14,7 @@ from hub_shared.auth import CurrentPrincipal
 from hub_shared.dependencies import RuntimeDep
 from incidents import advice, pages, trend_data
 from incidents.api import can_read_reports
+from incidents.incidence import data as incidence_data
 from incidents.report_queries import FloatingRateQuery, TrendQuery
 
 router = APIRouter()
@@ -35,7 +36,7 @@ _PROBLEMS: dict[int | str, dict[str, object]] = {
 async def get_trends(
     query: Annotated[TrendQuery, Query()], principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> JSONResponse:
-    """Accident rate per key industry and year against the 2020 baseline and the 20% target."""
+    """Accident rate per key industry and year vs 2020 and the 20% target; disease incidence."""
     principal.require_division(query.division_code)
     report = await trend_data.trend_report(
         sessions=runtime.sessions,
@@ -43,7 +44,13 @@ async def get_trends(
         from_year=query.from_year,
         to_year=query.to_year,
     )
-    return JSONResponse(report.as_dict())
+    incidence = await incidence_data.incidence_trend(
+        sessions=runtime.sessions,
+        division_code=query.division_code,
+        from_year=query.from_year,
+        to_year=query.to_year,
+    )
+    return JSONResponse(report.as_dict() | {"occupational_disease": incidence.as_dict()})
 
 
 # Alike in shape to get_trends and the key-industry report route: each checks the

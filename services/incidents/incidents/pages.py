@@ -11,7 +11,7 @@ division's data (a county sees its own county only in the comparison).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Cookie, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
@@ -21,6 +21,8 @@ from hub_shared.auth import Principal, TokenRegistry
 from hub_shared.dependencies import RuntimeDep
 from hub_shared.errors import NotFound
 from incidents import trend_data
+from incidents.evaluation.context import goals_context
+from incidents.incidence import data as incidence_data
 from incidents.report_queries import TrendQuery
 
 COOKIE: Final = "hub_token"
@@ -59,9 +61,19 @@ async def trends_page(
         from_year=query.from_year,
         to_year=query.to_year,
     )
-    response = templates.TemplateResponse(
-        request, "trends.html", {"report": report.as_dict(), "years": list(report.years)}
+    incidence = await incidence_data.incidence_trend(
+        sessions=runtime.sessions,
+        division_code=query.division_code,
+        from_year=query.from_year,
+        to_year=query.to_year,
     )
+    context: dict[str, Any] = {"report": report.as_dict(), "years": list(report.years)}
+    context["incidence"] = incidence.as_dict()
+    context["incidence_chart"] = True
+    context |= await goals_context(
+        sessions=runtime.sessions, division_code=query.division_code, year=query.to_year
+    )
+    response = templates.TemplateResponse(request, "trends.html", context)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"  # the address may carry the token
     if token:

@@ -24,7 +24,15 @@ from hub_shared import clock, divisions
 from hub_shared.dependencies import RuntimeDep
 from hub_shared.identifiers import DivisionCode
 from incidents import exports, pages, report_data, trend_data, trends
+from incidents.evaluation import workbook as goal_workbook
+from incidents.evaluation.data import Goals, goals_of
+from incidents.evaluation.goals import DEFINITIONS
+from incidents.incidence import data as incidence_data
+from incidents.incidence import exports as incidence_exports
+from incidents.incidence.trend import IncidenceTrend
 from incidents.insights import router
+from incidents.inspections import data as inspection_data
+from incidents.inspections.report import InspectionReport
 from incidents.reports import NOTES, KeyIndustryReport
 
 TITLE: Final = "工伤预防年度报送材料"
@@ -50,6 +58,9 @@ class SubmissionQuery(BaseModel):
 class Submission:
     table: KeyIndustryReport
     trend: trends.TrendReport
+    incidence: IncidenceTrend
+    goals: Goals
+    inspections: InspectionReport
 
     @property
     def division_name(self) -> str:
@@ -96,7 +107,17 @@ async def load(runtime: RuntimeDep, division_code: str, year: int) -> Submission
         from_year=trends.BASELINE_YEAR,
         to_year=year,
     )
-    return Submission(table, trend)
+    incidence = await incidence_data.incidence_trend(
+        sessions=runtime.sessions,
+        division_code=division_code,
+        from_year=trends.BASELINE_YEAR,
+        to_year=year,
+    )
+    goals = await goals_of(sessions=runtime.sessions, division_code=division_code, year=year)
+    record = await inspection_data.report_of(
+        sessions=runtime.sessions, division_code=division_code, year=year
+    )
+    return Submission(table, trend, incidence, goals, record)
 
 
 def _heading(sheet: Worksheet, title: str, subtitle: str, width: int) -> None:
@@ -149,6 +170,10 @@ def to_xlsx(submission: Submission) -> bytes:
         cell = head.cell(row=offset, column=2, value="—" if value is None else value)
         cell.number_format = fmt
         cell.border = _BORDER
+    incidence_exports.add_trend_sheet(book, submission.incidence)
+    goal_title = f"{submission.division_name}{table.year} 年规划三项目标"
+    goal_workbook.add_goals_sheet(book, submission.goals, goal_title)
+    goal_workbook.add_inspection_sheet(book, submission.inspections)
     head.column_dimensions["A"].width = 24
     head.column_dimensions["B"].width = 18
 
@@ -218,6 +243,14 @@ async def annual_submission(
         "headlines": [(label, _shown(v, fmt)) for label, v, fmt in submission.headlines()],
         "fillers": exports.FILLERS,
         "baseline_year": trends.BASELINE_YEAR,
+        "incidence": submission.incidence.as_dict(),
+        "goals_year": table.year,
+        "goals_division": table.division_code,
+        "goal_headers": goal_workbook.GOAL_HEADERS,
+        "goal_rows": [goal_workbook.goal_cells(r) for r in submission.goals.as_dict()["rows"]],
+        "goal_definitions": DEFINITIONS,
+        "inspection_headers": goal_workbook.INSPECTION_HEADERS,
+        "inspections": goal_workbook.inspection_lines(submission.inspections),
     }
     response = pages.templates.TemplateResponse(request, "submission.html", context)
     response.headers.update(headers)

@@ -15,6 +15,9 @@ from sqlmodel import Field, SQLModel
 from hub_shared import clock
 from hub_shared.db import table_of
 from hub_shared.migrations import Schema
+from incidents.inspections.tables import TABLES as INSPECTION_TABLES
+from incidents.training.import_tables import TABLES as IMPORT_TABLES
+from incidents.training.tables import TABLES as TRAINING_TABLES
 
 
 def _instant(*, nullable: bool = False, index: bool = False) -> Column[datetime]:
@@ -145,6 +148,6 @@ TABLES: list[Table] = [
 # The tables this service owns and where their migrations live.
 SCHEMA = Schema(
     service="incidents",
-    own_tables=TABLES,
+    own_tables=[*TABLES, *INSPECTION_TABLES, *TRAINING_TABLES, *IMPORT_TABLES],
     migrations=Path(__file__).with_name("migrations"),
 )

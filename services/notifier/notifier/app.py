@@ -8,8 +8,9 @@ from fastapi import FastAPI
 from hub_shared.config import ServiceSettings
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
-from hub_shared.topics import ALERTS
+from hub_shared.topics import ALERTS, PERMITS
 from notifier.consumers import AlertsHandler
+from notifier.delivery import regulators
 from notifier.delivery.audit import AuditedDeliveryMetrics
 from notifier.delivery.worker import DeliveryWorker
 from notifier.inbox import api, dashboard
@@ -42,6 +43,14 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         whole_poll=True,
         after_commit=alerts.after_commit,
     )
+    if any(office.kind == "regulator" for office in settings.hub.offices):
+        runtime.add_consumer(
+            name="regulator-permits",
+            topics=[PERMITS.name],
+            handler=regulators.permits_handler(offices=settings.hub.offices),
+            stages_events=False,
+            after_commit=worker.notify,
+        )
     runtime.add_worker("delivery", worker.run)
     watched = NotifierOperatorMetrics(
         runtime.metrics.registry, [o.id for o in settings.hub.offices if o.webhook_url]

@@ -30,7 +30,10 @@ async def _verified(request: Request) -> tuple[bytes, Delivery]:
     runtime = runtime_of(request)
     sources = request.headers.getlist("x-hub-source")
     source_id = sources[0] if len(sources) == 1 else ""
-    source = next((s for s in runtime.settings.hub.sources if s.id == source_id), None)
+    source = next(
+        (s for s in runtime.settings.hub.sources if s.id == source_id and s.kind == "permits"),
+        None,
+    )
     if source is None:
         raise Unauthorized("X-Hub-Source is missing, repeated or names no configured source")
     headers = webhooks.check_headers(request.headers)

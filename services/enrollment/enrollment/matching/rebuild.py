@@ -167,6 +167,8 @@ def _keep(latest: dict[str, AlertFact], value: Any, report: RebuildReport) -> No
     except ValueError:  # pydantic's ValidationError included: dead-lettered when live
         report.unreadable_alerts += 1
         return
+    if data.kind not in MATCHER_KINDS:  # raised by another service (incidents' goals)
+        return
     latest[data.alert_id] = AlertFact(
         data.alert_id, data.kind, subject_key(data), data.status, data.division_code,
         data.subject.model_dump_json(exclude_none=True), data.reason,
@@ -174,6 +176,17 @@ def _keep(latest: dict[str, AlertFact], value: Any, report: RebuildReport) -> No
         data.raised_at, data.resolved_at, data.resolution, data.acknowledged_at,
         data.acknowledged_by,
     )  # fmt: skip
+
+
+# The alert kinds the matcher raises; alerts.v1 also carries those of incidents.
+MATCHER_KINDS = frozenset(
+    {
+        "project_not_enrolled",
+        "enterprise_uninsured",
+        "accident_uninsured_employer",
+        "disease_uninsured_employer",
+    }
+)
 
 
 def subject_key(alert: AlertData) -> str:

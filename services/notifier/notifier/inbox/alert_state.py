@@ -21,7 +21,8 @@ from hub_shared import clock
 from hub_shared.config import OfficeConfig
 from hub_shared.events import AlertData, AlertKind
 from hub_shared.topics import event_type
-from notifier.delivery.schedule import is_older, webhook_offices_for
+from notifier.delivery import regulators
+from notifier.delivery.schedule import is_older
 from notifier.tables import Delivery, DeliveryStatus, Endpoint, NotifierAlert, table_of
 
 RAISED, RESOLVED, ACKNOWLEDGED = "alert.raised", "alert.resolved", "alert.acknowledged"
@@ -169,9 +170,10 @@ async def queue_deliveries(
     offices: Sequence[OfficeConfig],
     batch: AlertBatch | None = None,
 ) -> int:
-    """One delivery row per office that covers the alert and takes webhooks: inserted now,
-    or, in a batch, left in `batch.deliveries` for `insert_deliveries`."""
-    targets = webhook_offices_for(row.division_code, offices)
+    """One delivery row per office that covers the alert and takes webhooks."""
+    targets = regulators.alert_recipients(
+        row.division_code, row.kind, regulators.department_of(row.payload), offices
+    )
     if not targets:
         return 0
     if batch is None:

@@ -23,6 +23,8 @@ KIND_ZH = {
     "accident_uninsured_employer": "事故单位未参保",
     "disease_uninsured_employer": "职业病单位未参保",
     "enterprise_uninsured": "企业未参保",
+    "rectification_overdue": "检查问题逾期未整改",
+    "training_gap": "重点人员培训未全覆盖",
     ENDPOINT_DISABLED: "推送地址已停用",
 }
 STATUS_ZH = {"open": "未处理", "resolved": "已解决", "dismissed": "已忽略"}

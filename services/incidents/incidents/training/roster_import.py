@@ -1,0 +1,241 @@
+"""Key-personnel import jobs: `POST /v1/key-personnel:import` (CSV or XLSX), the job's
+progress and report, and every row issue as CSV, in the shape of the enterprise import.
+
+The request checks credentials, media type and header (nothing is stored when they fail),
+records a job and answers 202 (or, with ?wait=true, the final report when the job ends
+within 30 s). A task reads and validates every row, then applies the valid ones in batches,
+each batch and the job's counters in one transaction. A repeated row is unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any, Final
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import insert, update
+from sqlmodel import col, select
+
+from hub_shared import clock
+from hub_shared.auth import CurrentPrincipal, Principal
+from hub_shared.db import table_of
+from hub_shared.dependencies import RuntimeDep
+from hub_shared.errors import HubError, NotFound
+from hub_shared.http import require_media_type
+from hub_shared.runtime import ServiceRuntime
+from incidents.api import PiiDep
+from incidents.training import roster_file
+from incidents.training.import_tables import IncidentsRosterImport, IncidentsRosterImportIssue
+from incidents.training.intake import person_row
+from incidents.training.schemas import KeyPersonIn
+from incidents.training.tables import IncidentsKeyPerson
+
+log = logging.getLogger(__name__)
+BATCH_ROWS: Final = 1000
+WAIT_SECONDS: Final = 30.0
+router = APIRouter(tags=["training"])
+_TASKS: set[asyncio.Task[None]] = set()  # held so that running jobs are not collected
+_JOB = table_of(IncidentsRosterImport).c
+
+
+def can_write_training(principal: CurrentPrincipal) -> None:
+    principal.require("training:write")
+
+
+async def _issues(
+    runtime: ServiceRuntime, import_id: str, issues: Sequence[roster_file.Issue]
+) -> None:
+    if not issues:
+        return
+    async with runtime.sessions() as session, session.begin():
+        await session.execute(
+            insert(table_of(IncidentsRosterImportIssue)),
+            [
+                {
+                    "import_id": import_id,
+                    "row_no": i.row_no,
+                    "column_name": i.column,
+                    "msg": i.msg[:500],
+                }
+                for i in issues
+            ],
+        )
+
+
+async def _set(runtime: ServiceRuntime, import_id: str, **values: Any) -> None:
+    async with runtime.sessions() as session, session.begin():
+        await session.execute(
+            update(IncidentsRosterImport)
+            .where(col(IncidentsRosterImport.import_id) == import_id)
+            .values(**values)
+        )
+
+
+async def _apply(
+    runtime: ServiceRuntime, import_id: str, batch: list[KeyPersonIn], key: bytes, who: Principal
+) -> None:
+    rows = {r.roster_id: r for r in (person_row(p, key=key, by=who.id) for p in batch)}
+    async with runtime.sessions() as session, session.begin():
+        known = set(
+            (
+                await session.exec(
+                    select(IncidentsKeyPerson.roster_id).where(
+                        col(IncidentsKeyPerson.roster_id).in_(list(rows))
+                    )
+                )
+            ).all()
+        )
+        fresh = [row for roster_id, row in rows.items() if roster_id not in known]
+        session.add_all(fresh)
+        await session.execute(
+            update(IncidentsRosterImport)
+            .where(col(IncidentsRosterImport.import_id) == import_id)
+            .values(
+                rows_done=_JOB.rows_done + len(batch),
+                created=_JOB.created + len(fresh),
+                unchanged=_JOB.unchanged + len(batch) - len(fresh),
+            )
+        )
+
+
+async def run_import(
+    runtime: ServiceRuntime, import_id: str, rows: list[list[Any]], key: bytes, who: Principal
+) -> None:
+    """The whole job; whatever ends it is written on the job."""
+    status, message = "failed", None
+    try:
+        parsed = await asyncio.to_thread(roster_file.parse, rows)
+        outside = [row for row, p in parsed.valid if not who.covers(p.division_code)]
+        valid = [p for _, p in parsed.valid if who.covers(p.division_code)]
+        issues = parsed.issues + [
+            roster_file.Issue(row, "division_code", "outside this credential's divisions")
+            for row in outside
+        ]
+        await _issues(runtime, import_id, issues)
+        failed = roster_file.rows_with_issues(parsed) + len(outside)
+        await _set(
+            runtime,
+            import_id,
+            rows_total=parsed.rows_total,
+            rows_done=failed,
+            rows_failed=failed,
+            error_count=len(issues),
+        )
+        for batch in roster_file.split(valid, BATCH_ROWS):
+            await _apply(runtime, import_id, batch, key, who)
+        status = "done"
+    except asyncio.CancelledError:
+        message = "interrupted by shutdown; re-submit"
+        raise
+    except HubError as exc:
+        message = exc.detail
+    except Exception:
+        log.exception("roster import %s failed", import_id)
+        message = "the import failed; batches already applied stay applied; re-submit"
+    finally:
+        await _set(runtime, import_id, status=status, message=message, finished_at=clock.now())
+
+
+async def report(runtime: ServiceRuntime, import_id: str, who: Principal) -> dict[str, Any]:
+    async with runtime.sessions() as session:
+        job = await session.get(IncidentsRosterImport, import_id)
+        if job is None or (job.client_id != who.id and "admin" not in who.scopes):
+            raise NotFound(f"no key-personnel import {import_id}")
+        issues = (
+            await session.exec(
+                select(IncidentsRosterImportIssue)
+                .where(col(IncidentsRosterImportIssue.import_id) == import_id)
+                .order_by(
+                    col(IncidentsRosterImportIssue.row_no), col(IncidentsRosterImportIssue.id)
+                )
+                .limit(1000)
+            )
+        ).all()
+    status_url = f"/v1/key-personnel/imports/{import_id}"
+    return job.model_dump(
+        include={
+            "import_id",
+            "status",
+            "rows_total",
+            "rows_done",
+            "created",
+            "unchanged",
+            "rows_failed",
+            "error_count",
+            "message",
+        }
+    ) | {
+        "errors": [{"row": i.row_no, "column": i.column_name, "msg": i.msg} for i in issues],
+        "started_at": clock.as_utc(job.started_at).isoformat(),
+        "finished_at": clock.as_utc(job.finished_at).isoformat() if job.finished_at else None,
+        "status_url": status_url,
+        "errors_url": f"{status_url}/errors.csv",
+    }
+
+
+@router.post(
+    "/v1/key-personnel:import",
+    status_code=202,
+    dependencies=[Depends(can_write_training)],
+    summary="Import key personnel from CSV (UTF-8 or GB18030) or XLSX",
+    description="Columns uscc, name, division_code, industry_code, role, id_number, "
+    "person_name, listed_on (or 统一社会信用代码, 单位名称, 行政区划代码, 行业代码, 岗位, "
+    "身份证号, 姓名, 登记日期); 岗位 may be 分管负责人, 安全管理部门主要负责人 or 一线班组长.",
+)
+async def import_key_personnel(
+    request: Request, who: CurrentPrincipal, runtime: RuntimeDep, pii: PiiDep, wait: bool = False
+) -> JSONResponse:
+    media = require_media_type(request, roster_file.CSV, roster_file.XLSX)
+    rows = await asyncio.to_thread(roster_file.rows_of, await request.body(), media)
+    roster_file.header(rows)  # 422 before any job exists
+    job = IncidentsRosterImport(
+        import_id=str(uuid.uuid4()), client_id=who.id, media_type=media, status="running"
+    )
+    async with runtime.sessions() as session, session.begin():
+        session.add(job)
+    task = asyncio.create_task(run_import(runtime, job.import_id, rows, pii.key, who))
+    _TASKS.add(task)
+    task.add_done_callback(_TASKS.discard)
+    if wait:
+        await asyncio.wait({task}, timeout=WAIT_SECONDS)
+        if task.done():
+            return JSONResponse(await report(runtime, job.import_id, who))
+    status_url = f"/v1/key-personnel/imports/{job.import_id}"
+    return JSONResponse(
+        {"import_id": job.import_id, "status": "running", "status_url": status_url},
+        status_code=202,
+        headers={"Location": status_url},
+    )
+
+
+@router.get("/v1/key-personnel/imports/{import_id}", dependencies=[Depends(can_write_training)])
+async def import_status(
+    import_id: str, who: CurrentPrincipal, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Progress and report of a key-personnel import."""
+    return await report(runtime, import_id, who)
+
+
+@router.get(
+    "/v1/key-personnel/imports/{import_id}/errors.csv", dependencies=[Depends(can_write_training)]
+)
+async def import_errors(import_id: str, who: CurrentPrincipal, runtime: RuntimeDep) -> Response:
+    """Every row issue of an import, as CSV (row, column, message)."""
+    found = await report(runtime, import_id, who)
+    out = io.StringIO()
+    out.write("\ufeff")  # the BOM makes Excel read UTF-8
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(("row", "column", "message"))
+    writer.writerows((e["row"], e["column"], e["msg"]) for e in found["errors"])
+    name = f"key-personnel-import-{import_id}-errors.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,173 @@
+"""Routes of key-personnel training: the register, completions (REST and signed webhook),
+the coverage report (JSON, CSV, XLSX) and its page."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Cookie, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from hub_shared import webhooks
+from hub_shared.auth import CurrentPrincipal
+from hub_shared.dependencies import RuntimeDep
+from hub_shared.errors import Unauthorized
+from hub_shared.http import json_model, parse_json, parse_model, require_media_type
+from incidents import pages
+from incidents.api import PiiDep, can_read_reports
+from incidents.exports import XLSX_MEDIA_TYPE
+from incidents.training import data, exports, intake
+from incidents.training.roles import ROLES_ZH
+from incidents.training.schemas import (
+    CompletionIn,
+    CompletionOut,
+    CoverageQuery,
+    KeyPersonIn,
+    KeyPersonOut,
+)
+from incidents.training.tables import IncidentsKeyPerson, IncidentsTrainingCompletion
+
+router = APIRouter(tags=["training"])
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"description": "problem+json (RFC 9457)", "content": {"application/problem+json": {}}}
+    for status in (400, 401, 403, 409, 415, 422)
+}
+
+
+def can_write_training(principal: CurrentPrincipal) -> None:
+    principal.require("training:write")
+
+
+def person_out(row: IncidentsKeyPerson, trained: bool) -> KeyPersonOut:
+    return KeyPersonOut(
+        roster_id=row.roster_id, enterprise_uscc=row.enterprise_uscc,
+        enterprise_name=row.enterprise_name, division_code=row.division_code,
+        industry_code=row.industry_code, role=row.role, person_id_masked=row.person_id_masked,
+        person_digest=row.person_digest, person_name_masked=row.person_name_masked,
+        listed_on=row.listed_on, trained=trained,
+    )  # fmt: skip
+
+
+def completion_out(row: IncidentsTrainingCompletion) -> CompletionOut:
+    return CompletionOut(
+        completion_id=row.completion_id, person_id_masked=row.person_id_masked,
+        person_digest=row.person_digest, course=row.course, hours=row.hours,
+        completed_on=row.completed_on, trainer=row.trainer, channel=row.channel,
+    )  # fmt: skip
+
+
+@router.post(
+    "/v1/key-personnel", status_code=201, responses=_PROBLEMS,
+    dependencies=[Depends(can_write_training)],
+)  # fmt: skip
+async def post_key_person(
+    request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, pii: PiiDep,
+    response: Response,
+) -> KeyPersonOut:  # fmt: skip
+    """Register a key person (分管负责人, 安全管理部门主要负责人 or 一线班组长) of an enterprise."""
+    person = await json_model(request, KeyPersonIn)
+    principal.require_division(person.division_code)
+    row, created = await intake.register_person(
+        writes=runtime.writes, person=person, key=pii.key, by=principal.id
+    )
+    if not created:
+        response.status_code = 200
+    trained = await intake.is_trained(runtime.sessions, [row.person_digest])
+    return person_out(row, row.person_digest in trained)
+
+
+@router.post(
+    "/v1/training-completions", status_code=201, responses=_PROBLEMS,
+    dependencies=[Depends(can_write_training)],
+)  # fmt: skip
+async def post_completion(
+    request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, pii: PiiDep,
+    response: Response,
+) -> CompletionOut:  # fmt: skip
+    """An offline trainer's completion (technical schools, the expert pool)."""
+    completion = await json_model(request, CompletionIn)
+    row, created = await intake.accept_completion(
+        writes=runtime.writes, completion=completion, key=pii.key, by=principal.id,
+        channel="offline",
+    )  # fmt: skip
+    if not created:
+        response.status_code = 200
+    return completion_out(row)
+
+
+@router.post(
+    "/v1/webhooks/training-completions", status_code=201, responses=_PROBLEMS,
+    summary="Receive a training platform's completion (Standard Webhooks)",
+)  # fmt: skip
+async def post_completion_webhook(
+    request: Request, runtime: RuntimeDep, pii: PiiDep, response: Response
+) -> CompletionOut:
+    """Signed like permits: `X-Hub-Source` names a configured source of kind `training`."""
+    names = request.headers.getlist("x-hub-source")
+    source_id = names[0] if len(names) == 1 else ""
+    source = next(
+        (s for s in runtime.settings.hub.sources if s.id == source_id and s.kind == "training"),
+        None,
+    )
+    if source is None:
+        raise Unauthorized("X-Hub-Source is missing, repeated or names no training source")
+    headers = webhooks.check_headers(request.headers)
+    body = await request.body()
+    webhooks.verify(source.secret.get_secret_value(), body, headers)
+    require_media_type(request, "application/json")
+    completion = parse_model(CompletionIn, parse_json(body))
+    row, created = await intake.accept_completion(
+        writes=runtime.writes, completion=completion, key=pii.key, by=f"source:{source.id}",
+        channel="platform",
+    )  # fmt: skip
+    if not created:
+        response.status_code = 200
+    return completion_out(row)
+
+
+@router.get(
+    "/v1/reports/training-coverage", response_model=None, responses=_PROBLEMS,
+    dependencies=[Depends(can_read_reports)], tags=["reports"],
+)  # fmt: skip
+async def get_coverage(
+    query: Annotated[CoverageQuery, Query()], principal: CurrentPrincipal, runtime: RuntimeDep
+) -> Response:
+    """Key personnel, trained, coverage and the gap per key industry, county and role."""
+    principal.require_division(query.division_code)
+    report, trend = await data.coverage_of(
+        sessions=runtime.sessions, division_code=query.division_code, year=query.year
+    )
+    name = f"training-coverage-{query.division_code}-{query.year}.{query.format}"
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if query.format == "csv":
+        return Response(exports.to_csv(report), media_type="text/csv; charset=utf-8",
+                        headers=disposition)  # fmt: skip
+    if query.format == "xlsx":
+        return Response(exports.to_xlsx(report), media_type=XLSX_MEDIA_TYPE, headers=disposition)
+    return JSONResponse(report.as_dict() | {"years": trend})
+
+
+@router.get("/reports/training", response_class=HTMLResponse, tags=["pages"])
+async def training_page(
+    request: Request,
+    query: Annotated[CoverageQuery, Query()],
+    runtime: RuntimeDep,
+    token: Annotated[str | None, Query(description="bearer token, once; then a cookie")] = None,
+    hub_token: Annotated[str | None, Cookie()] = None,
+) -> HTMLResponse:
+    """重点人员培训覆盖: charts per industry and county, and the enterprises with gaps."""
+    principal = pages._principal(request, token, hub_token)
+    principal.require("reports:read")
+    principal.require_division(query.division_code)
+    report, trend = await data.coverage_of(
+        sessions=runtime.sessions, division_code=query.division_code, year=query.year
+    )
+    context = {"report": report.as_dict(), "trend": trend, "roles_zh": ROLES_ZH}
+    response = pages.templates.TemplateResponse(request, "training.html", context)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if token:
+        response.set_cookie(
+            pages.COOKIE, token, httponly=True, samesite="strict", path="/reports", max_age=8 * 3600
+        )
+    return response
