@@ -118,7 +118,7 @@ def shown(value: Any) -> str:
 
 
 def _route_contexts(app: FastAPI) -> Iterator[Any]:
-    """Every route with its full path; FastAPI from 0.160 keeps included routers as such."""
+    """Every route with its full path (recent FastAPI keeps included routers unflattened)."""
     try:
         from fastapi.routing import iter_route_contexts
     except ImportError:  # an older FastAPI lists every route on the app itself
