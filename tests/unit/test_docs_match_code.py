@@ -151,9 +151,25 @@ def mentioned_routes(text: str) -> set[tuple[str, str]]:
     return {(m[1], m[2].rstrip("/")) for m in ROUTE_MENTION.finditer(text)}
 
 
-def _served(route: tuple[str, str], routes: set[tuple[str, str]], mounts: set[str]) -> bool:
+def _served(
+    route: tuple[str, str],
+    routes: set[tuple[str, str]],
+    mounts: set[str],
+    concrete: bool = False,
+) -> bool:
+    """Whether a route is served: as written (a template), or with `concrete` a real path
+    such as `/v1/alerts/3f2c…` that a template of the app matches."""
     method, path = route
-    return route in routes or (method == "GET" and any(path.startswith(m + "/") for m in mounts))
+    if route in routes or (method == "GET" and any(path.startswith(m + "/") for m in mounts)):
+        return True
+    return concrete and any(
+        method == served and re.fullmatch(_template_pattern(template), path)
+        for served, template in routes
+    )
+
+
+def _template_pattern(template: str) -> str:
+    return "[^/]+".join(re.escape(part) for part in re.split(r"\{[^}]+\}", template))
 
 
 def test_every_route_is_documented_under_its_service(apps: dict[str, FastAPI]) -> None:
@@ -332,6 +348,34 @@ def test_check_characters_in_domain_match_the_code() -> None:
     assert " ".join(map(str, identifiers._ORG_WEIGHTS)) in text
     assert " ".join(map(str, identifiers._ID_WEIGHTS)) in text
     assert f'`"{identifiers._ID_CHECK}"`' in text
+
+
+# --- the README's walkthrough ---
+
+
+def test_readme_commands_name_what_exists(apps: dict[str, FastAPI]) -> None:
+    """Every make target, hub command, file, token and URL the README shows exists."""
+    import typer.main
+
+    from hub_shared.config import DEFAULT_PORTS, load_hub_config
+    from hubtools.cli import app as hub_cli
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([a-z][\w-]*):", makefile, re.MULTILINE))
+    assert set(re.findall(r"\bmake ([a-z][\w-]*)", text)) <= targets
+    commands = set(typer.main.get_group(hub_cli).commands)
+    assert set(re.findall(r"(?:bin/|`)hub ([a-z][\w-]*)", text)) <= commands
+    assert all((REPO / f).is_file() for f in re.findall(r"\b(examples/[\w.-]+)", text))
+    hub = load_hub_config(REPO / "config" / "local.toml")
+    tokens = {c.token.get_secret_value() for c in (*hub.clients, *hub.offices)}
+    assert set(re.findall(r"(?:Bearer |token=)(dev-[\w-]+)", text)) <= tokens
+    service_at = {str(port): service for service, port in DEFAULT_PORTS.items()}
+    urls = re.findall(r"http://127\.0\.0\.1:(\d+)(/[^\s\"'?;`)]*)", text)
+    assert len(urls) >= 8
+    for port, path in urls:
+        routes, mounts = routes_of(apps[service_at[port]])
+        assert any(_served((m, path), routes, mounts, concrete=True) for m in ("GET", "POST")), path
 
 
 # --- files and links ---
