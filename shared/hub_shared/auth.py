@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -13,7 +14,13 @@ from hub_shared.config import HubConfig
 from hub_shared.divisions import covers_any
 from hub_shared.errors import Forbidden, Unauthorized
 
+log = logging.getLogger(__name__)
 OFFICE_SCOPES = frozenset({"alerts:read", "alerts:ack"})
+# An operator's scope: the admin routes (redelivery, parked outbox rows), nothing else.
+ADMIN = "admin"
+# Acts as every department; exists only where the configuration gives it to a client, and
+# every use is logged at WARNING (docs/security.md).
+BREAK_GLASS = "break-glass"
 
 
 @dataclass(frozen=True)
@@ -28,9 +35,19 @@ class Principal:
     def covers(self, division_code: str) -> bool:
         return covers_any(self.divisions, division_code)
 
-    def require(self, scope: str) -> None:
-        if scope not in self.scopes and "admin" not in self.scopes:
-            raise Forbidden(f"this credential lacks the scope {scope}")
+    def holds(self, *scopes: str) -> bool:
+        """True when the credential holds one of `scopes` (or the break-glass scope)."""
+        if self.scopes.intersection(scopes):
+            return True
+        if BREAK_GLASS in self.scopes:
+            log.warning("break-glass: client %s acts with scope %s", self.id, " or ".join(scopes))
+            return True
+        return False
+
+    def require(self, *scopes: str) -> None:
+        """Least privilege: `admin` is an operator's scope and grants no department's."""
+        if not self.holds(*scopes):
+            raise Forbidden(f"this credential lacks the scope {' or '.join(scopes)}")
 
     def require_division(self, division_code: str) -> None:
         if not self.covers(division_code):

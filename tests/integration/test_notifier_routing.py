@@ -52,7 +52,7 @@ timeout_seconds = 1
 [[clients]]
 id = "ops"
 token = "{ADMIN}"
-scopes = ["admin"]
+scopes = ["admin", "alerts:read"]
 divisions = ["370800"]
 {offices}""",
         encoding="utf-8",

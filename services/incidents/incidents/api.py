@@ -7,8 +7,8 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from hub_shared.auth import CurrentPrincipal, Principal
-from hub_shared.errors import Forbidden, NotFound
+from hub_shared.auth import CurrentPrincipal
+from hub_shared.errors import NotFound
 from hub_shared.http import json_model, require_media_type
 from hub_shared.runtime import ServiceRuntime
 from incidents import exports, report_data, service
@@ -43,12 +43,6 @@ RuntimeDep = Annotated[ServiceRuntime, Depends(_runtime)]
 PiiDep = Annotated[PiiKey, Depends(_pii)]
 
 
-def _require_any(principal: Principal, *scopes: str) -> None:
-    if "admin" in principal.scopes or principal.scopes.intersection(scopes):
-        return
-    raise Forbidden(f"this credential lacks the scope {' or '.join(scopes)}")
-
-
 def require_json(request: Request) -> None:
     """415 unless the body is declared application/json."""
     require_media_type(request, "application/json")
@@ -63,7 +57,7 @@ def can_write_diseases(principal: CurrentPrincipal) -> None:
 
 
 def can_read_accidents(principal: CurrentPrincipal) -> None:
-    _require_any(principal, "accidents:write", "reports:read")
+    principal.require("accidents:write", "reports:read")
 
 
 def can_read_reports(principal: CurrentPrincipal) -> None:

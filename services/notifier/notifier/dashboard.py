@@ -60,7 +60,7 @@ def _signed_in(request: Request) -> Principal:
         principal = registry.authenticate(f"Bearer {token}")
     except Unauthorized as exc:
         raise SignInNeeded from exc
-    if not ({"alerts:read", "admin"} & principal.scopes):
+    if not principal.holds("alerts:read"):
         raise SignInNeeded
     return principal
 
@@ -107,7 +107,7 @@ async def login(request: Request) -> Response:
         principal = registry.authenticate(f"Bearer {token}")
     except Unauthorized:
         return _page(request, "login.html", 401, error="令牌无效, 请检查后重新输入")
-    if not ({"alerts:read", "admin"} & principal.scopes):
+    if not principal.holds("alerts:read"):
         return _page(request, "login.html", 403, error="此令牌无权查看预警")
     response = RedirectResponse("/dashboard", status_code=303)
     response.set_cookie(
@@ -172,7 +172,7 @@ async def _detail(request: Request, principal: Principal, alert_id: str, **extra
         row = await inbox.get_visible(session, principal=principal, alert_id=alert_id)
         offices = [principal.id] if principal.kind == "office" else None
         log = await delivery_log(session, alert_id=alert_id, office_ids=offices)
-    can_act = "alerts:ack" in principal.scopes or "admin" in principal.scopes
+    can_act = principal.holds("alerts:ack")
     return _page(request, "_detail.html", alert=alert_json(row), deliveries=log,
                  can_act=can_act, **extra)  # fmt: skip
 
