@@ -141,6 +141,7 @@ class ServiceRuntime:
     async def _collect(self) -> None:
         try:
             self.metrics.outbox_pending.set(await self.relay.pending())
+            self.metrics.outbox_parked.set(await self.relay.parked_count())
         except Exception as exc:
             log.debug("metrics: outbox count failed: %s", exc)
         self.metrics.events_published.set(self.relay.published)

@@ -13,6 +13,7 @@ from hub_shared.auth import TokenRegistry
 from hub_shared.errors import install_error_handlers, problem
 from hub_shared.http import BodyLimit
 from hub_shared.metrics import instrument
+from hub_shared.outbox_admin import router as outbox_admin
 from hub_shared.runtime import ServiceRuntime
 
 
@@ -59,6 +60,6 @@ def build_app(
         failing = ", ".join(name for name, ok in checks.items() if not ok)
         return problem(503, "Not ready", f"not ready: {failing}", slug="not-ready")
 
-    for router in routers:
+    for router in (*routers, outbox_admin):
         app.include_router(router)
     return app
