@@ -80,6 +80,40 @@ class IngestConfig(_Frozen):
     batch_max_lines: int = Field(default=10000, ge=1)
 
 
+# Standard Webhooks' replay window: a signature older than this is refused (webhooks.py).
+WEBHOOK_REPLAY_WINDOW_SECONDS = 300
+
+
+class RetentionConfig(_Frozen):
+    """How long the bookkeeping tables keep rows, pruned every `interval_seconds`.
+
+    The inbox must remember an event id as long as the topic can hand the event back (a
+    consumer group reset to the earliest offset), so `inbox_days` is at least `topic_days`;
+    a webhook receipt must outlive the signature replay window, and the sources' retries."""
+
+    interval_seconds: float = Field(default=3600, gt=0)
+    topic_days: float = Field(default=365, gt=0)  # the topics' retention.ms (deploy/k8s)
+    inbox_days: float = Field(default=400, gt=0)
+    outbox_sent_days: float = Field(default=7, ge=0)  # parked rows are kept until handled
+    webhook_receipt_days: float = Field(default=30, gt=0)
+    batch_size: int = Field(default=5000, ge=1, le=100000)
+
+    @model_validator(mode="after")
+    def _outlive_what_can_come_again(self) -> RetentionConfig:
+        if self.inbox_days < self.topic_days:
+            raise ValueError(
+                f"retention.inbox_days ({self.inbox_days}) must be at least "
+                f"retention.topic_days ({self.topic_days}): a replayed topic would apply "
+                "events twice"
+            )
+        if self.webhook_receipt_days * 86400 < WEBHOOK_REPLAY_WINDOW_SECONDS:
+            raise ValueError(
+                "retention.webhook_receipt_days must outlast the webhook replay window "
+                f"({WEBHOOK_REPLAY_WINDOW_SECONDS} s)"
+            )
+        return self
+
+
 class SourceConfig(_Frozen):
     id: str
     kind: Literal["permits"]
@@ -121,6 +155,7 @@ class HubConfig(_Frozen):
     matching: MatchingConfig = MatchingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     ingest: IngestConfig = IngestConfig()
+    retention: RetentionConfig = RetentionConfig()
     sources: tuple[SourceConfig, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
     offices: tuple[OfficeConfig, ...] = ()

@@ -35,6 +35,12 @@ class Metrics:
             "outbox rows parked because the broker refuses them for good",
             registry=self.registry,
         )
+        self.rows_pruned = Gauge(
+            "hub_retention_pruned",
+            "rows this process deleted as past their retention",
+            ["table"],
+            registry=self.registry,
+        )
         self.events_published = Gauge(
             "hub_events_published", "events published by this process", registry=self.registry
         )

@@ -19,6 +19,7 @@ from hub_shared.kafka import ping as kafka_ping
 from hub_shared.metrics import Metrics
 from hub_shared.migrations import Schema, migrate
 from hub_shared.outbox import OutboxRelay
+from hub_shared.retention import Pruner, standard_rules
 
 log = logging.getLogger(__name__)
 Worker = Callable[[], Awaitable[None]]
@@ -39,7 +40,12 @@ class ServiceRuntime:
         self.writes = GroupCommitter(self.engine, after_commit=self.relay.notify)
         self.metrics = Metrics(settings.service)
         self.consumers: list[EventConsumer] = []
-        self._workers: list[tuple[str, Worker]] = [("outbox-relay", self.relay.run)]
+        retention = settings.hub.retention
+        self.pruner = Pruner(self.sessions, retention, standard_rules(retention))
+        self._workers: list[tuple[str, Worker]] = [
+            ("outbox-relay", self.relay.run),
+            ("retention", self.pruner.run),
+        ]
         self.schema = schema
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics.collectors.append(self._collect)
@@ -145,6 +151,8 @@ class ServiceRuntime:
         except Exception as exc:
             log.debug("metrics: outbox count failed: %s", exc)
         self.metrics.events_published.set(self.relay.published)
+        for table, pruned in self.pruner.pruned.items():
+            self.metrics.rows_pruned.labels(table).set(pruned)
         self.metrics.write_transactions.set(self.writes.transactions)
         self.metrics.writes_committed.set(self.writes.committed)
         for c in self.consumers:
