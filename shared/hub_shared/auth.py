@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from hub_shared.config import HubConfig
 from hub_shared.divisions import covers_any
 from hub_shared.errors import Forbidden, Unauthorized
+from hub_shared.throttle import AttemptLimiter
 
 log = logging.getLogger(__name__)
 OFFICE_SCOPES = frozenset({"alerts:read", "alerts:ack"})
@@ -62,6 +63,14 @@ class TokenRegistry:
     """Looks a bearer token up by its SHA-256, so comparisons are constant-time."""
 
     def __init__(self, hub: HubConfig) -> None:
+        # Guessing tokens: an address with too many failures gets 429, even with a good one.
+        self.failures = AttemptLimiter(
+            limit=hub.limits.failed_auth_per_minute, what="failed authentications"
+        )
+        # Sign-in forms (the dashboard): every attempt counts.
+        self.sign_ins = AttemptLimiter(
+            limit=hub.limits.sign_ins_per_minute, what="sign-in attempts"
+        )
         self._by_digest: dict[bytes, Principal] = {}
         for c in hub.clients:
             self._by_digest[_digest(c.token.get_secret_value())] = Principal(
@@ -72,22 +81,30 @@ class TokenRegistry:
                 o.id, "office", OFFICE_SCOPES, o.divisions
             )
 
-    def authenticate(self, authorization: str | None) -> Principal:
+    def authenticate(self, authorization: str | None, client: str | None = None) -> Principal:
+        """The caller of `authorization`; `client` (its address) is limited in failures."""
         if not authorization:
             raise Unauthorized("an Authorization: Bearer <token> header is required")
+        self.failures.check(client)
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
+            self.failures.record(client)
             raise Unauthorized("the Authorization header must be Bearer <token>")
         wanted = _digest(token.strip())
         for digest, principal in self._by_digest.items():
             if hmac.compare_digest(digest, wanted):
                 return principal
+        self.failures.record(client)
         raise Unauthorized("unknown token")
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 def current_principal(request: Request) -> Principal:
     registry: TokenRegistry = request.app.state.tokens
-    return registry.authenticate(request.headers.get("authorization"))
+    return registry.authenticate(request.headers.get("authorization"), client_address(request))
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub_shared.config_safety import refuse_unsafe
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 ServiceName = Literal["permit-ingest", "enrollment", "incidents", "notifier"]
@@ -114,6 +116,13 @@ class RetentionConfig(_Frozen):
         return self
 
 
+class LimitsConfig(_Frozen):
+    """Attempts per client address and minute; more get 429 until the minute has passed."""
+
+    sign_ins_per_minute: int = Field(default=10, ge=1)
+    failed_auth_per_minute: int = Field(default=20, ge=1)
+
+
 class SourceConfig(_Frozen):
     id: str
     kind: Literal["permits"]
@@ -156,6 +165,7 @@ class HubConfig(_Frozen):
     delivery: DeliveryConfig = DeliveryConfig()
     ingest: IngestConfig = IngestConfig()
     retention: RetentionConfig = RetentionConfig()
+    limits: LimitsConfig = LimitsConfig()
     sources: tuple[SourceConfig, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
     offices: tuple[OfficeConfig, ...] = ()
@@ -206,6 +216,8 @@ class EnvSettings(BaseSettings):
     notifier_database_url: str | None = None
     host: str = "127.0.0.1"
     log_level: str = "INFO"
+    # "production" (and anything but "local") refuses unsafe settings (config_safety).
+    profile: Literal["local", "production"] = "local"
     pii_key: SecretStr | None = None
     consumer_group_prefix: str = "hub"
     # Where a consumer group without committed offsets starts. "earliest" (the default) loses
@@ -243,6 +255,7 @@ class ServiceSettings(BaseModel):
     port: int
     log_level: str
     pii_key: SecretStr | None
+    profile: Literal["local", "production"] = "local"
     consumer_group_prefix: str = "hub"
     consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
     consumer_stuck_seconds: float = 30.0
@@ -259,7 +272,7 @@ class ServiceSettings(BaseModel):
             or env.database_url
             or f"sqlite+aiosqlite:///{data_dir / (slug + '.db')}"
         )
-        return cls(
+        settings = cls(
             service=service,
             hub=hub,
             data_dir=data_dir,
@@ -269,11 +282,14 @@ class ServiceSettings(BaseModel):
             port=getattr(env, f"{slug}_port"),
             log_level=env.log_level,
             pii_key=env.pii_key,
+            profile=env.profile,
             consumer_group_prefix=env.consumer_group_prefix,
             consumer_offset_reset=env.consumer_offset_reset,
             consumer_stuck_seconds=env.consumer_stuck_seconds,
             kafka_tls=_kafka_tls(env),
         )
+        refuse_unsafe(settings)
+        return settings
 
 
 def _kafka_tls(env: EnvSettings) -> KafkaTls | None:

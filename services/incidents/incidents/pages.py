@@ -17,7 +17,7 @@ from fastapi import APIRouter, Cookie, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from hub_shared.auth import Principal, TokenRegistry
+from hub_shared.auth import Principal, TokenRegistry, client_address
 from hub_shared.errors import NotFound
 from incidents import trend_data
 from incidents.api import RuntimeDep
@@ -35,10 +35,11 @@ templates = Jinja2Templates(directory=HERE / "templates")
 def _principal(request: Request, token: str | None, cookie: str | None) -> Principal:
     registry: TokenRegistry = request.app.state.tokens
     header = request.headers.get("authorization")
+    client = client_address(request)
     if header:
-        return registry.authenticate(header)
+        return registry.authenticate(header, client)
     given = token or cookie
-    return registry.authenticate(f"Bearer {given}" if given else None)
+    return registry.authenticate(f"Bearer {given}" if given else None, client)
 
 
 @router.get("/reports/trends", response_class=HTMLResponse)

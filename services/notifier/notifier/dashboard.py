@@ -20,8 +20,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sse_starlette import EventSourceResponse
 
-from hub_shared.auth import Principal, TokenRegistry
-from hub_shared.errors import Conflict, Unauthorized
+from hub_shared.auth import Principal, TokenRegistry, client_address
+from hub_shared.errors import Conflict, RateLimited, Unauthorized
 from hub_shared.runtime import ServiceRuntime
 from notifier import dashboard_data as view
 from notifier import inbox
@@ -57,7 +57,7 @@ def _signed_in(request: Request) -> Principal:
         raise SignInNeeded
     registry: TokenRegistry = request.app.state.tokens
     try:
-        principal = registry.authenticate(f"Bearer {token}")
+        principal = registry.authenticate(f"Bearer {token}", client_address(request))
     except Unauthorized as exc:
         raise SignInNeeded from exc
     if not principal.holds("alerts:read"):
@@ -103,8 +103,15 @@ async def login(request: Request) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
     registry: TokenRegistry = request.app.state.tokens
+    client = client_address(request)
     try:
-        principal = registry.authenticate(f"Bearer {token}")
+        registry.sign_ins.check(client)
+        registry.sign_ins.record(client)
+        principal = registry.authenticate(f"Bearer {token}", client)
+    except RateLimited as exc:
+        page = _page(request, "login.html", 429, error="尝试次数过多, 请稍后再试")
+        page.headers.update(exc.headers or {})
+        return page
     except Unauthorized:
         return _page(request, "login.html", 401, error="令牌无效, 请检查后重新输入")
     if not principal.holds("alerts:read"):
