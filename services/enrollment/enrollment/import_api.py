@@ -35,6 +35,7 @@ from hub_shared.db import SessionFactory, table_of
 from hub_shared.errors import HubError, NotFound
 from hub_shared.http import require_media_type
 from hub_shared.runtime import ServiceRuntime
+from hub_shared.spreadsheets import neutral_row
 from hub_shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -325,7 +326,9 @@ async def _issue_csv(sessions: SessionFactory, import_id: str) -> AsyncIterator[
         if not page:
             return
         out = io.StringIO()
-        csv.writer(out).writerows((i.row_no, i.column_name, i.level, i.msg) for i in page)
+        csv.writer(out).writerows(
+            neutral_row((i.row_no, i.column_name, i.level, i.msg)) for i in page
+        )
         yield out.getvalue()
         last_row, last_id = page[-1].row_no, page[-1].id or 0
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from hub_shared import clock, divisions
 from hub_shared.identifiers import DivisionCode
+from hub_shared.spreadsheets import neutralise_workbook
 from incidents import exports, pages, report_data, trend_data, trends
 from incidents.api import RuntimeDep
 from incidents.insights import router
@@ -152,6 +153,7 @@ def to_xlsx(submission: Submission) -> bytes:
     head.column_dimensions["A"].width = 24
     head.column_dimensions["B"].width = 18
 
+    neutralise_workbook(book)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
