@@ -119,7 +119,7 @@ class RetentionConfig(_Frozen):
 class LimitsConfig(_Frozen):
     """Attempts per client address and minute; more get 429 until the minute has passed."""
 
-    sign_ins_per_minute: int = Field(default=10, ge=1)
+    sign_ins_per_minute: int = Field(default=30, ge=1)
     failed_auth_per_minute: int = Field(default=20, ge=1)
 
 

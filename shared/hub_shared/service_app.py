@@ -15,6 +15,7 @@ from hub_shared.http import BodyLimit
 from hub_shared.metrics import instrument
 from hub_shared.outbox_admin import router as outbox_admin
 from hub_shared.runtime import ServiceRuntime
+from hub_shared.security_headers import SecurityHeaders
 
 
 def build_app(
@@ -45,6 +46,7 @@ def build_app(
     install_error_handlers(app)
     instrument(app, runtime.metrics)
     app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -11,6 +11,7 @@ import pytest
 from hub_shared.errors import RateLimited
 from hub_shared.throttle import AttemptLimiter
 from tests.support.asgi import app_of
+from tests.support.dashboard import sign_in
 
 LIMITS = "\n[limits]\nsign_ins_per_minute = 3\nfailed_auth_per_minute = 5\n"
 
@@ -38,13 +39,9 @@ async def test_failed_bearer_authentication_is_limited_per_address(tmp_path: Pat
 
 async def test_dashboard_sign_in_attempts_are_limited_per_address(tmp_path: Path) -> None:
     app = app_of("notifier", tmp_path, LIMITS)
-    form = {"Content-Type": "application/x-www-form-urlencoded"}
     async with client(app, "10.0.0.3") as browser, client(app, "10.0.0.4") as other:
-        tries = [
-            (await browser.post("/dashboard/login", content=b"token=guess", headers=form))
-            for _ in range(4)
-        ]
-        elsewhere = await other.post("/dashboard/login", content=b"token=guess", headers=form)
+        tries = [(await sign_in(browser, "guess")) for _ in range(4)]
+        elsewhere = await sign_in(other, "guess")
 
     assert [t.status_code for t in tries] == [401, 401, 401, 429]
     assert "retry-after" in tries[-1].headers

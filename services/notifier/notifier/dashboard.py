@@ -24,7 +24,7 @@ from hub_shared.auth import Principal, TokenRegistry, client_address
 from hub_shared.errors import Conflict, RateLimited, Unauthorized
 from hub_shared.runtime import ServiceRuntime
 from notifier import dashboard_data as view
-from notifier import inbox
+from notifier import inbox, sign_in_guard
 from notifier.delivery_log import delivery_log
 from notifier.service import alert_json
 from notifier.stream import AlertFeed, alert_changes
@@ -93,9 +93,17 @@ def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTM
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
+def _login_page(request: Request, status: int = 200, error: str | None = None) -> HTMLResponse:
+    """The sign-in form with a fresh anti-forgery value, in the form and in its cookie."""
+    value = sign_in_guard.new_value()
+    page = _page(request, "login.html", status, error=error, csrf=value)
+    sign_in_guard.issue(request, page, value)
+    return page
+
+
 @router.get("/login")
 async def login_page(request: Request) -> HTMLResponse:
-    return _page(request, "login.html", error=None)
+    return _login_page(request)
 
 
 @router.post("/login", response_model=None)
@@ -107,15 +115,17 @@ async def login(request: Request) -> Response:
     try:
         registry.sign_ins.check(client)
         registry.sign_ins.record(client)
+        if not sign_in_guard.genuine(request, form):
+            return _login_page(request, 403, error="登录表单已失效, 请重新输入令牌")
         principal = registry.authenticate(f"Bearer {token}", client)
     except RateLimited as exc:
-        page = _page(request, "login.html", 429, error="尝试次数过多, 请稍后再试")
+        page = _login_page(request, 429, error="尝试次数过多, 请稍后再试")
         page.headers.update(exc.headers or {})
         return page
     except Unauthorized:
-        return _page(request, "login.html", 401, error="令牌无效, 请检查后重新输入")
+        return _login_page(request, 401, error="令牌无效, 请检查后重新输入")
     if not principal.holds("alerts:read"):
-        return _page(request, "login.html", 403, error="此令牌无权查看预警")
+        return _login_page(request, 403, error="此令牌无权查看预警")
     response = RedirectResponse("/dashboard", status_code=303)
     response.set_cookie(
         COOKIE,
@@ -126,6 +136,7 @@ async def login(request: Request) -> Response:
         samesite="strict",
         secure=request.url.scheme == "https",
     )
+    response.delete_cookie(sign_in_guard.CSRF_COOKIE, path="/dashboard")
     return response
 
 
