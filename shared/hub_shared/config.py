@@ -116,6 +116,15 @@ class RetentionConfig(_Frozen):
         return self
 
 
+class StreamsConfig(_Frozen):
+    """Live alert streams (notifier): open at once per office or client and in all, and
+    how far back a Last-Event-ID is replayed (older ones resume at the window's start)."""
+
+    per_holder: int = Field(default=5, ge=1)
+    overall: int = Field(default=500, ge=1)
+    replay_seconds: float = Field(default=86400, gt=0)
+
+
 class LimitsConfig(_Frozen):
     """Attempts per client address and minute; more get 429 until the minute has passed."""
 
@@ -166,6 +175,7 @@ class HubConfig(_Frozen):
     ingest: IngestConfig = IngestConfig()
     retention: RetentionConfig = RetentionConfig()
     limits: LimitsConfig = LimitsConfig()
+    streams: StreamsConfig = StreamsConfig()
     sources: tuple[SourceConfig, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
     offices: tuple[OfficeConfig, ...] = ()

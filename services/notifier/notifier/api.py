@@ -20,6 +20,7 @@ from notifier import inbox
 from notifier.delivery_log import delivery_log, redeliver
 from notifier.service import InboxKind, alert_json
 from notifier.stream import AlertFeed, alert_changes, parse_last_event_id
+from notifier.stream_limits import StreamSlots, holding
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
 
@@ -81,6 +82,7 @@ async def list_alerts(
 
 @router.get("/alerts/stream", response_model=None)
 async def alert_stream(
+    request: Request,
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
     feed: FeedDep,
@@ -90,13 +92,17 @@ async def alert_stream(
     whenever an alert of the caller's divisions is raised, resolved, acknowledged or
     dismissed. Reconnecting with Last-Event-ID resumes after that change."""
     principal.require("alerts:read")
+    slots: StreamSlots = request.app.state.stream_slots
+    slot = slots.take(principal.id)
     events = alert_changes(
         sessions=runtime.sessions,
         feed=feed,
         principal=principal,
-        since=parse_last_event_id(last_event_id),
+        since=slots.earliest_replay(parse_last_event_id(last_event_id)),
     )
-    return EventSourceResponse(events, ping=15, headers={"Cache-Control": "no-store"})
+    return EventSourceResponse(
+        holding(slot, events), ping=15, headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.get("/alerts/{alert_id}")

@@ -14,6 +14,7 @@ from notifier.consumers import alerts_handler, prepare_alerts
 from notifier.delivery import DeliveryMetrics, DeliveryWorker
 from notifier.schema import SCHEMA
 from notifier.stream import AlertFeed
+from notifier.stream_limits import StreamSlots
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
@@ -46,7 +47,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         "with retries, the office REST API, a live stream and the office dashboard.",
         runtime=runtime,
         routers=[api.router, dashboard.router],
-        state={"delivery_worker": worker, "alert_feed": feed},
+        state={
+            "delivery_worker": worker,
+            "alert_feed": feed,
+            "stream_slots": StreamSlots(settings.hub.streams),
+        },
     )
     dashboard.install(app)
     return app

@@ -28,6 +28,7 @@ from notifier import inbox, sign_in_guard
 from notifier.delivery_log import delivery_log
 from notifier.service import alert_json
 from notifier.stream import AlertFeed, alert_changes
+from notifier.stream_limits import holding
 
 HERE = Path(__file__).parent
 COOKIE = "hub_office_token"
@@ -250,8 +251,11 @@ async def stream(request: Request, principal: SignedIn) -> EventSourceResponse:
     """The live stream of GET /v1/alerts/stream, signed in by the cookie."""
     runtime = _runtime(request)
     feed: AlertFeed = request.app.state.alert_feed
+    slot = request.app.state.stream_slots.take(principal.id)
     events = alert_changes(sessions=runtime.sessions, feed=feed, principal=principal, since=None)
-    return EventSourceResponse(events, ping=15, headers={"Cache-Control": "no-store"})
+    return EventSourceResponse(
+        holding(slot, events), ping=15, headers={"Cache-Control": "no-store"}
+    )
 
 
 def install(app: FastAPI) -> None:
