@@ -125,6 +125,14 @@ class StreamsConfig(_Frozen):
     replay_seconds: float = Field(default=86400, gt=0)
 
 
+class ImportsConfig(_Frozen):
+    """Enterprise imports (enrollment) running at once, per client and in all; more get
+    429 before their body is read."""
+
+    jobs_per_client: int = Field(default=2, ge=1)
+    jobs_overall: int = Field(default=4, ge=1)
+
+
 class LimitsConfig(_Frozen):
     """Attempts per client address and minute; more get 429 until the minute has passed."""
 
@@ -176,6 +184,7 @@ class HubConfig(_Frozen):
     retention: RetentionConfig = RetentionConfig()
     limits: LimitsConfig = LimitsConfig()
     streams: StreamsConfig = StreamsConfig()
+    imports: ImportsConfig = ImportsConfig()
     sources: tuple[SourceConfig, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
     offices: tuple[OfficeConfig, ...] = ()

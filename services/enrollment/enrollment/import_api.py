@@ -30,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from enrollment import importer
 from enrollment.importer import CSV, XLSX, Issue, ParsedFile, Upload, ValidRow
 from enrollment.models import ImportIssue, ImportJob
+from enrollment.upload_guard import check_job_room
 from hub_shared.auth import BREAK_GLASS, Principal, scoped
 from hub_shared.db import SessionFactory, table_of
 from hub_shared.errors import HubError, NotFound
@@ -281,9 +282,11 @@ async def import_enterprises(
     request: Request, who: Enterprises, wait: bool = False
 ) -> JSONResponse:
     media = require_media_type(request, CSV, XLSX)
+    runtime: ServiceRuntime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        await check_job_room(session, who.id, runtime.settings.hub.imports)
     body = await request.body()
     upload = await asyncio.to_thread(importer.open_upload, body, media, _charset(request))
-    runtime: ServiceRuntime = request.app.state.runtime
     job = ImportJob(
         import_id=str(uuid.uuid4()), client_id=who.id, media_type=media, status="running"
     )
