@@ -13,6 +13,7 @@ from hub_shared.auth import TokenRegistry
 from hub_shared.errors import install_error_handlers, problem
 from hub_shared.http import BodyLimit
 from hub_shared.metrics import instrument
+from hub_shared.openapi_docs import documented
 from hub_shared.outbox_admin import router as outbox_admin
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.security_headers import SecurityHeaders
@@ -64,4 +65,5 @@ def build_app(
 
     for router in (*routers, outbox_admin):
         app.include_router(router)
+    app.openapi = lambda: documented(app)  # type: ignore[method-assign]
     return app

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from hub_shared.auth import CurrentPrincipal
 from hub_shared.errors import NotFound
 from hub_shared.http import json_model, require_media_type
+from hub_shared.openapi_docs import json_body
 from hub_shared.runtime import ServiceRuntime
 from incidents import exports, report_data, service
 from incidents.pii import PiiKey
@@ -87,6 +88,7 @@ def _found(record: Out | None, missing: str) -> Out:
     responses=_WRITE_RESPONSES,
     dependencies=[Depends(can_write_accidents), Depends(require_json)],
     tags=["accidents"],
+    openapi_extra=json_body(AccidentIn),
 )
 async def post_accident(
     request: Request, principal: CurrentPrincipal, runtime: RuntimeDep
@@ -124,6 +126,7 @@ async def get_accident(
     responses=_WRITE_RESPONSES,
     dependencies=[Depends(can_write_diseases), Depends(require_json)],
     tags=["diseases"],
+    openapi_extra=json_body(DiseaseIn),
 )
 async def post_disease(
     request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, pii: PiiDep

@@ -15,6 +15,7 @@ from hub_shared.auth import CurrentPrincipal
 from hub_shared.errors import Conflict, NotFound
 from hub_shared.events import AlertStatus
 from hub_shared.http import json_model
+from hub_shared.openapi_docs import json_body
 from hub_shared.runtime import ServiceRuntime
 from notifier import inbox
 from notifier.delivery_log import delivery_log, redeliver
@@ -134,7 +135,7 @@ async def acknowledge_alert(
     return alert
 
 
-@router.post("/alerts/{alert_id}/dismiss")
+@router.post("/alerts/{alert_id}/dismiss", openapi_extra=json_body(Dismissal))
 async def dismiss_alert(
     alert_id: str,
     request: Request,
@@ -174,7 +175,9 @@ async def alert_deliveries(
     }
 
 
-@router.post("/admin/offices/{office_id}/redeliver", tags=["admin"])
+@router.post(
+    "/admin/offices/{office_id}/redeliver", tags=["admin"], openapi_extra=json_body(Redelivery)
+)
 async def redeliver_office(
     office_id: str,
     request: Request,
