@@ -72,6 +72,7 @@ class TokenRegistry:
             limit=hub.limits.sign_ins_per_minute, what="sign-in attempts"
         )
         self._by_digest: dict[bytes, Principal] = {}
+        self._by_id: dict[tuple[str, str], Principal] = {}
         for c in hub.clients:
             self._by_digest[_digest(c.token.get_secret_value())] = Principal(
                 c.id, "client", frozenset(c.scopes), c.divisions
@@ -80,6 +81,12 @@ class TokenRegistry:
             self._by_digest[_digest(o.token.get_secret_value())] = Principal(
                 o.id, "office", OFFICE_SCOPES, o.divisions
             )
+
+    def principal(self, kind: str, principal_id: str) -> Principal | None:
+        """The configured client or office, for a server-side session (web_sessions)."""
+        if not self._by_id:
+            self._by_id = {(p.kind, p.id): p for p in self._by_digest.values()}
+        return self._by_id.get((kind, principal_id))
 
     def authenticate(self, authorization: str | None, client: str | None = None) -> Principal:
         """The caller of `authorization`; `client` (its address) is limited in failures."""

@@ -237,6 +237,9 @@ class EnvSettings(BaseSettings):
     log_level: str = "INFO"
     # "production" (and anything but "local") refuses unsafe settings (config_safety).
     profile: Literal["local", "production"] = "local"
+    # Browsers reach the hub over https (a TLS proxy in front): cookies are then Secure
+    # whatever scheme the proxy forwards with.
+    served_over_https: bool = False
     pii_key: SecretStr | None = None
     consumer_group_prefix: str = "hub"
     # Where a consumer group without committed offsets starts. "earliest" (the default) loses
@@ -275,6 +278,7 @@ class ServiceSettings(BaseModel):
     log_level: str
     pii_key: SecretStr | None
     profile: Literal["local", "production"] = "local"
+    served_over_https: bool = False
     consumer_group_prefix: str = "hub"
     consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
     consumer_stuck_seconds: float = 30.0
@@ -302,6 +306,7 @@ class ServiceSettings(BaseModel):
             log_level=env.log_level,
             pii_key=env.pii_key,
             profile=env.profile,
+            served_over_https=env.served_over_https,
             consumer_group_prefix=env.consumer_group_prefix,
             consumer_offset_reset=env.consumer_offset_reset,
             consumer_stuck_seconds=env.consumer_stuck_seconds,

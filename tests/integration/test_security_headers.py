@@ -12,6 +12,7 @@ import pytest
 from hub_shared.config import ServiceName
 from tests.support.asgi import app_of
 from tests.support.dashboard import sign_in
+from tests.support.hub import running
 
 PAGES: list[tuple[ServiceName, str]] = [
     ("notifier", "/dashboard/login"),
@@ -51,7 +52,12 @@ def test_no_page_template_holds_an_inline_script() -> None:
 
 async def test_sign_in_refuses_a_post_not_from_its_own_form(tmp_path: Path) -> None:
     app = app_of("notifier", tmp_path)
-    async with client(app) as forged, client(app) as other_site, client(app) as browser:
+    async with (
+        running(app),
+        client(app) as forged,
+        client(app) as other_site,
+        client(app) as browser,
+    ):
         no_value = await forged.post("/dashboard/login", data={"token": "office-rencheng"})
         form = await other_site.get("/dashboard/login")
         csrf = re.findall(r'name="csrf" value="([^"]+)"', form.text)[0]
@@ -63,6 +69,6 @@ async def test_sign_in_refuses_a_post_not_from_its_own_form(tmp_path: Path) -> N
         genuine = await sign_in(browser, "office-rencheng")
 
     assert (no_value.status_code, cross_origin.status_code) == (403, 403)
-    assert "hub_office_token" not in no_value.headers.get("set-cookie", "")
+    assert "hub_office_session" not in no_value.headers.get("set-cookie", "")
     assert genuine.status_code == 303
-    assert "hub_office_token=" in genuine.headers["set-cookie"]
+    assert "hub_office_session=" in genuine.headers["set-cookie"]

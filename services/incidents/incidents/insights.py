@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 
 from hub_shared.auth import CurrentPrincipal
-from incidents import advice, pages, trend_data
+from incidents import advice, page_links, pages, trend_data
 from incidents.api import RuntimeDep, can_read_reports
 from incidents.report_queries import FloatingRateQuery, TrendQuery
 
@@ -75,4 +75,5 @@ async def get_floating_rates(
 
 router.include_router(api)
 router.include_router(pages.router)
+router.include_router(page_links.router)
 from incidents import submission  # noqa: E402, F401  (adds its routes to router)

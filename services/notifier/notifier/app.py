@@ -9,6 +9,7 @@ from hub_shared.config import ServiceSettings
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 from hub_shared.topics import ALERTS
+from hub_shared.web_sessions import expired_rule
 from notifier import api, dashboard
 from notifier.consumers import alerts_handler, prepare_alerts
 from notifier.delivery import DeliveryMetrics, DeliveryWorker
@@ -19,6 +20,7 @@ from notifier.stream_limits import StreamSlots
 
 def create_app(settings: ServiceSettings) -> FastAPI:
     runtime = ServiceRuntime(settings, schema=SCHEMA)
+    runtime.pruner.add(expired_rule())
     feed = AlertFeed()
     worker = DeliveryWorker(
         sessions=runtime.sessions,

@@ -2,11 +2,12 @@
 from this package): sign in with the office token, open alerts of its divisions with
 filters, an alert's details and delivery log, acknowledge and dismiss, live arrivals.
 
-The token is kept in an HttpOnly, SameSite=Strict cookie scoped to /dashboard: page
-scripts never see it (an injected script cannot read it), other sites cannot send it,
-and the browser's EventSource carries it to the live stream (EventSource cannot send
-an Authorization header). Actions also need htmx's HX-Request header, which a plain
-cross-site form cannot set."""
+Signing in opens a server-side session (hub_shared.web_sessions): the browser holds its
+opaque id, never the token, in an HttpOnly, SameSite=Strict cookie scoped to /dashboard
+(Secure behind https); signing out deletes the session. Page scripts never see the
+cookie, other sites cannot send it, and the browser's EventSource carries it to the live
+stream (EventSource cannot send an Authorization header). Actions also need htmx's
+HX-Request header, which a plain cross-site form cannot set."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from sse_starlette import EventSourceResponse
 from hub_shared.auth import Principal, TokenRegistry, client_address
 from hub_shared.errors import Conflict, RateLimited, Unauthorized
 from hub_shared.runtime import ServiceRuntime
+from hub_shared.web_sessions import open_session, resolve, revoke, secure_cookies
 from notifier import dashboard_data as view
 from notifier import inbox, sign_in_guard
 from notifier.delivery_log import delivery_log
@@ -31,7 +33,7 @@ from notifier.stream import AlertFeed, alert_changes
 from notifier.stream_limits import holding
 
 HERE = Path(__file__).parent
-COOKIE = "hub_office_token"
+COOKIE = "hub_office_session"
 SESSION_SECONDS = 8 * 3600
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -52,23 +54,19 @@ class SignInNeeded(Exception):
     """No valid session cookie: pages redirect to sign-in, fragments tell htmx to."""
 
 
-def _signed_in(request: Request) -> Principal:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        raise SignInNeeded
+async def _signed_in(request: Request) -> Principal:
+    """The principal of the session cookie (an opaque id, see hub_shared.web_sessions)."""
     registry: TokenRegistry = request.app.state.tokens
-    try:
-        principal = registry.authenticate(f"Bearer {token}", client_address(request))
-    except Unauthorized as exc:
-        raise SignInNeeded from exc
-    if not principal.holds("alerts:read"):
+    opaque = request.cookies.get(COOKIE)
+    principal = await resolve(_runtime(request).sessions, registry, opaque, "session")
+    if principal is None or not principal.holds("alerts:read"):
         raise SignInNeeded
     return principal
 
 
-def _action(request: Request) -> Principal:
+async def _action(request: Request) -> Principal:
     """A state change: signed in, and sent by htmx (no cross-site form can be)."""
-    principal = _signed_in(request)
+    principal = await _signed_in(request)
     if request.headers.get("hx-request") != "true":
         raise SignInNeeded
     principal.require("alerts:ack")
@@ -130,19 +128,21 @@ async def login(request: Request) -> Response:
     response = RedirectResponse("/dashboard", status_code=303)
     response.set_cookie(
         COOKIE,
-        token,
+        await open_session(_runtime(request).sessions, principal),
         max_age=SESSION_SECONDS,
         path="/dashboard",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=secure_cookies(request),
     )
     response.delete_cookie(sign_in_guard.CSRF_COOKIE, path="/dashboard")
     return response
 
 
 @router.post("/logout")
-async def logout() -> RedirectResponse:
+async def logout(request: Request) -> RedirectResponse:
+    """Ends the session on the server: the cookie's id no longer signs anyone in."""
+    await revoke(_runtime(request).sessions, request.cookies.get(COOKIE))
     response = RedirectResponse("/dashboard/login", status_code=303)
     response.delete_cookie(COOKIE, path="/dashboard")
     return response

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
+from hub_shared.web_sessions import secure_cookies
+
 CSRF_COOKIE: Final = "hub_sign_in_csrf"
 CSRF_FIELD: Final = "csrf"
 
@@ -24,7 +26,7 @@ def issue(request: Request, response: Response, value: str) -> None:
         path="/dashboard",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=secure_cookies(request),
     )
 
 
