@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export HUB_DATA_DIR ?= $(CURDIR)/var
 export HUB_CONFIG ?= $(CURDIR)/config/local.toml
 
-.PHONY: help venv lock kafka-jars run test test-unit lint fmt bench clean
+.PHONY: help venv lock kafka-jars run test test-unit lint fmt soak bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -54,6 +54,9 @@ fmt: venv  ## format and fix what ruff can
 
 BENCH_EVENTS ?= 1000000
 BENCH_ARGS ?=
+soak: venv kafka-jars  ## fault soak, reported never asserted: SOAK_ARGS="--events 10000 --kills 10"
+	$(BIN)/python -m hubtools.soak $(SOAK_ARGS)
+
 bench: venv kafka-jars  ## benchmarks, reported never asserted; BENCH_EVENTS=100000, BENCH_ARGS="--e2e-seconds 10" for a quicker run
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } || echo "wrk not installed (apt-get install -y wrk): the closed loop uses the asyncio fallback"
 	$(BIN)/python -m hubtools.bench --events $(BENCH_EVENTS) $(BENCH_ARGS)
