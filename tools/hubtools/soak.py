@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -226,6 +228,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="requests per second")
     parser.add_argument("--settle", type=float, default=120.0, help="seconds to drain after")
     args = parser.parse_args()
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>`: every thread's stack
     run(args.events, args.kills, args.rate, args.settle)
 
 
