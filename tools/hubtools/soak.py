@@ -31,7 +31,17 @@ from hubtools.kafka import LocalKafka, free_ports
 from hubtools.kafka_admin import ensure_topics
 from hubtools.run import SERVICE_MODULES
 from hubtools.soak_count import TOPICS, event_ids, outcome, read_topic
-from hubtools.soak_load import AGENCY, EMERGENCY, HEALTH, Tally, requests, send_until_accepted
+from hubtools.soak_load import (
+    AGENCY,
+    EMERGENCY,
+    HEALTH,
+    Request,
+    Tally,
+    requests,
+    send_until_accepted,
+)
+
+IN_FLIGHT = 64
 
 
 def write_config(path: Path, receiver: str) -> Path:
@@ -110,13 +120,19 @@ async def chaos(soak: Soak, kills: int, duration: float, rng: random.Random) -> 
 async def load(soak: Soak, count: int, rate: float, tally: Tally) -> None:
     tag = f"S{int(time.time()) % 100000:05d}"
     urls = {name: service.url for name, service in soak.hub.services.items()}
-    limits = httpx.Limits(max_connections=64)
+    limits = httpx.Limits(max_connections=IN_FLIGHT)
+    # At most IN_FLIGHT requests wait in httpx's pool: while a service is down thousands
+    # would queue, and the pool's bookkeeping grows with the square of its queue.
+    in_flight = asyncio.Semaphore(IN_FLIGHT)
+
+    async def send(request: Request) -> None:
+        async with in_flight:
+            await send_until_accepted(client, urls[request.service], request, tally)
+
     async with httpx.AsyncClient(timeout=10, limits=limits) as client:
         tasks = []
         for request in requests(count, tag):
-            tasks.append(asyncio.create_task(
-                send_until_accepted(client, urls[request.service], request, tally)
-            ))  # fmt: skip
+            tasks.append(asyncio.create_task(send(request)))
             await asyncio.sleep(1 / rate)
         await asyncio.gather(*tasks)
 
