@@ -6,18 +6,30 @@ BIN := $(VENV)/bin
 export HUB_DATA_DIR ?= $(CURDIR)/var
 export HUB_CONFIG ?= $(CURDIR)/config/local.toml
 
-.PHONY: help venv kafka-jars run test test-unit lint fmt bench soak clean asyncapi images locks
+.PHONY: help venv lock kafka-jars run test test-unit lint fmt bench soak clean asyncapi images locks
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(BIN)/.installed: requirements-dev.txt shared/pyproject.toml tools/pyproject.toml services/*/pyproject.toml
+LOCAL_PACKAGES := -e ./shared -e ./services/permit-ingest -e ./services/enrollment \
+	-e ./services/incidents -e ./services/notifier -e ./tools
+
+# Third-party packages exactly as locked, each checked against its hashes; then the
+# hub's own packages, whose dependencies the lock already holds.
+$(BIN)/.installed: requirements.lock shared/pyproject.toml tools/pyproject.toml services/*/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --require-hashes -r requirements.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation $(LOCAL_PACKAGES)
 	touch $@
 
 venv: $(BIN)/.installed  ## create .venv with the packages and dev tools
+
+lock: $(BIN)/.installed  ## re-resolve requirements.lock (with hashes) from requirements-dev.txt and the pyprojects
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links -o requirements.lock.tmp requirements-dev.txt
+	grep -vE '^-e |^# (WARNING|Consider)' requirements.lock.tmp > requirements.lock
+	rm requirements.lock.tmp
 
 kafka-jars: venv  ## fetch Apache Kafka 4.3.1 from Maven Central into the cache
 	$(BIN)/hub kafka fetch

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub_shared.config_safety import refuse_unsafe
 from hub_shared.industries import KEY_INDUSTRIES_BY_KEY
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -104,6 +105,64 @@ class AuditConfig(_Frozen):
     prune_interval_seconds: float = Field(default=3600, gt=0)
 
 
+# Standard Webhooks' replay window: a signature older than this is refused (webhooks.py).
+WEBHOOK_REPLAY_WINDOW_SECONDS = 300
+
+
+class RetentionConfig(_Frozen):
+    """How long the bookkeeping tables keep rows, pruned every `interval_seconds`.
+
+    The inbox must remember an event id as long as the topic can hand the event back (a
+    consumer group reset to the earliest offset), so `inbox_days` is at least `topic_days`;
+    a webhook receipt must outlive the signature replay window, and the sources' retries."""
+
+    interval_seconds: float = Field(default=3600, gt=0)
+    topic_days: float = Field(default=365, gt=0)  # the topics' retention.ms (deploy/k8s)
+    inbox_days: float = Field(default=400, gt=0)
+    outbox_sent_days: float = Field(default=7, ge=0)  # parked rows are kept until handled
+    webhook_receipt_days: float = Field(default=30, gt=0)
+    batch_size: int = Field(default=5000, ge=1, le=100000)
+
+    @model_validator(mode="after")
+    def _outlive_what_can_come_again(self) -> RetentionConfig:
+        if self.inbox_days < self.topic_days:
+            raise ValueError(
+                f"retention.inbox_days ({self.inbox_days}) must be at least "
+                f"retention.topic_days ({self.topic_days}): a replayed topic would apply "
+                "events twice"
+            )
+        if self.webhook_receipt_days * 86400 < WEBHOOK_REPLAY_WINDOW_SECONDS:
+            raise ValueError(
+                "retention.webhook_receipt_days must outlast the webhook replay window "
+                f"({WEBHOOK_REPLAY_WINDOW_SECONDS} s)"
+            )
+        return self
+
+
+class StreamsConfig(_Frozen):
+    """Live alert streams (notifier): open at once per office or client and in all, and
+    how far back a Last-Event-ID is replayed (older ones resume at the window's start)."""
+
+    per_holder: int = Field(default=5, ge=1)
+    overall: int = Field(default=500, ge=1)
+    replay_seconds: float = Field(default=86400, gt=0)
+
+
+class ImportsConfig(_Frozen):
+    """Enterprise imports (enrollment) running at once, per client and in all; more get
+    429 before their body is read."""
+
+    jobs_per_client: int = Field(default=2, ge=1)
+    jobs_overall: int = Field(default=4, ge=1)
+
+
+class LimitsConfig(_Frozen):
+    """Attempts per client address and minute; more get 429 until the minute has passed."""
+
+    sign_ins_per_minute: int = Field(default=30, ge=1)
+    failed_auth_per_minute: int = Field(default=20, ge=1)
+
+
 class SourceConfig(_Frozen):
     id: str
     kind: Literal["permits", "training"]
@@ -159,6 +218,10 @@ class HubConfig(_Frozen):
     audit: AuditConfig = AuditConfig()
 
     goals: GoalsConfig = GoalsConfig()
+    retention: RetentionConfig = RetentionConfig()
+    limits: LimitsConfig = LimitsConfig()
+    streams: StreamsConfig = StreamsConfig()
+    imports: ImportsConfig = ImportsConfig()
     sources: tuple[SourceConfig, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
     offices: tuple[OfficeConfig, ...] = ()
@@ -209,6 +272,11 @@ class EnvSettings(BaseSettings):
     notifier_database_url: str | None = None
     host: str = "127.0.0.1"
     log_level: str = "INFO"
+    # "production" (and anything but "local") refuses unsafe settings (config_safety).
+    profile: Literal["local", "production"] = "local"
+    # Browsers reach the hub over https (a TLS proxy in front): cookies are then Secure
+    # whatever scheme the proxy forwards with.
+    served_over_https: bool = False
     pii_key: SecretStr | None = None
     consumer_group_prefix: str = "hub"
     # Where a consumer group without committed offsets starts. "earliest" (the default) loses
@@ -250,6 +318,8 @@ class ServiceSettings(BaseModel):
     port: int
     log_level: str
     pii_key: SecretStr | None
+    profile: Literal["local", "production"] = "local"
+    served_over_https: bool = False
     consumer_group_prefix: str = "hub"
     consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
     consumer_stuck_seconds: float = 30.0
@@ -267,7 +337,7 @@ class ServiceSettings(BaseModel):
             or env.database_url
             or f"sqlite+aiosqlite:///{data_dir / (slug + '.db')}"
         )
-        return cls(
+        settings = cls(
             service=service,
             hub=hub,
             data_dir=data_dir,
@@ -277,12 +347,16 @@ class ServiceSettings(BaseModel):
             port=getattr(env, f"{slug}_port"),
             log_level=env.log_level,
             pii_key=env.pii_key,
+            profile=env.profile,
+            served_over_https=env.served_over_https,
             consumer_group_prefix=env.consumer_group_prefix,
             consumer_offset_reset=env.consumer_offset_reset,
             consumer_stuck_seconds=env.consumer_stuck_seconds,
             kafka_tls=_kafka_tls(env),
             otel_endpoint=env.otel_exporter_otlp_endpoint,
         )
+        refuse_unsafe(settings)
+        return settings
 
 
 def _kafka_tls(env: EnvSettings) -> KafkaTls | None:

@@ -25,10 +25,16 @@ class HubError(Exception):
     title = "Internal error"
     slug = "internal"
 
-    def __init__(self, detail: str = "", errors: Sequence[FieldError] = ()) -> None:
+    def __init__(
+        self,
+        detail: str = "",
+        errors: Sequence[FieldError] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = list(errors)
+        self.headers = headers  # sent with the answer (Retry-After on 429)
 
 
 # One class per problem status, alike by design: the table of statuses is data, not repeated logic.
@@ -116,7 +122,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HubError)
     async def _hub(_request: Request, exc: HubError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors)
+        return problem(
+            exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -30,6 +30,17 @@ class Metrics:
         self.outbox_pending = Gauge(
             "hub_outbox_pending", "outbox rows not yet published", registry=self.registry
         )
+        self.outbox_parked = Gauge(
+            "hub_outbox_parked",
+            "outbox rows parked because the broker refuses them for good",
+            registry=self.registry,
+        )
+        self.rows_pruned = Gauge(
+            "hub_retention_pruned",
+            "rows this process deleted as past their retention",
+            ["table"],
+            registry=self.registry,
+        )
         self.events_published = Gauge(
             "hub_events_published", "events published by this process", registry=self.registry
         )

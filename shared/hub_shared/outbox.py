@@ -16,6 +16,14 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    OutOfOrderSequenceNumber,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 from sqlalchemy import Column, Text, func, insert, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,6 +36,17 @@ from hub_shared.topics import event_type, topic_of
 from hub_shared.tracing.context import current_traceparent
 
 log = logging.getLogger(__name__)
+# What no retry can cure: the broker refuses the record itself (too large for
+# message.max.bytes or the producer's max_request_size, a bad topic). Such a row, or one
+# that cannot be read back as an event (ValueError), is parked: it no longer blocks the
+# rows after it.
+UNPUBLISHABLE: tuple[type[Exception], ...] = (
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    InvalidTopicError,
+    CorruptRecordException,
+)
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -48,6 +67,10 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, index=True)
     lease_until: datetime | None = None
     traceparent: str | None = Field(default=None, max_length=64)  # hub_shared.tracing
+    # Set when the row can never be published (UNPUBLISHABLE): the relay skips it and
+    # operators see it in GET /v1/admin/outbox/parked and hub_outbox_parked.
+    parked_at: datetime | None = None
+    parked_reason: str | None = Field(default=None, max_length=500)
 
 
 def outbox_row(
@@ -75,6 +98,8 @@ def outbox_row(
         "sent_at": None,
         "lease_until": None,
         "traceparent": current_traceparent(),
+        "parked_at": None,
+        "parked_reason": None,
     }
 
 
@@ -143,6 +168,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._on_published = on_published
         self.published = 0
+        self.parked = 0
 
     def notify(self) -> None:
         """Wake the relay now: a transaction with outbox rows has committed."""
@@ -158,6 +184,8 @@ class OutboxRelay:
                 backoff = 0.5
             except Exception as exc:
                 log.warning("outbox relay: publish failed, retrying: %s", exc)
+                if isinstance(exc, OutOfOrderSequenceNumber):
+                    await self._producer.stop()  # a new producer id starts its sequences at 0
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
@@ -176,7 +204,13 @@ class OutboxRelay:
         if not rows:
             return 0
         try:
-            await self._producer.publish_many([(row.topic, _envelope(row)) for row in rows])
+            batch = [(row.topic, _envelope(row)) for row in rows]
+        except ValueError:
+            return await self._one_by_one(rows)
+        try:
+            await self._producer.publish_many(batch)
+        except UNPUBLISHABLE:
+            return await self._one_by_one(rows)
         except BaseException:
             await self._set(rows, lease_until=None)
             raise
@@ -185,6 +219,45 @@ class OutboxRelay:
         if self._on_published is not None:
             self._on_published(rows)
         return len(rows)
+
+    async def _one_by_one(self, rows: list[OutboxMessage]) -> int:
+        """A batch held a row the broker refuses: publish the rows singly, in order, and park
+        the ones refused for good. Rows already acknowledged may go out twice; consumers
+        keep each event id once (the inbox)."""
+        done = 0
+        for index, row in enumerate(rows):
+            try:
+                envelope = _envelope(row)
+            except ValueError as exc:
+                await self._park(row, exc)
+                done += 1
+                continue
+            try:
+                await self._producer.publish_many([(row.topic, envelope)])
+            except UNPUBLISHABLE as exc:
+                await self._park(row, exc)
+                # The idempotent producer's sequence numbers now disagree with the broker's
+                # (it never stored the refused batch); a new producer starts afresh.
+                await self._producer.stop()
+            except BaseException:
+                await self._set(rows[index:], lease_until=None)
+                raise
+            else:
+                await self._set([row], sent_at=datetime.now(UTC), lease_until=None)
+                self.published += 1
+            done += 1
+        return done
+
+    async def _park(self, row: OutboxMessage, exc: Exception) -> None:
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+        log.error(
+            "outbox relay: event %s for %s can never be published, parked: %s",
+            row.event_id,
+            row.topic,
+            type(exc).__name__,
+        )
+        await self._set([row], parked_at=datetime.now(UTC), parked_reason=reason, lease_until=None)
+        self.parked += 1
 
     async def _set(self, rows: list[OutboxMessage], **values: Any) -> None:
         async with self._sessions() as session, session.begin():
@@ -200,6 +273,7 @@ class OutboxRelay:
             query = (
                 select(OutboxMessage)
                 .where(col(OutboxMessage.sent_at).is_(None))
+                .where(col(OutboxMessage.parked_at).is_(None))
                 .where(
                     (col(OutboxMessage.lease_until).is_(None))
                     | (col(OutboxMessage.lease_until) < now)
@@ -218,8 +292,17 @@ class OutboxRelay:
             return rows
 
     async def pending(self) -> int:
+        """Rows waiting to be published (parked ones are not waiting)."""
         async with self._sessions() as session:
-            query = select(func.count()).where(col(OutboxMessage.sent_at).is_(None))
+            query = select(func.count()).where(
+                col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.parked_at).is_(None)
+            )
+            return int((await session.exec(query)).one())
+
+    async def parked_count(self) -> int:
+        """Rows parked as unpublishable, in the database (every instance's)."""
+        async with self._sessions() as session:
+            query = select(func.count()).where(col(OutboxMessage.parked_at).is_not(None))
             return int((await session.exec(query)).one())
 
 

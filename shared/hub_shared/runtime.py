@@ -24,6 +24,7 @@ from hub_shared.migrations import Schema, migrate
 from hub_shared.operator_metrics import OperatorMetrics
 from hub_shared.outbox import OutboxMessage, OutboxRelay
 from hub_shared.processed_events import BatchHandler, BatchPrepare, Handler, one_by_one
+from hub_shared.retention import Pruner, standard_rules
 from hub_shared.topics import event_name
 from hub_shared.tracing import links as tracing_links
 from hub_shared.tracing import make_tracer, use_tracer
@@ -56,11 +57,14 @@ class ServiceRuntime:
         self.metrics = Metrics(settings.service)
         self.tracer, self._trace_provider = make_tracer(settings.service, settings.otel_endpoint)
         self.consumers: list[EventConsumer] = []
+        retention = settings.hub.retention
+        self.pruner = Pruner(self.sessions, retention, standard_rules(retention))
         self._workers: list[tuple[str, Worker]] = [
             ("outbox-relay", self.relay.run),
             ("audit-appender", self.audit.run_appender),
             ("audit-heads", self.audit.run_head_publisher),
             ("audit-pruner", self.audit.run_pruner),
+            ("retention", self.pruner.run),
         ]
         self.schema = schema
         self._tasks: list[asyncio.Task[None]] = []
@@ -207,9 +211,12 @@ class ServiceRuntime:
     async def _collect(self) -> None:
         try:
             self.metrics.outbox_pending.set(await self.relay.pending())
+            self.metrics.outbox_parked.set(await self.relay.parked_count())
         except Exception as exc:
             log.debug("metrics: outbox count failed: %s", exc)
         self.metrics.events_published.set(self.relay.published)
+        for table, pruned in self.pruner.pruned.items():
+            self.metrics.rows_pruned.labels(table).set(pruned)
         self.metrics.write_transactions.set(self.writes.transactions)
         self.metrics.writes_committed.set(self.writes.committed)
         for c in self.consumers:

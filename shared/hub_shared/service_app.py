@@ -15,7 +15,10 @@ from hub_shared.auth import TokenRegistry
 from hub_shared.errors import install_error_handlers, problem
 from hub_shared.http import BodyLimit
 from hub_shared.metrics import instrument
+from hub_shared.openapi_docs import documented
+from hub_shared.outbox_admin import router as outbox_admin
 from hub_shared.runtime import ServiceRuntime
+from hub_shared.security_headers import SecurityHeaders
 from hub_shared.tracing.http import TraceRequests
 
 
@@ -47,6 +50,7 @@ def build_app(
     install_error_handlers(app)
     instrument(app, runtime.metrics)
     app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
     if runtime.tracer is not None:  # tracing off: not even the middleware
         app.add_middleware(TraceRequests, tracer=runtime.tracer)
     app.add_middleware(
@@ -70,6 +74,7 @@ def build_app(
         failing = ", ".join(name for name, ok in checks.items() if not ok)
         return problem(503, "Not ready", f"not ready: {failing}", slug="not-ready")
 
-    for router in (*routers, audit_api.router):
+    for router in (*routers, audit_api.router, outbox_admin):
         app.include_router(router)
+    app.openapi = lambda: documented(app)  # type: ignore[method-assign]
     return app

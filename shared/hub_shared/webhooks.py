@@ -9,10 +9,11 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.datastructures import Headers
 
 from hub_shared import clock
+from hub_shared.config import WEBHOOK_REPLAY_WINDOW_SECONDS
 from hub_shared.errors import Unauthorized
 
 HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
-_TOLERANCE = timedelta(minutes=5)
+_TOLERANCE = timedelta(seconds=WEBHOOK_REPLAY_WINDOW_SECONDS)
 
 
 def check_headers(headers: Headers) -> dict[str, str]:

@@ -37,6 +37,13 @@ DIVISION, INDUSTRY = "370830", "C27"
 service = support.service
 
 
+async def _link(service: Service, token: str = REPORTS) -> str:
+    created = await service.client.post("/v1/reports/links", headers=bearer(token))
+    assert created.status_code == 201, created.text
+    link: str = created.json()["link"]
+    return link
+
+
 async def _trends(service: Service, division: str, token: str = REPORTS) -> httpx.Response:
     return await service.client.get(
         "/v1/reports/trends",
@@ -91,9 +98,10 @@ async def test_trends_json_page_and_floating_rates(service: Service, kafka: Loca
     assert counties[DIVISION]["accident_rate_per_1000"] == rates[2]
     assert counties[DIVISION]["on_track"] is False
 
-    # the page: token once in the address, then the cookie
+    # the page: a one-use link from the API, then the session cookie it starts
     page = await service.client.get(
-        "/reports/trends", params={"division_code": DIVISION, "token": REPORTS, "to_year": 2022}
+        "/reports/trends",
+        params={"division_code": DIVISION, "link": await _link(service), "to_year": 2022},
     )
     assert page.status_code == 200, page.text
     assert page.headers["content-type"].startswith("text/html")
@@ -102,7 +110,8 @@ async def test_trends_json_page_and_floating_rates(service: Service, kafka: Loca
         assert container in html
     assert '<script src="/static/echarts.min.js"></script>' in html
     assert "汶上县" in html
-    assert "hub_token" in page.headers["set-cookie"]
+    assert "hub_reports_session" in page.headers["set-cookie"]
+    assert REPORTS not in page.headers["set-cookie"]
     again = await service.client.get(
         "/reports/trends", params={"division_code": DIVISION, "to_year": 2022}
     )
@@ -145,11 +154,11 @@ async def test_trends_need_the_scope_and_a_covered_division(service: Service) ->
     assert (await _trends(service, DIVISION, EMERGENCY)).status_code == 403
     assert (await _trends(service, DIVISION, COUNTY)).status_code == 403
     outside = await service.client.get(
-        "/reports/trends", params={"division_code": DIVISION, "token": COUNTY}
+        "/reports/trends", params={"division_code": DIVISION, "link": await _link(service, COUNTY)}
     )
     assert outside.status_code == 403
     own = await service.client.get(
-        "/reports/trends", params={"division_code": "370811", "token": COUNTY}
+        "/reports/trends", params={"division_code": "370811", "link": await _link(service, COUNTY)}
     )
     assert own.status_code == 200
     # a county's page embeds its own county only

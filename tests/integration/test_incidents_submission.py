@@ -38,6 +38,13 @@ YEAR = 2024
 service = support.service
 
 
+async def _link(service: Service, token: str) -> str:
+    created = await service.client.post("/v1/reports/links", headers=bearer(token))
+    assert created.status_code == 201, created.text
+    link: str = created.json()["link"]
+    return link
+
+
 async def _trend_total(service: Service) -> dict[str, Any]:
     response = await service.client.get(
         "/v1/reports/trends",
@@ -105,7 +112,7 @@ async def test_annual_submission_xlsx_and_page(service: Service, kafka: LocalKaf
 
     page = await service.client.get(
         "/v1/reports/annual-submission",
-        params={"division_code": DIVISION, "year": YEAR, "token": REPORTS},
+        params={"division_code": DIVISION, "year": YEAR, "link": await _link(service, REPORTS)},
     )
     assert page.status_code == 200, page.text
     assert page.headers["content-type"].startswith("text/html")
@@ -123,7 +130,7 @@ async def test_annual_submission_needs_the_scope_and_a_covered_division(service:
         answer = await service.client.get(url, params=params, headers=bearer(token))
         assert answer.status_code == 403
     own = await service.client.get(
-        url, params={"division_code": "370811", "year": YEAR, "token": COUNTY}
+        url, params={"division_code": "370811", "year": YEAR, "link": await _link(service, COUNTY)}
     )
     assert own.status_code == 200 and "任城区" in own.text
     future = clock.today().year + 1

@@ -17,6 +17,7 @@ import pytest
 from hub_shared.divisions import CITY, county_codes, name_of
 from hubtools.kafka import LocalKafka
 from tests.integration.test_notifier_streams import Stream
+from tests.support.dashboard import sign_in
 from tests.support.hub import bearer
 from tests.support.notifier_harness import Hub, new_alert, running_hub, until
 
@@ -52,7 +53,7 @@ timeout_seconds = 1
 [[clients]]
 id = "ops"
 token = "{ADMIN}"
-scopes = ["admin"]
+scopes = ["admin", "alerts:read"]
 divisions = ["370800"]
 {offices}""",
         encoding="utf-8",
@@ -72,7 +73,7 @@ def covers(office: str, division: str) -> bool:
 
 async def dashboard_client(stack: AsyncExitStack, hub: Hub, code: str) -> httpx.AsyncClient:
     client = await stack.enter_async_context(httpx.AsyncClient(base_url=hub.base_url, timeout=30))
-    signed_in = await client.post("/dashboard/login", data={"token": token(code)})
+    signed_in = await sign_in(client, token(code))
     assert signed_in.status_code == 303, signed_in.text
     cookie = signed_in.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "path=/dashboard" in cookie

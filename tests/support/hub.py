@@ -232,6 +232,8 @@ async def wait_for(
 
 
 def new_permit_no(division: str = "370811") -> str:
-    """A valid permit number no other test uses: division + a 2021 date + 4 random digits."""
+    """A valid permit number no other test uses: division + a 2021 date + 8 random digits
+    (the longer form built on the 18-digit one). With 4 digits, some 3.4 million numbers,
+    two of a session's permits on the shared topic met now and then."""
     n = uuid.uuid4().int
-    return f"{division}2021{(n % 12) + 1:02d}{(n >> 8) % 28 + 1:02d}{(n >> 16) % 10000:04d}"
+    return f"{division}2021{(n % 12) + 1:02d}{(n >> 8) % 28 + 1:02d}{(n >> 16) % 10**8:08d}"

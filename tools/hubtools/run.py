@@ -1,4 +1,4 @@
-"""`hub run`: the local broker (unless one is given) and the four services under honcho.
+"""`hub run`: the local broker (unless one is given) and the four services, supervised.
 
 docs/interfaces.md §1: a single-node Kafka on the configured 127.0.0.1 port unless
 HUB_KAFKA_BOOTSTRAP names an existing cluster, then the four services as child processes
@@ -13,11 +13,10 @@ import shlex
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
-from honcho.manager import Manager
 from rich.console import Console
 from rich.table import Table
 
@@ -30,6 +29,7 @@ from hubtools.kafka_admin import (
     run_sync,
     split_bootstrap,
 )
+from hubtools.supervisor import Supervisor
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # Service name → the module that `python -m` runs.
@@ -40,22 +40,6 @@ SERVICE_MODULES: dict[str, str] = {
     "notifier": "notifier",
 }
 READY_POLL_SECONDS = 0.25
-
-
-class _Supervisor(Manager):  # type: ignore[misc]  # honcho ships no type hints
-    """honcho's Manager, calling `on_started` once every child has been forked.
-
-    The readiness watcher is a thread; starting it only after honcho's forks keeps the
-    children from inheriting a thread that might hold a lock at fork time.
-    """
-
-    def __init__(self, on_started: Callable[[], None]) -> None:
-        super().__init__()
-        self._on_started = on_started
-
-    def _start(self) -> None:
-        super()._start()
-        self._on_started()
 
 
 class RunError(Exception):
@@ -132,7 +116,7 @@ def local_broker(env: EnvSettings, port: int, partitions: int) -> LocalKafka:
 
 
 def run_hub(env: EnvSettings, hub: HubConfig, commands: Mapping[str, str], console: Console) -> int:
-    """Run until Ctrl-C / SIGTERM or until a service exits; returns the exit code."""
+    """Run until Ctrl-C / SIGTERM, restarting a service that exits; returns the exit code."""
     began = time.monotonic()
     specs = service_specs(env, commands)
     broker = provide_broker(env, hub, console)
@@ -152,11 +136,11 @@ def run_hub(env: EnvSettings, hub: HubConfig, commands: Mapping[str, str], conso
             name="hub-readiness",
             daemon=True,
         )
-        manager = _Supervisor(on_started=watcher.start)
+        manager = Supervisor(on_started=watcher.start)
         for spec in specs:
             manager.add_process(spec.name, spec.command, env=child_env)
         try:
-            manager.loop()  # honcho: SIGINT/SIGTERM stop every service, then it returns
+            manager.loop()  # restarts a service that exits; SIGINT/SIGTERM stop them all
         finally:
             done.set()
             if watcher.is_alive():

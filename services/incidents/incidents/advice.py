@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from hub_shared import divisions
 from hub_shared.industries import BASE_RATE_PERCENT, normalize_industry_code, risk_class_of
+from hub_shared.spreadsheets import neutral_fields
 from incidents.reports import EnrollmentFact
 
 TIERS_CLASS_1: Final = (100, 120, 150)
@@ -254,5 +255,7 @@ def to_csv(report: FloatingRateReport) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\r\n")
     writer.writeheader()
     for item in report.employers:
-        writer.writerow({k: ("" if v is None else v) for k, v in item.as_dict().items()})
+        writer.writerow(
+            neutral_fields({k: ("" if v is None else v) for k, v in item.as_dict().items()})
+        )
     return out.getvalue()

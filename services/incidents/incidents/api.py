@@ -7,10 +7,11 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from hub_shared.auth import CurrentPrincipal, Principal
+from hub_shared.auth import CurrentPrincipal
 from hub_shared.dependencies import RuntimeDep
-from hub_shared.errors import Forbidden, NotFound
+from hub_shared.errors import NotFound
 from hub_shared.http import json_model, require_media_type
+from hub_shared.openapi_docs import json_body
 from incidents import exports, report_data, service
 from incidents.incidence import data as incidence_data
 from incidents.incidence import exports as incidence_exports
@@ -39,12 +40,6 @@ def _pii(request: Request) -> PiiKey:
 PiiDep = Annotated[PiiKey, Depends(_pii)]
 
 
-def _require_any(principal: Principal, *scopes: str) -> None:
-    if "admin" in principal.scopes or principal.scopes.intersection(scopes):
-        return
-    raise Forbidden(f"this credential lacks the scope {' or '.join(scopes)}")
-
-
 def require_json(request: Request) -> None:
     """415 unless the body is declared application/json."""
     require_media_type(request, "application/json")
@@ -59,7 +54,7 @@ def can_write_diseases(principal: CurrentPrincipal) -> None:
 
 
 def can_read_accidents(principal: CurrentPrincipal) -> None:
-    _require_any(principal, "accidents:write", "reports:read")
+    principal.require("accidents:write", "reports:read")
 
 
 def can_read_reports(principal: CurrentPrincipal) -> None:
@@ -89,6 +84,7 @@ def _found(record: Out | None, missing: str) -> Out:
     responses=_WRITE_RESPONSES,
     dependencies=[Depends(can_write_accidents), Depends(require_json)],
     tags=["accidents"],
+    openapi_extra=json_body(AccidentIn),
 )
 async def post_accident(
     request: Request, principal: CurrentPrincipal, runtime: RuntimeDep
@@ -128,6 +124,7 @@ async def get_accident(
     responses=_WRITE_RESPONSES,
     dependencies=[Depends(can_write_diseases), Depends(require_json)],
     tags=["diseases"],
+    openapi_extra=json_body(DiseaseIn),
 )
 async def post_disease(
     request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, pii: PiiDep

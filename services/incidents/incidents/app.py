@@ -8,6 +8,7 @@ from hub_shared.config import ServiceSettings
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 from hub_shared.topics import ENROLLMENTS, ENTERPRISES
+from hub_shared.web_sessions import expired_rule
 from incidents import api, consumers, insights
 from incidents.evaluation import routes as evaluation
 from incidents.inspections import overdue
@@ -27,6 +28,7 @@ DESCRIPTION = (
 def create_app(settings: ServiceSettings) -> FastAPI:
     pii = PiiKey(settings.pii_key)  # fails fast on a key that is too short
     runtime = ServiceRuntime(settings, schema=SCHEMA)
+    runtime.pruner.add(expired_rule())
     runtime.add_consumer(
         name="projection",
         topics=[ENTERPRISES.name, ENROLLMENTS.name],

@@ -11,6 +11,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from hub_shared import divisions
+from hub_shared.spreadsheets import neutral_fields, neutralise_workbook
 from incidents.reports import LIST_NAMES_ZH, NOTES, KeyIndustryReport, Row
 
 CSV_FIELDS: Final = (
@@ -72,7 +73,9 @@ def to_csv(report: KeyIndustryReport) -> str:
     for row in (*report.rows, report.total):
         values = row.as_dict()
         values["lists"] = "|".join(row.lists)
-        writer.writerow(head | {k: ("" if v is None else v) for k, v in values.items()})
+        writer.writerow(
+            neutral_fields(head | {k: ("" if v is None else v) for k, v in values.items()})
+        )
     return out.getvalue()
 
 
@@ -147,6 +150,7 @@ def to_xlsx(report: KeyIndustryReport) -> bytes:
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = f"A{HEADER_ROW + 1}"
 
+    neutralise_workbook(book)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from hub_shared.auth import CurrentPrincipal
 from hub_shared.dependencies import RuntimeDep
-from incidents import advice, pages, trend_data
+from incidents import advice, page_links, pages, trend_data
 from incidents.api import can_read_reports
 from incidents.incidence import data as incidence_data
 from incidents.report_queries import FloatingRateQuery, TrendQuery
@@ -87,4 +87,5 @@ async def get_floating_rates(
 
 router.include_router(api)
 router.include_router(pages.router)
+router.include_router(page_links.router)
 from incidents import submission  # noqa: E402, F401  (adds its routes to router)

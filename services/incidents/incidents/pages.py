@@ -1,10 +1,9 @@
 """The trend report page (server-rendered Jinja2, Apache ECharts) and the vendored static files.
 
-Authentication of the page: a browser cannot send an Authorization header on a plain link,
-so the page also accepts the bearer token as the `token` query parameter, once: the
-answer then sets it as an HttpOnly, SameSite=Strict cookie (`hub_token`, path /reports)
-and later visits need no token in the address. The Authorization header still works. The
-page needs the `reports:read` scope and a division the token covers, and embeds only that
+Authentication of the page (page_links.py): the Authorization header, a one-use link id
+from POST /v1/reports/links (`?link=`, which starts a server-side session held by an
+HttpOnly cookie), or that session's cookie; never a token in the address. The page needs
+the `reports:read` scope and a division the caller covers, and embeds only that
 division's data (a county sees its own county only in the comparison).
 """
 
@@ -17,15 +16,14 @@ from fastapi import APIRouter, Cookie, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from hub_shared.auth import Principal, TokenRegistry
 from hub_shared.dependencies import RuntimeDep
 from hub_shared.errors import NotFound
 from incidents import trend_data
 from incidents.evaluation.context import goals_context
 from incidents.incidence import data as incidence_data
+from incidents.page_links import page_principal, start_session
 from incidents.report_queries import TrendQuery
 
-COOKIE: Final = "hub_token"
 HERE: Final = Path(__file__).parent
 STATIC: Final = HERE / "static"
 STATIC_TYPES: Final = {".js": "text/javascript; charset=utf-8", ".txt": "text/plain; charset=utf-8"}
@@ -34,25 +32,16 @@ router = APIRouter(tags=["pages"])
 templates = Jinja2Templates(directory=HERE / "templates")
 
 
-def _principal(request: Request, token: str | None, cookie: str | None) -> Principal:
-    registry: TokenRegistry = request.app.state.tokens
-    header = request.headers.get("authorization")
-    if header:
-        return registry.authenticate(header)
-    given = token or cookie
-    return registry.authenticate(f"Bearer {given}" if given else None)
-
-
 @router.get("/reports/trends", response_class=HTMLResponse)
 async def trends_page(
     request: Request,
     query: Annotated[TrendQuery, Query()],
     runtime: RuntimeDep,
-    token: Annotated[str | None, Query(description="bearer token, once; then a cookie")] = None,
-    hub_token: Annotated[str | None, Cookie()] = None,
+    link: Annotated[str | None, Query(description="a link id from POST /v1/reports/links")] = None,
+    hub_reports_session: Annotated[str | None, Cookie()] = None,
 ) -> HTMLResponse:
     """事故发生率趋势: the total vs the target, each key industry, the counties compared."""
-    principal = _principal(request, token, hub_token)
+    principal, by_link = await page_principal(request, link, hub_reports_session)
     principal.require("reports:read")
     principal.require_division(query.division_code)
     report = await trend_data.trend_report(
@@ -75,11 +64,9 @@ async def trends_page(
     )
     response = templates.TemplateResponse(request, "trends.html", context)
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"  # the address may carry the token
-    if token:
-        response.set_cookie(
-            COOKIE, token, httponly=True, samesite="strict", path="/reports", max_age=8 * 3600
-        )
+    response.headers["Referrer-Policy"] = "no-referrer"  # the address may carry a link
+    if by_link:
+        await start_session(request, response, principal)
     return response
 
 

@@ -3,8 +3,8 @@ accident-rate trend from 2020 on against the baseline and the 20% target, and th
 numbers, as one XLSX workbook or one printable HTML page.
 
 Routes are added to `insights.router` (insights.py imports this module once, at its end).
-Authentication as the trend page (pages.py): the bearer header, or the `token` query
-parameter (no cookie is set: the cookie's path is /reports, not /v1/reports).
+Authentication (page_links.py): the bearer header, or a one-use link id from
+POST /v1/reports/links as `?link=` (a plain link to a download, no token in it).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import Cookie, Query, Request, Response
+from fastapi import Query, Request, Response
 from openpyxl import load_workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, model_validator
 from hub_shared import clock, divisions
 from hub_shared.dependencies import RuntimeDep
 from hub_shared.identifiers import DivisionCode
+from hub_shared.spreadsheets import neutralise_workbook
 from incidents import exports, pages, report_data, trend_data, trends
 from incidents.evaluation import workbook as goal_workbook
 from incidents.evaluation.data import Goals, goals_of
@@ -33,6 +34,7 @@ from incidents.incidence.trend import IncidenceTrend
 from incidents.insights import router
 from incidents.inspections import data as inspection_data
 from incidents.inspections.report import InspectionReport
+from incidents.page_links import page_principal
 from incidents.reports import NOTES, KeyIndustryReport
 
 TITLE: Final = "工伤预防年度报送材料"
@@ -177,6 +179,7 @@ def to_xlsx(submission: Submission) -> bytes:
     head.column_dimensions["A"].width = 24
     head.column_dimensions["B"].width = 18
 
+    neutralise_workbook(book)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -207,11 +210,10 @@ async def annual_submission(
     request: Request,
     query: Annotated[SubmissionQuery, Query()],
     runtime: RuntimeDep,
-    token: Annotated[str | None, Query(description="bearer token, for a plain link")] = None,
-    hub_token: Annotated[str | None, Cookie()] = None,
+    link: Annotated[str | None, Query(description="a link id from POST /v1/reports/links")] = None,
 ) -> Response:
     """年度报送材料: the key-industry table, the trend and the headline numbers."""
-    principal = pages._principal(request, token, hub_token)
+    principal, _by_link = await page_principal(request, link, None)
     principal.require("reports:read")
     principal.require_division(query.division_code)
     submission = await load(runtime, query.division_code, query.year)

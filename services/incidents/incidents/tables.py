@@ -15,6 +15,7 @@ from sqlmodel import Field, SQLModel
 from hub_shared import clock
 from hub_shared.db import table_of
 from hub_shared.migrations import Schema
+from hub_shared.web_sessions import WebSession
 from incidents.inspections.tables import TABLES as INSPECTION_TABLES
 from incidents.training.import_tables import TABLES as IMPORT_TABLES
 from incidents.training.tables import TABLES as TRAINING_TABLES
@@ -148,6 +149,12 @@ TABLES: list[Table] = [
 # The tables this service owns and where their migrations live.
 SCHEMA = Schema(
     service="incidents",
-    own_tables=[*TABLES, *INSPECTION_TABLES, *TRAINING_TABLES, *IMPORT_TABLES],
+    own_tables=[
+        *TABLES,
+        *INSPECTION_TABLES,
+        *TRAINING_TABLES,
+        *IMPORT_TABLES,
+        table_of(WebSession),
+    ],
     migrations=Path(__file__).with_name("migrations"),
 )

@@ -9,18 +9,21 @@ from hub_shared.config import ServiceSettings
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 from hub_shared.topics import ALERTS, PERMITS
+from hub_shared.web_sessions import expired_rule
 from notifier.consumers import AlertsHandler
 from notifier.delivery import regulators
 from notifier.delivery.audit import AuditedDeliveryMetrics
 from notifier.delivery.worker import DeliveryWorker
 from notifier.inbox import api, dashboard
 from notifier.inbox.stream import AlertFeed
+from notifier.inbox.stream_limits import StreamSlots
 from notifier.ops_metrics import NotifierOperatorMetrics
 from notifier.tables import SCHEMA
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
     runtime = ServiceRuntime(settings, schema=SCHEMA)
+    runtime.pruner.add(expired_rule())
     feed = AlertFeed()
     worker = DeliveryWorker(
         sessions=runtime.sessions,
@@ -63,7 +66,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         "with retries, the office REST API, a live stream and the office dashboard.",
         runtime=runtime,
         routers=[api.router, dashboard.router],
-        state={"delivery_worker": worker, "alert_feed": feed},
+        state={
+            "delivery_worker": worker,
+            "alert_feed": feed,
+            "stream_slots": StreamSlots(settings.hub.streams),
+        },
     )
     dashboard.install(app)
     return app

@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from hub_shared import clock
 from hub_shared.migrations import Schema
+from hub_shared.web_sessions import WebSession
 
 
 class DeliveryStatus(StrEnum):
@@ -149,6 +150,6 @@ TABLES: tuple[Table, ...] = tuple(
 # The tables this service owns and where their migrations live.
 SCHEMA = Schema(
     service="notifier",
-    own_tables=TABLES,
+    own_tables=[*TABLES, table_of(WebSession)],
     migrations=Path(__file__).with_name("migrations"),
 )

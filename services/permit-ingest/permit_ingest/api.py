@@ -12,8 +12,10 @@ from hub_shared import webhooks
 from hub_shared.dependencies import runtime_of
 from hub_shared.errors import PayloadTooLarge, Unauthorized, Unprocessable
 from hub_shared.http import parse_json, require_media_type
+from hub_shared.openapi_docs import json_body, raw_body
 from hub_shared.uow import Lookup, UnitOfWork
 from permit_ingest import service
+from permit_ingest.schemas import PermitIn
 from permit_ingest.service import Answer, Delivery
 
 router = APIRouter(prefix="/v1", tags=["permits"])
@@ -66,7 +68,11 @@ async def _once(
 
 
 @router.post(
-    "/permits", status_code=202, summary="Receive a construction permit", description=_SIGNED
+    "/permits",
+    status_code=202,
+    summary="Receive a construction permit",
+    description=_SIGNED,
+    openapi_extra=json_body(PermitIn),
 )
 async def post_permit(request: Request) -> JSONResponse:
     body, delivery = await _verified(request)
@@ -80,7 +86,13 @@ async def post_permit(request: Request) -> JSONResponse:
     )
 
 
-@router.put("/permits/{permit_no}", status_code=202, summary="Amend a permit", description=_SIGNED)
+@router.put(
+    "/permits/{permit_no}",
+    status_code=202,
+    summary="Amend a permit",
+    description=_SIGNED,
+    openapi_extra=json_body(PermitIn),
+)
 async def put_permit(permit_no: str, request: Request) -> JSONResponse:
     body, delivery = await _verified(request)
     require_media_type(request, "application/json")
@@ -102,6 +114,7 @@ async def put_permit(permit_no: str, request: Request) -> JSONResponse:
     "/permits:batch",
     summary="Receive permits as NDJSON, one a line, answered per line",
     description=_SIGNED + " The signature covers the whole body.",
+    openapi_extra=raw_body("application/x-ndjson", "one permit (JSON) a line"),
 )
 async def post_batch(request: Request) -> JSONResponse:
     body, delivery = await _verified(request)

@@ -29,14 +29,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from enrollment.imports import importer
 from enrollment.imports.importer import CSV, XLSX, Issue, ParsedFile, Upload, ValidRow
+from enrollment.imports.upload_guard import check_job_room
 from enrollment.tables import ImportIssue, ImportJob
 from hub_shared import clock
-from hub_shared.auth import Principal, scoped
+from hub_shared.auth import BREAK_GLASS, Principal, scoped
 from hub_shared.db import SessionFactory, table_of
 from hub_shared.dependencies import runtime_of
 from hub_shared.errors import HubError, NotFound
 from hub_shared.http import require_media_type
 from hub_shared.runtime import ServiceRuntime
+from hub_shared.spreadsheets import neutral_row
 from hub_shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -209,7 +211,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 async def _visible_job(session: AsyncSession, import_id: str, who: Principal) -> ImportJob:
     job = await session.get(ImportJob, import_id)
-    if job is None or (job.client_id != who.id and "admin" not in who.scopes):
+    if job is None or (job.client_id != who.id and BREAK_GLASS not in who.scopes):
         raise NotFound(f"no enterprise import {import_id}")
     return job
 
@@ -280,9 +282,11 @@ async def import_enterprises(
     request: Request, who: Enterprises, wait: bool = False
 ) -> JSONResponse:
     media = require_media_type(request, CSV, XLSX)
+    runtime = runtime_of(request)
+    async with runtime.sessions() as session:
+        await check_job_room(session, who.id, runtime.settings.hub.imports)
     body = await request.body()
     upload = await asyncio.to_thread(importer.open_upload, body, media, _charset(request))
-    runtime = runtime_of(request)
     job = ImportJob(
         import_id=str(uuid.uuid4()), client_id=who.id, media_type=media, status="running"
     )
@@ -325,7 +329,9 @@ async def _issue_csv(sessions: SessionFactory, import_id: str) -> AsyncIterator[
         if not page:
             return
         out = io.StringIO()
-        csv.writer(out).writerows((i.row_no, i.column_name, i.level, i.msg) for i in page)
+        csv.writer(out).writerows(
+            neutral_row((i.row_no, i.column_name, i.level, i.msg)) for i in page
+        )
         yield out.getvalue()
         last_row, last_id = page[-1].row_no, page[-1].id or 0
 

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from enrollment.imports.upload_guard import check_xlsx_archive
 from enrollment.registry.schemas import EnterpriseIn
 from enrollment.tables import Enterprise
 from hub_shared import clock
@@ -39,6 +40,8 @@ from hub_shared.outbox import insert_staged, outbox_row
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_ROWS = 500_000
+# Rows as the file holds them, blank ones too: blank rows are skipped, not free.
+MAX_PHYSICAL_ROWS = 550_000
 COLUMNS = ("uscc", "name", "division_code", "industry_code", "employees")
 # Headers as agency spreadsheets write them; matched after NFKC, lower-casing and dropping
 # whitespace, a "*" required-marker and a trailing unit such as "(人)".
@@ -106,6 +109,11 @@ class Upload:
     def data_rows(self) -> Iterator[tuple[int, dict[str, str]]]:
         with closing(self.rows()) as rows:
             for row_no, cells in rows:
+                if row_no > MAX_PHYSICAL_ROWS:
+                    raise Unprocessable(
+                        f"the file has more than {MAX_PHYSICAL_ROWS:,} rows, blank ones "
+                        "included; split it"
+                    )
                 if row_no <= self.header_row:
                     continue
                 values = {
@@ -161,6 +169,7 @@ def _csv_rows(text: str, delimiter: str) -> Rows:
 
 
 def _open_workbook(body: bytes) -> Any:
+    check_xlsx_archive(body)
     try:
         return load_workbook(io.BytesIO(body), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl fails in many ways on foreign bytes

@@ -15,6 +15,7 @@ from enrollment.tables import Enrollment, Finding
 from hub_shared.auth import Principal, scoped
 from hub_shared.dependencies import runtime_of
 from hub_shared.http import json_model
+from hub_shared.openapi_docs import json_body
 from hub_shared.uow import Lookup, UnitOfWork
 
 Write = Callable[[UnitOfWork], Awaitable[tuple[int, dict[str, Any]]]]
@@ -43,7 +44,12 @@ def _source(request: Request) -> str:
     return runtime.source
 
 
-@router.put("/enterprises/{uscc}", tags=["registry"], summary="Register or update an enterprise")
+@router.put(
+    "/enterprises/{uscc}",
+    tags=["registry"],
+    summary="Register or update an enterprise",
+    openapi_extra=json_body(EnterpriseIn),
+)
 async def put_enterprise(uscc: str, request: Request, who: Enterprises) -> JSONResponse:
     body = await json_model(request, EnterpriseIn)
     return await _write(
@@ -52,7 +58,13 @@ async def put_enterprise(uscc: str, request: Request, who: Enterprises) -> JSONR
 
 
 # The write routes are alike in shape: each names its body model, write and lookup key.
-@router.post("/enrollments", tags=["registry"], status_code=201, summary="Register an enrollment")
+@router.post(
+    "/enrollments",
+    tags=["registry"],
+    status_code=201,
+    summary="Register an enrollment",
+    openapi_extra=json_body(EnrollmentIn),
+)
 async def post_enrollment(request: Request, who: Enrollments) -> JSONResponse:
     body = await json_model(request, EnrollmentIn)
     return await _write(
@@ -63,7 +75,10 @@ async def post_enrollment(request: Request, who: Enrollments) -> JSONResponse:
 
 
 @router.post(
-    "/enrollments/{enrollment_id}/terminate", tags=["registry"], summary="Terminate an enrollment"
+    "/enrollments/{enrollment_id}/terminate",
+    tags=["registry"],
+    summary="Terminate an enrollment",
+    openapi_extra=json_body(TerminateIn),
 )
 async def terminate(enrollment_id: str, request: Request, who: Enrollments) -> JSONResponse:
     body = await json_model(request, TerminateIn)
@@ -77,7 +92,11 @@ async def terminate(enrollment_id: str, request: Request, who: Enrollments) -> J
 
 
 @router.post(
-    "/findings", tags=["registry"], status_code=201, summary="Report an uninsured enterprise"
+    "/findings",
+    tags=["registry"],
+    status_code=201,
+    summary="Report an uninsured enterprise",
+    openapi_extra=json_body(FindingIn),
 )
 async def post_finding(request: Request, who: Findings) -> JSONResponse:
     body = await json_model(request, FindingIn)

@@ -10,9 +10,9 @@ from enrollment.matching.facts import Facts
 from enrollment.matching.judge import Index
 from enrollment.matching.needs import new_needs
 from enrollment.matching.rules import PermitFacts, PermitLike, employer_coverage, permit_coverage
+from enrollment.registry.read_scope import enterprise_divisions, require_enterprise, require_permit
 from enrollment.registry.schemas import Coverage
 from hub_shared.auth import Principal
-from hub_shared.errors import NotFound
 
 
 async def of_permit(session: AsyncSession, permit_no: str, principal: Principal) -> Coverage:
@@ -22,8 +22,7 @@ async def of_permit(session: AsyncSession, permit_no: str, principal: Principal)
     needs["enrollments_naming"].add(permit_no)
     await store.load(session, facts, needs)
     permit = facts.permits.get(permit_no)
-    if permit is not None and not principal.covers(permit.division_code):
-        raise NotFound(f"no permit {permit_no} in your divisions")
+    require_permit(principal, permit_no, permit.division_code if permit else None)
     subject: PermitLike
     if permit is None:
         # Not received (yet): only an enrollment naming the number can be found.
@@ -56,6 +55,8 @@ async def of_enterprise(session: AsyncSession, uscc: str, principal: Principal) 
     needs["enrollments_of"].add(uscc)
     await store.load(session, facts, needs)
     enrollments = Index(facts).employer[uscc]
+    known_in = {e.division_code for e in facts.enrollments.values() if e.employer_uscc == uscc}
+    require_enterprise(principal, uscc, await enterprise_divisions(session, uscc, known_in))
     by = employer_coverage(enrollments, uscc, driver.today(driver.now()))
     if by:
         return Coverage(covered=True, by=by, explanation=f"用人单位参保 {', '.join(by)} 今日有效")

@@ -14,6 +14,7 @@ from incidents.evaluation import workbook
 from incidents.evaluation.data import evaluation_of
 from incidents.evaluation.goals import DEFINITIONS, PERIOD_ZH
 from incidents.evaluation.schemas import EvaluationQuery
+from incidents.page_links import page_principal
 
 router = APIRouter(tags=["reports"])
 
@@ -27,11 +28,11 @@ async def get_evaluation(
     request: Request,
     query: Annotated[EvaluationQuery, Query()],
     runtime: RuntimeDep,
-    token: Annotated[str | None, Query(description="bearer token, for a plain link")] = None,
-    hub_token: Annotated[str | None, Cookie()] = None,
+    link: Annotated[str | None, Query(description="a link id from POST /v1/reports/links")] = None,
+    hub_reports_session: Annotated[str | None, Cookie()] = None,
 ) -> Response:
     """中期/总结评估: the three goals against their targets, per county and for the city."""
-    principal = pages._principal(request, token, hub_token)
+    principal, _by_link = await page_principal(request, link, hub_reports_session)
     principal.require("reports:read")
     principal.require_division(query.division_code)
     evaluation = await evaluation_of(

@@ -26,6 +26,7 @@ from incidents.inspections.schemas import (
     RectificationIn,
 )
 from incidents.inspections.tables import IncidentsInspection, IncidentsInspectionFinding
+from incidents.page_links import page_principal, start_session
 
 router = APIRouter(tags=["inspections"])
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -163,10 +164,12 @@ async def get_inspection_report(
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 
 
-def _page_principal(request: Request, token: str | None, cookie: str | None) -> Principal:
-    principal = pages._principal(request, token, cookie)
+async def _page_principal(
+    request: Request, link: str | None, cookie: str | None
+) -> tuple[Principal, bool]:
+    principal, by_link = await page_principal(request, link, cookie)
     principal.require("reports:read")
-    return principal
+    return principal, by_link
 
 
 @router.get("/reports/inspections", response_class=HTMLResponse, tags=["pages"])
@@ -174,11 +177,11 @@ async def inspections_page(
     request: Request,
     query: Annotated[InspectionReportQuery, Query()],
     runtime: RuntimeDep,
-    token: Annotated[str | None, Query(description="bearer token, once; then a cookie")] = None,
-    hub_token: Annotated[str | None, Cookie()] = None,
+    link: Annotated[str | None, Query(description="a link id from POST /v1/reports/links")] = None,
+    hub_reports_session: Annotated[str | None, Cookie()] = None,
 ) -> HTMLResponse:
     """联合检查整改情况: the record per industry and county, and every open finding."""
-    principal = _page_principal(request, token, hub_token)
+    principal, by_link = await _page_principal(request, link, hub_reports_session)
     principal.require_division(query.division_code)
     report = await data.report_of(
         sessions=runtime.sessions, division_code=query.division_code, year=query.year
@@ -197,8 +200,6 @@ async def inspections_page(
     response = pages.templates.TemplateResponse(request, "inspections.html", context)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
-    if token:
-        response.set_cookie(
-            pages.COOKIE, token, httponly=True, samesite="strict", path="/reports", max_age=8 * 3600
-        )
+    if by_link:
+        await start_session(request, response, principal)
     return response

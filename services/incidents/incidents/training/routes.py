@@ -16,6 +16,7 @@ from hub_shared.http import json_model, parse_json, parse_model, require_media_t
 from incidents import pages
 from incidents.api import PiiDep, can_read_reports
 from incidents.exports import XLSX_MEDIA_TYPE
+from incidents.page_links import page_principal, start_session
 from incidents.training import data, exports, intake
 from incidents.training.roles import ROLES_ZH
 from incidents.training.schemas import (
@@ -152,11 +153,11 @@ async def training_page(
     request: Request,
     query: Annotated[CoverageQuery, Query()],
     runtime: RuntimeDep,
-    token: Annotated[str | None, Query(description="bearer token, once; then a cookie")] = None,
-    hub_token: Annotated[str | None, Cookie()] = None,
+    link: Annotated[str | None, Query(description="a link id from POST /v1/reports/links")] = None,
+    hub_reports_session: Annotated[str | None, Cookie()] = None,
 ) -> HTMLResponse:
     """重点人员培训覆盖: charts per industry and county, and the enterprises with gaps."""
-    principal = pages._principal(request, token, hub_token)
+    principal, by_link = await page_principal(request, link, hub_reports_session)
     principal.require("reports:read")
     principal.require_division(query.division_code)
     report, trend = await data.coverage_of(
@@ -166,8 +167,6 @@ async def training_page(
     response = pages.templates.TemplateResponse(request, "training.html", context)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
-    if token:
-        response.set_cookie(
-            pages.COOKIE, token, httponly=True, samesite="strict", path="/reports", max_age=8 * 3600
-        )
+    if by_link:
+        await start_session(request, response, principal)
     return response

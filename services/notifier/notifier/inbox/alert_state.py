@@ -118,6 +118,9 @@ async def apply_alert_event(
         _keep_ack(row, alert, extra)  # a late event may still carry an ack we have not seen
         return 0
     previous = row.status if row is not None else None
+    # The notifier reads its own alert.acknowledged back from alerts.v1: the same state
+    # again must not look like a change to the live streams (they send by updated_at).
+    shown = (alert_json(row), row.updated_at) if row is not None else None
     if row is None:
         row = NotifierAlert(
             alert_id=alert.alert_id,
@@ -134,6 +137,8 @@ async def apply_alert_event(
     row.payload = alert.model_dump_json(exclude={"acknowledged_at", "acknowledged_by"})
     row.updated_at = clock.now()
     _keep_ack(row, alert, extra)
+    if shown is not None and alert_json(row) == shown[0]:
+        row.updated_at = shown[1]
     session.add(row)
     known[row.alert_id] = row
     # One webhook per transition: a second `raised` of a known alert, or a `resolved` of

@@ -13,11 +13,13 @@ from hub_shared.dependencies import RuntimeDep, SessionDep
 from hub_shared.errors import Conflict, NotFound
 from hub_shared.events import AlertStatus
 from hub_shared.http import json_model
+from hub_shared.openapi_docs import json_body
 from notifier.delivery.log import delivery_log, redeliver
 from notifier.inbox import service as inbox
 from notifier.inbox.alert_state import InboxKind, alert_json
 from notifier.inbox.schemas import Dismissal, Redelivery
 from notifier.inbox.stream import AlertFeed, alert_changes, parse_last_event_id
+from notifier.inbox.stream_limits import StreamSlots, holding
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
 
@@ -56,6 +58,7 @@ async def list_alerts(
 
 @router.get("/alerts/stream", response_model=None)
 async def alert_stream(
+    request: Request,
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
     feed: FeedDep,
@@ -65,13 +68,17 @@ async def alert_stream(
     whenever an alert of the caller's divisions is raised, resolved, acknowledged or
     dismissed. Reconnecting with Last-Event-ID resumes after that change."""
     principal.require("alerts:read")
+    slots: StreamSlots = request.app.state.stream_slots
+    slot = slots.take(principal.id)
     events = alert_changes(
         sessions=runtime.sessions,
         feed=feed,
         principal=principal,
-        since=parse_last_event_id(last_event_id),
+        since=slots.earliest_replay(parse_last_event_id(last_event_id)),
     )
-    return EventSourceResponse(events, ping=15, headers={"Cache-Control": "no-store"})
+    return EventSourceResponse(
+        holding(slot, events), ping=15, headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.get("/alerts/{alert_id}")
@@ -103,7 +110,7 @@ async def acknowledge_alert(
     return alert
 
 
-@router.post("/alerts/{alert_id}/dismiss")
+@router.post("/alerts/{alert_id}/dismiss", openapi_extra=json_body(Dismissal))
 async def dismiss_alert(
     alert_id: str,
     request: Request,
@@ -143,7 +150,9 @@ async def alert_deliveries(
     }
 
 
-@router.post("/admin/offices/{office_id}/redeliver", tags=["admin"])
+@router.post(
+    "/admin/offices/{office_id}/redeliver", tags=["admin"], openapi_extra=json_body(Redelivery)
+)
 async def redeliver_office(
     office_id: str,
     request: Request,

@@ -2,11 +2,12 @@
 from this package): sign in with the office token, open alerts of its divisions with
 filters, an alert's details and delivery log, acknowledge and dismiss, live arrivals.
 
-The token is kept in an HttpOnly, SameSite=Strict cookie scoped to /dashboard: page
-scripts never see it (an injected script cannot read it), other sites cannot send it,
-and the browser's EventSource carries it to the live stream (EventSource cannot send
-an Authorization header). Actions also need htmx's HX-Request header, which a plain
-cross-site form cannot set."""
+Signing in opens a server-side session (hub_shared.web_sessions): the browser holds its
+opaque id, never the token, in an HttpOnly, SameSite=Strict cookie scoped to /dashboard
+(Secure behind https); signing out deletes the session. Page scripts never see the
+cookie, other sites cannot send it, and the browser's EventSource carries it to the live
+stream (EventSource cannot send an Authorization header). Actions also need htmx's
+HX-Request header, which a plain cross-site form cannot set."""
 
 from __future__ import annotations
 
@@ -20,17 +21,20 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sse_starlette import EventSourceResponse
 
-from hub_shared.auth import Principal, TokenRegistry
+from hub_shared.auth import Principal, TokenRegistry, client_address
 from hub_shared.dependencies import runtime_of
-from hub_shared.errors import Conflict, Unauthorized
+from hub_shared.errors import Conflict, RateLimited, Unauthorized
+from hub_shared.web_sessions import open_session, resolve, revoke, secure_cookies
 from notifier.delivery.log import delivery_log
 from notifier.inbox import dashboard_data as view
 from notifier.inbox import service as inbox
+from notifier.inbox import sign_in_guard
 from notifier.inbox.alert_state import alert_json
 from notifier.inbox.stream import AlertFeed, alert_changes
+from notifier.inbox.stream_limits import holding
 
 HERE = Path(__file__).parents[1]  # the notifier package: templates/ and static/
-COOKIE = "hub_office_token"
+COOKIE = "hub_office_session"
 SESSION_SECONDS = 8 * 3600
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -51,23 +55,19 @@ class SignInNeeded(Exception):
     """No valid session cookie: pages redirect to sign-in, fragments tell htmx to."""
 
 
-def _signed_in(request: Request) -> Principal:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        raise SignInNeeded
+async def _signed_in(request: Request) -> Principal:
+    """The principal of the session cookie (an opaque id, see hub_shared.web_sessions)."""
     registry: TokenRegistry = request.app.state.tokens
-    try:
-        principal = registry.authenticate(f"Bearer {token}")
-    except Unauthorized as exc:
-        raise SignInNeeded from exc
-    if not ({"alerts:read", "admin"} & principal.scopes):
+    opaque = request.cookies.get(COOKIE)
+    principal = await resolve(runtime_of(request).sessions, registry, opaque, "session")
+    if principal is None or not principal.holds("alerts:read"):
         raise SignInNeeded
     return principal
 
 
-def _action(request: Request) -> Principal:
+async def _action(request: Request) -> Principal:
     """A state change: signed in, and sent by htmx (no cross-site form can be)."""
-    principal = _signed_in(request)
+    principal = await _signed_in(request)
     if request.headers.get("hx-request") != "true":
         raise SignInNeeded
     principal.require("alerts:ack")
@@ -88,9 +88,17 @@ def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTM
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
+def _login_page(request: Request, status: int = 200, error: str | None = None) -> HTMLResponse:
+    """The sign-in form with a fresh anti-forgery value, in the form and in its cookie."""
+    value = sign_in_guard.new_value()
+    page = _page(request, "login.html", status, error=error, csrf=value)
+    sign_in_guard.issue(request, page, value)
+    return page
+
+
 @router.get("/login")
 async def login_page(request: Request) -> HTMLResponse:
-    return _page(request, "login.html", error=None)
+    return _login_page(request)
 
 
 @router.post("/login", response_model=None)
@@ -98,27 +106,39 @@ async def login(request: Request) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
     registry: TokenRegistry = request.app.state.tokens
+    client = client_address(request)
     try:
-        principal = registry.authenticate(f"Bearer {token}")
+        registry.sign_ins.check(client)
+        registry.sign_ins.record(client)
+        if not sign_in_guard.genuine(request, form):
+            return _login_page(request, 403, error="登录表单已失效, 请重新输入令牌")
+        principal = registry.authenticate(f"Bearer {token}", client)
+    except RateLimited as exc:
+        page = _login_page(request, 429, error="尝试次数过多, 请稍后再试")
+        page.headers.update(exc.headers or {})
+        return page
     except Unauthorized:
-        return _page(request, "login.html", 401, error="令牌无效, 请检查后重新输入")
-    if not ({"alerts:read", "admin"} & principal.scopes):
-        return _page(request, "login.html", 403, error="此令牌无权查看预警")
+        return _login_page(request, 401, error="令牌无效, 请检查后重新输入")
+    if not principal.holds("alerts:read"):
+        return _login_page(request, 403, error="此令牌无权查看预警")
     response = RedirectResponse("/dashboard", status_code=303)
     response.set_cookie(
         COOKIE,
-        token,
+        await open_session(runtime_of(request).sessions, principal),
         max_age=SESSION_SECONDS,
         path="/dashboard",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=secure_cookies(request),
     )
+    response.delete_cookie(sign_in_guard.CSRF_COOKIE, path="/dashboard")
     return response
 
 
 @router.post("/logout")
-async def logout() -> RedirectResponse:
+async def logout(request: Request) -> RedirectResponse:
+    """Ends the session on the server: the cookie's id no longer signs anyone in."""
+    await revoke(runtime_of(request).sessions, request.cookies.get(COOKIE))
     response = RedirectResponse("/dashboard/login", status_code=303)
     response.delete_cookie(COOKIE, path="/dashboard")
     return response
@@ -167,7 +187,7 @@ async def _detail(request: Request, principal: Principal, alert_id: str, **extra
         row = await inbox.get_visible(session, principal=principal, alert_id=alert_id)
         offices = [principal.id] if principal.kind == "office" else None
         log = await delivery_log(session, alert_id=alert_id, office_ids=offices)
-    can_act = "alerts:ack" in principal.scopes or "admin" in principal.scopes
+    can_act = principal.holds("alerts:ack")
     return _page(request, "_detail.html", alert=alert_json(row), deliveries=log,
                  can_act=can_act, **extra)  # fmt: skip
 
@@ -227,8 +247,11 @@ async def stream(request: Request, principal: SignedIn) -> EventSourceResponse:
     """The live stream of GET /v1/alerts/stream, signed in by the cookie."""
     runtime = runtime_of(request)
     feed: AlertFeed = request.app.state.alert_feed
+    slot = request.app.state.stream_slots.take(principal.id)
     events = alert_changes(sessions=runtime.sessions, feed=feed, principal=principal, since=None)
-    return EventSourceResponse(events, ping=15, headers={"Cache-Control": "no-store"})
+    return EventSourceResponse(
+        holding(slot, events), ping=15, headers={"Cache-Control": "no-store"}
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -1,7 +1,7 @@
 """joint inspections and their findings
 
 Revision ID: 0020
-Revises: 0002
+Revises: 0011
 Create Date: 2026-12-06 17:11:10.434274
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0020"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
