@@ -204,7 +204,8 @@ async def test_evaluation_holds_the_three_goals_per_county_and_for_the_city(
 
     page = await incidents.get(
         "/v1/reports/evaluation",
-        params={"division_code": division, "period": "midterm", "token": STAFF},
+        params={"division_code": division, "period": "midterm"},
+        headers={"Authorization": f"Bearer {STAFF}"},
     )
     assert page.status_code == 200 and "中期评估" in page.text and 'id="goals"' in page.text
     final = await incidents.get(
@@ -234,7 +235,8 @@ async def test_evaluation_holds_the_three_goals_per_county_and_for_the_city(
     )
     trends = await incidents.get(
         "/reports/trends",
-        params={"division_code": division, "from_year": 2020, "to_year": 2023, "token": STAFF},
+        params={"division_code": division, "from_year": 2020, "to_year": 2023},
+        headers={"Authorization": f"Bearer {STAFF}"},
     )
     assert 'id="three-goals"' in trends.text and 'id="occupational-disease"' in trends.text
 

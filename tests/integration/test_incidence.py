@@ -170,7 +170,8 @@ async def test_incidence_counts_each_person_once_against_2020(
     await _check_exports(service, expected["total"][YEAR])
     page = await service.client.get(
         "/reports/trends",
-        params={"division_code": DIVISION, "from_year": 2020, "to_year": YEAR, "token": REPORTS},
+        params={"division_code": DIVISION, "from_year": 2020, "to_year": YEAR},
+        headers={"Authorization": f"Bearer {REPORTS}"},
     )
     assert page.status_code == 200
     assert 'id="occupational-disease"' in page.text

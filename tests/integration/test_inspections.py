@@ -208,7 +208,8 @@ async def test_an_overdue_finding_raises_one_alert_that_its_rectification_resolv
 
     page = await hub.incidents.get(
         "/reports/inspections",
-        params={"division_code": DIVISION, "year": inspected.year, "token": RENCHENG_HRSS},
+        params={"division_code": DIVISION, "year": inspected.year},
+        headers={"Authorization": f"Bearer {RENCHENG_HRSS}"},
     )
     assert page.status_code == 200
     assert left_overdue["description"] in page.text and "逾期未整改" in page.text

@@ -261,7 +261,9 @@ async def test_coverage_counts_completions_in_any_order_and_the_gap_alert_resolv
     assert await _alert_events(hub, builder_alert) == []
 
     page = await hub.incidents.get(
-        "/reports/training", params={"division_code": DIVISION, "token": REPORTS}
+        "/reports/training",
+        params={"division_code": DIVISION},
+        headers={"Authorization": f"Bearer {REPORTS}"},
     )
     assert page.status_code == 200 and 'id="enterprise-gaps"' in page.text
     seen = [a.text for a in answers] + [as_csv, json.dumps(report, ensure_ascii=False), page.text]

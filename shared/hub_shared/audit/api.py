@@ -31,7 +31,16 @@ def _cursor(raw: str | None) -> int:
     return int(raw)
 
 
-@router.get("/audit", response_model=None)
+@router.get(
+    "/audit",
+    response_model=None,
+    responses={
+        200: {
+            "description": "A page of entries: JSON, or CSV with X-Next-Cursor",
+            "content": {"application/json": {}, "text/csv": {}},
+        }
+    },
+)
 async def audit_trail(
     request: Request,
     principal: CurrentPrincipal,
