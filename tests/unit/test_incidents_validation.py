@@ -137,6 +137,13 @@ def test_an_accident_may_be_reported_up_to_now_but_not_later() -> None:
     assert set(failing(AccidentIn, accident(occurred_at=later.isoformat()))) == {"body.occurred_at"}
 
 
+def test_an_instant_before_year_one_in_beijing_is_refused_not_a_server_error() -> None:
+    """0001-01-01T00:00:01+01:00 is year 0 once moved to Beijing time: found by fuzzing,
+    it raised OverflowError (a 500) instead of naming the field."""
+    earliest = "0001-01-01T00:00:01+01:00"
+    assert set(failing(AccidentIn, accident(occurred_at=earliest))) == {"body.occurred_at"}
+
+
 @pytest.mark.parametrize(
     ("deaths", "serious", "grade", "consistent"),
     [

@@ -39,9 +39,13 @@ def _past_instant(value: datetime) -> datetime:
         value = value.replace(tzinfo=clock.BEIJING)
     if value > clock.now() + clock.CLOCK_SKEW:
         raise ValueError("must not be in the future")
-    if value.astimezone(clock.BEIJING).date() < EARLIEST:
+    try:
+        beijing = value.astimezone(clock.BEIJING)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00: before year 1 in Beijing time
+        raise ValueError(f"must not be before {EARLIEST.isoformat()}") from None
+    if beijing.date() < EARLIEST:
         raise ValueError(f"must not be before {EARLIEST.isoformat()}")
-    return value.astimezone(clock.BEIJING)
+    return beijing
 
 
 def _past_date(value: date) -> date:
