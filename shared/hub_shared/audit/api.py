@@ -20,7 +20,11 @@ def _utc_text(moment: datetime | None) -> str | None:
         return None
     if moment.tzinfo is None:
         raise BadRequest("since and until need a time zone, e.g. 2026-12-01T00:00:00Z")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 lies before year 1 in UTC
+        raise BadRequest("since and until must fall within the years 1 to 9999 in UTC") from None
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _cursor(raw: str | None) -> int:
