@@ -22,6 +22,7 @@ from hub_shared.config import RetentionConfig
 from hub_shared.db import SessionFactory
 from hub_shared.outbox import OutboxMessage
 from hub_shared.processed_events import ProcessedEvent
+from hub_shared.tracing.links import TraceLink
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,18 @@ def standard_rules(config: RetentionConfig) -> list[PruneRule]:
             keep=timedelta(days=config.inbox_days),
         ),
     ]
+
+
+def trace_link_rule(grace_seconds: float) -> PruneRule:
+    """Trace links (kept while tracing is on) need only outlive what may still continue a
+    trace: the grace period of a permit's alert, twice over, and never less than a week."""
+    return PruneRule(
+        "trace_links",
+        TraceLink,
+        key=[col(TraceLink.event_id)],
+        stamp=col(TraceLink.recorded_at),
+        keep=timedelta(seconds=max(7 * 86400, 2 * grace_seconds)),
+    )
 
 
 class Pruner:

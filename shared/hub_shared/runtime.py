@@ -7,10 +7,8 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
 from typing import cast
 
-from hub_shared import clock
 from hub_shared.audit.trail import AuditTrail, audit_chain
 from hub_shared.config import ServiceSettings
 from hub_shared.consumer import EventConsumer
@@ -24,9 +22,8 @@ from hub_shared.migrations import Schema, migrate
 from hub_shared.operator_metrics import OperatorMetrics
 from hub_shared.outbox import OutboxMessage, OutboxRelay
 from hub_shared.processed_events import BatchHandler, BatchPrepare, Handler, one_by_one
-from hub_shared.retention import Pruner, standard_rules
+from hub_shared.retention import Pruner, standard_rules, trace_link_rule
 from hub_shared.topics import event_name
-from hub_shared.tracing import links as tracing_links
 from hub_shared.tracing import make_tracer, use_tracer
 
 log = logging.getLogger(__name__)
@@ -70,7 +67,7 @@ class ServiceRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics.collectors.append(self._collect)
         if self.tracer is not None:
-            self._workers.append(("trace-links-pruner", self._prune_trace_links))
+            self.pruner.add(trace_link_rule(settings.hub.matching.grace_seconds))
         self.metrics.collectors.append(
             OperatorMetrics(self.metrics.registry).collector(self.sessions, self.consumers)
         )
@@ -154,15 +151,6 @@ class ServiceRuntime:
                 await asyncio.wait_for(step(), timeout)
             except TimeoutError:
                 log.warning("stopping the %s took over %.0f s; abandoned", name, timeout)
-
-    async def _prune_trace_links(self) -> None:
-        """Trace links only need to outlive what may still continue a trace: the grace
-        period of a permit's alert, twice over, and never less than a week."""
-        keep = timedelta(seconds=max(7 * 86400, 2 * self.settings.hub.matching.grace_seconds))
-        while True:
-            async with self.sessions() as session, session.begin():
-                await tracing_links.prune_before(session, clock.now() - keep)
-            await asyncio.sleep(3600)
 
     def _audit_published(self, rows: Sequence[OutboxMessage]) -> None:
         for row in rows:

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 from hubtools.kafka import LocalKafka
@@ -32,6 +32,7 @@ class Output:
 
     def __init__(self, proc: subprocess.Popen[str]) -> None:
         self.lines: list[str] = []
+        self._changed = threading.Condition()
         assert proc.stdout is not None
         self._stdout = proc.stdout
         self._thread = threading.Thread(target=self._read, daemon=True)
@@ -39,17 +40,18 @@ class Output:
 
     def _read(self) -> None:
         for line in self._stdout:
-            self.lines.append(line)
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
 
     def starts(self) -> list[tuple[str, int]]:
         return [(m[1], int(m[2])) for line in self.lines if (m := STARTED.search(line))]
 
-    def until(self, probe: object, what: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while not probe():  # type: ignore[operator]
-            if time.monotonic() > deadline:
+    def until(self, probe: Callable[[], bool], what: str, timeout: float = 30) -> None:
+        """Wait until `probe` holds, woken by each new line of output."""
+        with self._changed:
+            if not self._changed.wait_for(probe, timeout):
                 raise AssertionError(f"timed out waiting for {what}:\n{''.join(self.lines)}")
-            time.sleep(0.05)
 
 
 def test_a_killed_service_is_restarted_and_nothing_else_stops(

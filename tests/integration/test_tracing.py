@@ -20,9 +20,10 @@ from sqlalchemy import text
 
 from enrollment.app import create_app as create_enrollment
 from hub_shared import tracing
-from hub_shared.config import ServiceName
+from hub_shared.config import RetentionConfig, ServiceName
 from hub_shared.db import create_tables, make_engine, make_sessions, table_of
-from hub_shared.tracing.links import TraceLink, prune_before
+from hub_shared.retention import Pruner, trace_link_rule
+from hub_shared.tracing.links import TraceLink
 from hubtools.kafka import LocalKafka
 from notifier.app import create_app as create_notifier
 from permit_ingest.app import create_app as create_ingest
@@ -141,8 +142,8 @@ async def test_old_trace_links_are_pruned(sqlite_url: str) -> None:
         async with sessions() as session, session.begin():
             for event_id, age in (("old", timedelta(days=8)), ("new", timedelta(hours=1))):
                 session.add(TraceLink(event_id=event_id, traceparent="00-x", recorded_at=now - age))
-        async with sessions() as session, session.begin():
-            assert await prune_before(session, now - timedelta(days=7)) == 1
+        pruner = Pruner(sessions, RetentionConfig(), [trace_link_rule(grace_seconds=60)])
+        assert await pruner.prune_once(now) == {"trace_links": 1}  # kept a week
         async with sessions() as session:
             left = (await session.execute(text("SELECT event_id FROM trace_links"))).all()
         assert [row[0] for row in left] == ["new"]

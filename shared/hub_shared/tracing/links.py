@@ -110,11 +110,3 @@ async def carry(
         traced = next((found[i] for i in ids if i in found), None)
         if traced is not None:
             row["traceparent"] = traced
-
-
-async def prune_before(session: AsyncSession, cutoff: datetime) -> int:
-    """Forget links noted before `cutoff`; returns how many."""
-    from sqlalchemy import delete
-
-    gone = await session.execute(delete(TraceLink).where(col(TraceLink.recorded_at) < cutoff))
-    return int(getattr(gone, "rowcount", 0) or 0)
