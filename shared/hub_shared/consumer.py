@@ -19,9 +19,11 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from tenacity import RetryCallState, wait_incrementing
 
+from hub_shared.conflicts import is_conflict, redo_on_conflict
 from hub_shared.db import SessionFactory
 from hub_shared.envelope import Envelope, MalformedEvent, decode
 from hub_shared.invalid import PermanentEventError as PermanentEventError
@@ -339,23 +341,28 @@ class EventConsumer:
         except MalformedEvent as exc:
             await self._dead_letter(record, exc)
             return
-        for attempt in range(1, self._conflict_tries + 1):
-            try:
-                await self._apply_once(record.topic, envelope)
-                return
-            except _PERMANENT as exc:
-                await self._dead_letter(record, exc)
-                return
-            except Exception as exc:
-                if not _is_conflict(exc):
-                    raise _Transient from exc
-                # Another instance changed the same rows at the same moment: re-run
-                # against the now-committed state.
-                log.info("consumer %s: concurrent change, re-applying: %s", self.name, exc)
-                if attempt == self._conflict_tries:
-                    await self._dead_letter(record, exc)
-                    return
-                await asyncio.sleep(0.05 * attempt)
+        try:
+            # Another instance changed the same rows at the same moment: re-run against
+            # the now-committed state, after 50 ms, then 100 ms and so on: a busy matcher
+            # instance may hold the rows a while.
+            redo = redo_on_conflict(
+                self._conflict_tries,
+                before_redo=self._redo,
+                wait=wait_incrementing(start=0.05, increment=0.05),
+            )
+            async for attempt in redo:
+                with attempt:
+                    await self._apply_once(record.topic, envelope)
+        except _PERMANENT as exc:
+            await self._dead_letter(record, exc)
+        except Exception as exc:
+            if not is_conflict(exc):
+                raise _Transient from exc
+            await self._dead_letter(record, exc)  # still conflicting after every redo
+
+    def _redo(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.info("consumer %s: concurrent change, re-applying: %s", self.name, exc)
 
     async def _apply_once(self, topic: str, envelope: Envelope) -> None:
         if await apply_batch(self._sessions, self._handler, self.name, [(topic, envelope)]):
@@ -389,20 +396,6 @@ class EventConsumer:
 
 class _Transient(Exception):
     """Raised internally for faults that must be retried without committing."""
-
-
-# PostgreSQL's deadlock_detected and serialization_failure: retried like a conflict.
-_CONFLICT_STATES = {"40P01", "40001"}
-
-
-def _is_conflict(exc: Exception) -> bool:
-    if isinstance(exc, IntegrityError):
-        return True
-    orig = getattr(exc, "orig", None)
-    states = {getattr(orig, "sqlstate", None), getattr(orig, "pgcode", None)}
-    cause = getattr(orig, "__cause__", None)
-    states.add(getattr(cause, "sqlstate", None))
-    return bool(states & _CONFLICT_STATES)
 
 
 def _is_connection_error(exc: Exception) -> bool:

@@ -12,8 +12,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
+from hub_shared.conflicts import redo_on_conflict
 from hub_shared.errors import Unavailable
 from hub_shared.outbox import insert_staged
 from hub_shared.tracing.context import bound
@@ -21,8 +21,6 @@ from hub_shared.uow import (
     Known,
     Lookup,
     Work,
-    backoff,
-    is_conflict,
     running,
     tracked_sessions,
     transact,
@@ -67,8 +65,8 @@ class _Write(Generic[T]):
             self.future.cancel()
 
 
-def _redo(exc: BaseException) -> bool:
-    return isinstance(exc, _Abandon) or is_conflict(exc)
+def _abandoned(exc: BaseException) -> bool:
+    return isinstance(exc, _Abandon)
 
 
 class GroupCommitter:
@@ -162,13 +160,7 @@ class GroupCommitter:
             write.answer()
 
     async def _transact(self, group: list[_Write[Any]]) -> None:
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(_redo),
-            stop=stop_after_attempt(self._attempts),
-            wait=backoff,
-            reraise=True,
-        )
-        async for attempt in retrying:
+        async for attempt in redo_on_conflict(self._attempts, also=_abandoned):
             with attempt:
                 await self._once(group, fast=attempt.retry_state.attempt_number == 1)
 
@@ -207,16 +199,13 @@ async def _apply_fast(session: AsyncSession, known: Known, write: _Write[Any]) -
 
 async def _apply_isolated(session: AsyncSession, write: _Write[Any], attempts: int = 3) -> None:
     """The write in its own SAVEPOINT, redone when it meets a concurrent insert of its key."""
-    for attempt in range(1, attempts + 1):
-        try:
-            with running(session) as uow:
+    try:
+        async for attempt in redo_on_conflict(attempts):
+            with attempt, running(session) as uow:
                 async with session.begin_nested():
                     write.outcome = await write.work(uow)
                     await uow.write_staged()
-        except Exception as exc:
-            if is_conflict(exc) and attempt < attempts:
-                continue
-            write.outcome, write.error = None, exc
-            return
-        write.events = uow.events
+    except Exception as exc:
+        write.outcome, write.error = None, exc
         return
+    write.events = uow.events

@@ -23,20 +23,18 @@ connection), several on PostgreSQL (each on a pooled connection).
 
 from __future__ import annotations
 
-import random
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import event, inspect, tuple_
-from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from hub_shared.conflicts import redo_on_conflict
 from hub_shared.outbox import OutboxMessage, insert_staged, outbox_row
 
 T = TypeVar("T")
@@ -45,25 +43,7 @@ Work = Callable[["UnitOfWork"], Awaitable[T]]
 Lookup = tuple[type[Any], Any]  # a table model and a primary key (a tuple when composite)
 Identity = tuple[type[Any], tuple[Any, ...]]
 
-# PostgreSQL's serialization_failure and deadlock_detected: redoing the transaction is the cure.
-_CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})
 _LOOKUP_CHUNK = 500
-
-
-def is_conflict(exc: BaseException) -> bool:
-    """A concurrent transaction got there first: the same work redone should succeed."""
-    if isinstance(exc, IntegrityError):
-        return True
-    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in (
-        _CONFLICT_SQLSTATES
-    )
-
-
-def backoff(state: RetryCallState) -> float:
-    """No wait before the first redo (it changes strategy), then a few random milliseconds."""
-    if state.attempt_number <= 1:
-        return 0.0
-    return random.uniform(0.0, 0.002 * 2**state.attempt_number)  # noqa: S311 - jitter only
 
 
 class UnitOfWork:
@@ -221,13 +201,7 @@ async def transact(
 ) -> T:
     """Run `work` alone in its own transaction, redone on a conflict; then `after_commit`.
     For writes too large to share a group's transaction (an import batch, say)."""
-    retrying = AsyncRetrying(
-        retry=retry_if_exception(is_conflict),
-        stop=stop_after_attempt(attempts),
-        wait=backoff,
-        reraise=True,
-    )
-    async for attempt in retrying:
+    async for attempt in redo_on_conflict(attempts):
         with attempt:
             async with sessions() as session, session.begin():
                 with running(session) as uow:
