@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from aiokafka.errors import (
     CorruptRecordException,
@@ -73,27 +73,31 @@ class OutboxMessage(SQLModel, table=True):
     parked_reason: str | None = Field(default=None, max_length=500)
 
 
+class EventFields(TypedDict):
+    """What a writer says of an event besides its name: one definition for every way of
+    adding one (`outbox_row`, `add_event`, `UnitOfWork.add_event`), checked by mypy."""
+
+    source: str
+    key: str | None
+    data: Mapping[str, Any]
+    subject: NotRequired[str | None]
+    event_id: NotRequired[str | None]
+
+
 def outbox_row(
-    name: str,
-    *,
-    source: str,
-    key: str | None,
-    data: Mapping[str, Any],
-    subject: str | None = None,
-    event_id: str | None = None,
-    now: datetime | None = None,
+    name: str, *, now: datetime | None = None, **fields: Unpack[EventFields]
 ) -> dict[str, Any]:
     """An event's outbox row, as values for an INSERT."""
     now = now or clock.now()
     return {
-        "event_id": event_id or str(uuid.uuid4()),
+        "event_id": fields.get("event_id") or str(uuid.uuid4()),
         "topic": topic_of(name).name,
-        "key": key,
+        "key": fields["key"],
         "ce_type": event_type(name),
-        "ce_source": source,
-        "ce_subject": subject,
+        "ce_source": fields["source"],
+        "ce_subject": fields.get("subject"),
         "ce_time": now,
-        "payload": json.dumps(data, ensure_ascii=False, default=str),
+        "payload": json.dumps(fields["data"], ensure_ascii=False, default=str),
         "created_at": now,
         "sent_at": None,
         "lease_until": None,
@@ -103,22 +107,11 @@ def outbox_row(
     }
 
 
-# The same parameters as outbox_row, spelled out rather than **kwargs so that mypy checks
-# every caller's arguments.
-def add_event(
-    session: AsyncSession,
-    name: str,
-    *,
-    source: str,
-    key: str | None,
-    data: Mapping[str, Any],
-    subject: str | None = None,
-    event_id: str | None = None,
-) -> str:
+def add_event(session: AsyncSession, name: str, **fields: Unpack[EventFields]) -> str:
     """Add an event to the caller's transaction; returns its CloudEvents id. A write in a
     unit of work stages its events with `UnitOfWork.add_event` instead, so that its group
     writes them in one INSERT."""
-    row = outbox_row(name, source=source, key=key, data=data, subject=subject, event_id=event_id)
+    row = outbox_row(name, **fields)
     session.add(OutboxMessage(**row))
     return str(row["event_id"])
 

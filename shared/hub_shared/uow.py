@@ -23,9 +23,9 @@ connection), several on PostgreSQL (each on a pooled connection).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from sqlalchemy import event, inspect, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -35,7 +35,7 @@ from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared.conflicts import redo_on_conflict
-from hub_shared.outbox import OutboxMessage, insert_staged, outbox_row
+from hub_shared.outbox import EventFields, OutboxMessage, insert_staged, outbox_row
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -65,18 +65,10 @@ class UnitOfWork:
                 return row
         return await self.session.get(model, key)
 
-    def add_event(
-        self,
-        name: str,
-        *,
-        source: str,
-        key: str | None,
-        data: Mapping[str, Any],
-        subject: str | None = None,
-    ) -> str:
+    def add_event(self, name: str, **fields: Unpack[EventFields]) -> str:
         """Stage an event with this write; returns its CloudEvents id. The group writes
         every write's staged events in one INSERT (`write_staged`)."""
-        row = outbox_row(name, source=source, key=key, data=data, subject=subject)
+        row = outbox_row(name, **fields)
         self.staged.append(row)
         return str(row["event_id"])
 

@@ -3,17 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.datastructures import Headers
+from starlette.requests import Request
 
 from hub_shared import clock
-from hub_shared.config import WEBHOOK_REPLAY_WINDOW_SECONDS
+from hub_shared.config import WEBHOOK_REPLAY_WINDOW_SECONDS, SourceConfig
 from hub_shared.errors import Unauthorized
 
 HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 _TOLERANCE = timedelta(seconds=WEBHOOK_REPLAY_WINDOW_SECONDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A signed webhook's verified body, its configured sender and its webhook headers."""
+
+    body: bytes
+    source: SourceConfig
+    headers: dict[str, str]
+
+
+async def receive(request: Request, sources: Iterable[SourceConfig], kind: str) -> Received:
+    """The body of a webhook signed by a configured source of `kind`, named once in
+    `X-Hub-Source`. The sender and the headers are checked before the body is read: an
+    unknown sender never gets to send a megabyte. Raises Unauthorized."""
+    names = request.headers.getlist("x-hub-source")
+    source_id = names[0] if len(names) == 1 else ""
+    source = next((s for s in sources if s.id == source_id and s.kind == kind), None)
+    if source is None:
+        raise Unauthorized(f"X-Hub-Source is missing, repeated or names no {kind} source")
+    headers = check_headers(request.headers)
+    body = await request.body()
+    verify(source.secret.get_secret_value(), body, headers)
+    return Received(body, source, headers)
 
 
 def check_headers(headers: Headers) -> dict[str, str]:

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from hub_shared import webhooks
 from hub_shared.dependencies import runtime_of
-from hub_shared.errors import PayloadTooLarge, Unauthorized, Unprocessable
+from hub_shared.errors import PayloadTooLarge, Unprocessable
 from hub_shared.http import parse_json, require_media_type
 from hub_shared.openapi_docs import json_body, raw_body
 from hub_shared.uow import Lookup, UnitOfWork
@@ -27,28 +27,24 @@ _SIGNED = (
 
 
 async def _verified(request: Request) -> tuple[bytes, Delivery]:
-    """The body and who sent it. The source and the webhook headers are checked before the
-    body is read: an unknown sender never gets to send us a megabyte."""
+    """The body and who sent it (a configured source of kind `permits`)."""
     runtime = runtime_of(request)
-    sources = request.headers.getlist("x-hub-source")
-    source_id = sources[0] if len(sources) == 1 else ""
-    source = next(
-        (s for s in runtime.settings.hub.sources if s.id == source_id and s.kind == "permits"),
-        None,
-    )
-    if source is None:
-        raise Unauthorized("X-Hub-Source is missing, repeated or names no configured source")
-    headers = webhooks.check_headers(request.headers)
-    body = await request.body()
-    webhooks.verify(source.secret.get_secret_value(), body, headers)
+    received = await webhooks.receive(request, runtime.settings.hub.sources, "permits")
     delivery = Delivery(
-        source_id=source.id,
-        webhook_id=headers["webhook-id"],
+        source_id=received.source.id,
+        webhook_id=received.headers["webhook-id"],
         event_source=runtime.source,
-        aliases=dict(source.division_aliases),
-        body_hash=hashlib.sha256(body).hexdigest(),
+        aliases=dict(received.source.division_aliases),
+        body_hash=hashlib.sha256(received.body).hexdigest(),
     )
-    return body, delivery
+    return received.body, delivery
+
+
+async def _signed_permit(request: Request) -> tuple[PermitIn, Delivery]:
+    """The one permit a signed JSON body holds, validated."""
+    body, delivery = await _verified(request)
+    require_media_type(request, "application/json")
+    return service.validate_permit(parse_json(body), delivery), delivery
 
 
 async def _once(
@@ -75,9 +71,7 @@ async def _once(
     openapi_extra=json_body(PermitIn),
 )
 async def post_permit(request: Request) -> JSONResponse:
-    body, delivery = await _verified(request)
-    require_media_type(request, "application/json")
-    permit = service.validate_permit(parse_json(body), delivery)
+    permit, delivery = await _signed_permit(request)
     return await _once(
         request,
         delivery,
@@ -94,9 +88,7 @@ async def post_permit(request: Request) -> JSONResponse:
     openapi_extra=json_body(PermitIn),
 )
 async def put_permit(permit_no: str, request: Request) -> JSONResponse:
-    body, delivery = await _verified(request)
-    require_media_type(request, "application/json")
-    permit = service.validate_permit(parse_json(body), delivery)
+    permit, delivery = await _signed_permit(request)
     if permit.permit_no != permit_no.strip():
         raise Unprocessable(
             "the body's permit_no differs from the path",
