@@ -8,7 +8,9 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hub_shared.asgi import NotedStatus, route_template
 
 
 class Metrics:
@@ -107,20 +109,13 @@ class _Measure:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        start, status = time.perf_counter(), 500
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        start, status = time.perf_counter(), NotedStatus(send)
         try:
-            await self._app(scope, receive, send_noting_status)
+            await self._app(scope, receive, status)
         finally:
-            template = getattr(scope.get("route"), "path", "unmatched")
+            template = route_template(scope) or "unmatched"
             method = scope["method"]
-            self._metrics.requests.labels(method, template, str(status)).inc()
+            self._metrics.requests.labels(method, template, str(status.code)).inc()
             self._metrics.latency.labels(method, template).observe(time.perf_counter() - start)
 
 

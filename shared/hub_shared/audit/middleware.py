@@ -13,6 +13,7 @@ import hashlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub_shared.asgi import NotedStatus, route_template
 from hub_shared.audit.trail import AuditTrail
 from hub_shared.auth import TokenRegistry
 from hub_shared.errors import Unauthorized
@@ -76,7 +77,7 @@ class AuditExchanges:
             await self._app(scope, receive, send)
             return
         sent_body, received_body = hashlib.sha256(), hashlib.sha256()
-        received, status = False, 500
+        received = False
 
         async def receive_hashing() -> Message:
             nonlocal received
@@ -87,22 +88,20 @@ class AuditExchanges:
             return message
 
         async def send_hashing(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
+            if message["type"] == "http.response.body":
                 sent_body.update(message.get("body", b""))
             await send(message)
 
+        status = NotedStatus(send_hashing)
         try:
-            await self._app(scope, receive_hashing, send_hashing)
+            await self._app(scope, receive_hashing, status)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
+            route = route_template(scope) or "unmatched"
             self._trail.record(
                 actor=actor_of(scope, self._tokens, self._sources),
                 operation=f"{scope['method']} {route}",
                 resource=resource_of(scope),
                 # What was handed in for a write, what was handed out for a read.
                 content_hash=(received_body if received else sent_body).hexdigest(),
-                outcome=str(status),
+                outcome=str(status.code),
             )

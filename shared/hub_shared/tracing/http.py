@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Tracer
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hub_shared.asgi import NotedStatus, route_template
 from hub_shared.tracing.context import span, use_tracer
 
 
@@ -24,19 +25,12 @@ class TraceRequests:
             (v.decode("latin-1") for k, v in scope["headers"] if k == b"traceparent"), None
         )
         with span(scope["method"], traceparent=incoming, kind=SpanKind.SERVER):
-            status = 500
-
-            async def noting(message: Message) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                await send(message)
-
+            status = NotedStatus(send)
             try:
-                await self._app(scope, receive, noting)
+                await self._app(scope, receive, status)
             finally:
                 current = trace.get_current_span()
-                route = getattr(scope.get("route"), "path", None)
+                route = route_template(scope)
                 if route:
                     current.update_name(f"{scope['method']} {route}")
-                current.set_attribute("http.response.status_code", status)
+                current.set_attribute("http.response.status_code", status.code)

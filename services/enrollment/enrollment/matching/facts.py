@@ -12,6 +12,9 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 
 
+# Alike in shape to enrollment.tables and hub_shared.events, on purpose: a fact class
+# repeats its table's columns so that the engine judges plain rows with no ORM in it, and
+# its fields match the events' (the public contract) that fold into it.
 @dataclass(slots=True)
 class PermitFact:
     permit_no: str
@@ -49,8 +52,6 @@ class EnrollmentFact:
     table: ClassVar[str] = "enrollment_enrollments"
 
 
-# The fact classes repeat their tables' columns on purpose (see the module docstring); their
-# fields also match the events' (hub_shared.events), which are the public contract.
 @dataclass(slots=True)
 class FindingFact:
     finding_id: str
