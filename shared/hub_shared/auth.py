@@ -26,12 +26,14 @@ BREAK_GLASS = "break-glass"
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a REST client or a county office."""
+    """Who is calling: a REST client or a county office (an industry regulator is an
+    office that reads only what its department owns)."""
 
     id: str
     kind: Literal["client", "office"]
     scopes: frozenset[str]
     divisions: tuple[str, ...]
+    regulates: str | None = None  # a regulator's department ("housing", ...)
 
     def covers(self, division_code: str) -> bool:
         return covers_any(self.divisions, division_code)
@@ -79,7 +81,11 @@ class TokenRegistry:
             )
         for o in hub.offices:
             self._by_digest[_digest(o.token.get_secret_value())] = Principal(
-                o.id, "office", OFFICE_SCOPES, o.divisions
+                o.id,
+                "office",
+                OFFICE_SCOPES,
+                o.divisions,
+                regulates=o.department if o.kind == "regulator" else None,
             )
 
     def principal(self, kind: str, principal_id: str) -> Principal | None:

@@ -4,6 +4,7 @@ PostgreSQL; a database made before migrations existed is adopted without losing 
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,30 @@ def test_hub_db_upgrades_and_reports_the_revision(tmp_path: Path) -> None:
     assert after.exit_code == 0 and f"at revision {head}" in after.output
     unknown = runner.invoke(app, ["db", "current", "payroll", "--database-url", url])
     assert unknown.exit_code == 2
+
+
+async def test_alerts_held_before_0040_learn_their_department(database_url: str) -> None:
+    """Revision 0040 reads subject.department out of the alerts the notifier already holds,
+    so a regulator's reads (limited to its department) find them."""
+    schema = schema_of("notifier")
+    engine = make_engine(database_url)
+    alerts = text(
+        "INSERT INTO notifier_alerts (alert_id, kind, status, division_code, raised_at,"
+        " event_time, payload, updated_at) VALUES (:id, :kind, 'open', '370811',"
+        " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, :payload, CURRENT_TIMESTAMP)"
+    )
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: command.upgrade(schema.config(c), "0031"))
+            for alert_id, kind, subject in (
+                ("a-housing", "rectification_overdue", {"department": "housing"}),
+                ("a-none", "enterprise_uninsured", {"uscc": "91370811MA3AY4C041"}),
+            ):
+                payload = json.dumps({"subject": subject})
+                await conn.execute(alerts, {"id": alert_id, "kind": kind, "payload": payload})
+        await migrate(engine, schema)
+        async with engine.connect() as conn:
+            found = await conn.execute(text("SELECT alert_id, department FROM notifier_alerts"))
+            assert sorted(found.all()) == [("a-housing", "housing"), ("a-none", None)]
+    finally:
+        await engine.dispose()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -176,6 +177,29 @@ async def test_a_regulator_gets_only_its_divisions_industries_and_department(set
     assert {k: sorted(v) for k, v in queued.items()} == expected
     for key, receiver in setup.receivers.items():
         assert [pair for pair in _subjects(receiver) if pair[1] in ours] == expected[key]
+    alerts = [housing_overdue, emergency_overdue, uninsured, sishui_overdue]
+    await _reads_match_deliveries(setup, expected, {str(a.data["alert_id"]) for a in alerts})
+
+
+async def _reads_match_deliveries(
+    setup: Setup, expected: dict[str, list[tuple[str, str]]], alert_ids: set[str]
+) -> None:
+    """Over REST a subscriber reads exactly the alerts it was sent: a regulator neither
+    lists nor opens another department's or another kind's alert of its divisions."""
+    transport = httpx.ASGITransport(app=setup.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as api:
+        for key, pairs in expected.items():
+            headers = {"Authorization": f"Bearer token-{key}"}
+            listed = await api.get("/v1/alerts", params={"limit": "500"}, headers=headers)
+            assert listed.status_code == 200, listed.text
+            ids = {a["alert_id"] for a in listed.json()["items"]} & alert_ids
+            sent = {subject for name, subject in pairs if name.startswith("alert.")}
+            assert ids == sent, key
+            for alert_id in sent:
+                assert (await api.get(f"/v1/alerts/{alert_id}", headers=headers)).status_code == 200
+            for alert_id in alert_ids - sent:
+                opened = await api.get(f"/v1/alerts/{alert_id}", headers=headers)
+                assert opened.status_code == 404, (key, alert_id)
 
 
 async def _caught_up(setup: Setup) -> bool:

@@ -35,6 +35,9 @@ class NotifierAlert(SQLModel, table=True):
     kind: str = Field(max_length=64, index=True)
     status: str = Field(max_length=16, index=True)
     division_code: str = Field(max_length=12, index=True)
+    # subject.department: the department that owns the subject (an inspection finding's),
+    # which a regulator's reads are limited to.
+    department: str | None = Field(default=None, max_length=32, index=True)
     raised_at: datetime
     resolved_at: datetime | None = None
     # The CloudEvents time of the event that produced the stored state: with the status

@@ -132,6 +132,7 @@ async def apply_alert_event(
             payload="",
         )
     row.kind, row.status, row.division_code = alert.kind, alert.status, alert.division_code
+    row.department = alert.subject.department
     row.raised_at, row.event_time = clock.as_utc(alert.raised_at), event_time
     row.resolved_at = clock.as_utc(alert.resolved_at) if alert.resolved_at else None
     row.payload = alert.model_dump_json(exclude={"acknowledged_at", "acknowledged_by"})

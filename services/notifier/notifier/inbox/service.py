@@ -18,15 +18,22 @@ from hub_shared.auth import Principal
 from hub_shared.divisions import CITY, is_known
 from hub_shared.errors import Conflict, NotFound, Unprocessable
 from hub_shared.outbox import add_event
+from notifier.delivery import regulators
 from notifier.inbox.alert_state import ACKNOWLEDGED, HUB_KINDS, alert_json
 from notifier.tables import NotifierAlert
 
 
 def visible(principal: Principal) -> ColumnElement[bool] | None:
-    """The caller's divisions as a filter; None when it sees the whole city."""
-    if CITY in principal.divisions:
-        return None
-    return col(NotifierAlert.division_code).in_(principal.divisions)
+    """What the caller may read, as a filter: its divisions (None for the whole city), and
+    for a regulator only the alerts it receives by webhook too (its department's
+    rectification_overdue, notifier.delivery.regulators)."""
+    shown: list[ColumnElement[bool]] = []
+    if CITY not in principal.divisions:
+        shown.append(col(NotifierAlert.division_code).in_(principal.divisions))
+    if principal.regulates is not None:
+        shown.append(col(NotifierAlert.kind).in_(regulators.REGULATED_ALERTS))
+        shown.append(col(NotifierAlert.department) == principal.regulates)
+    return and_(*shown) if shown else None
 
 
 def encode_cursor(row: NotifierAlert) -> str:
@@ -107,9 +114,18 @@ async def get_visible(
 ) -> NotifierAlert:
     """The alert if the caller may see it; 404 otherwise, so ids outside it do not leak."""
     row = await session.get(NotifierAlert, alert_id, with_for_update=for_update)
-    if row is None or not principal.covers(row.division_code):
+    if row is None or not readable(principal, row):
         raise NotFound(f"no alert {alert_id}")
     return row
+
+
+def readable(principal: Principal, row: NotifierAlert) -> bool:
+    """`visible` for one row already read."""
+    if not principal.covers(row.division_code):
+        return False
+    if principal.regulates is None:
+        return True
+    return row.kind in regulators.REGULATED_ALERTS and row.department == principal.regulates
 
 
 def _publish(session: AsyncSession, row: NotifierAlert, data: dict[str, Any], source: str) -> None:
