@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = dict(exc.headers) if exc.headers else None
         return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _exc: ClientDisconnect) -> JSONResponse:
+        # Not a fault of ours: the caller closed the connection before its body was in
+        # (a dropped upload), so nothing was applied and no one reads the answer.
+        log.info("client went away during %s %s; nothing applied", request.method, request.url.path)
+        return problem(400, BadRequest.title, "the body was cut off", slug="malformed")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -35,16 +35,22 @@ async def call(
     path: str,
     headers: Sequence[tuple[str, str]] = (),
     chunks: Sequence[bytes] = (),
+    *,
+    hang_up: bool = False,
 ) -> Answer:
     """One request; `chunks` arrive as separate `http.request` messages, like a chunked
-    upload, and no Content-Length is added unless `headers` has one."""
+    upload, and no Content-Length is added unless `headers` has one. With `hang_up` the
+    client disconnects after the chunks, the body unfinished."""
     pending, reads, sent = list(chunks), 0, []
 
     async def receive() -> Message:
         nonlocal reads
         reads += 1
         if pending:
-            return {"type": "http.request", "body": pending.pop(0), "more_body": bool(pending)}
+            more = bool(pending[1:]) or hang_up
+            return {"type": "http.request", "body": pending.pop(0), "more_body": more}
+        if hang_up:
+            return {"type": "http.disconnect"}
         if reads == 1:
             return {"type": "http.request", "body": b"", "more_body": False}
         await asyncio.Event().wait()  # the client waits for the answer
@@ -75,8 +81,11 @@ async def call(
     return Answer(start["status"], found, body, reads, sent)
 
 
-def app_of(service: ServiceName, tmp_path: Path, extra_config: str = "") -> FastAPI:
-    """A service's app, not started: enough for what is refused before any I/O."""
+def app_of(
+    service: ServiceName, tmp_path: Path, extra_config: str = "", bootstrap: str = "127.0.0.1:9"
+) -> FastAPI:
+    """A service's app on its own SQLite file (and no broker, by default); not started, enough
+    for what is refused before any I/O (start it with `tests.support.hub.running`)."""
     from enrollment.app import create_app as enrollment_app
     from incidents.app import create_app as incidents_app
     from notifier.app import create_app as notifier_app
@@ -87,8 +96,8 @@ def app_of(service: ServiceName, tmp_path: Path, extra_config: str = "") -> Fast
     settings = settings_for(
         service,
         config=config,
-        bootstrap="127.0.0.1:9",
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
+        bootstrap=bootstrap,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / f'{service}.db'}",
         data_dir=tmp_path,
     )
     factories = {

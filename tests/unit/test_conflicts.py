@@ -64,7 +64,7 @@ def test_the_last_conflict_propagates_once_attempts_are_spent() -> None:
 
 
 def test_any_other_failure_propagates_at_once() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="bad input"):
         _run(5, [ValueError("bad input")])
 
 
