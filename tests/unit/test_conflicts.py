@@ -18,7 +18,7 @@ class _DriverError(Exception):
 
 
 def _wrapped(orig: BaseException) -> DBAPIError:
-    return DBAPIError("UPDATE t", {}, orig)  # type: ignore[arg-type]
+    return DBAPIError("UPDATE t", {}, orig)
 
 
 def test_conflicts_are_taken_keys_serialization_failures_and_deadlocks() -> None:
