@@ -5,7 +5,9 @@ the app's `JobTasks`; `run` runs the service's steps, keeps the job's heartbeat 
 run, and writes on the job whatever ends it: done, failed with a `HubError`'s detail,
 failed with a generic message after logging anything else, or interrupted by shutdown.
 Jobs are rows, so they outlive their process. One whose heartbeat stopped long ago is
-stale and reported failed (`fail_stale`), at start-up and when its report is asked for.
+stale and reported failed (`fail_stale`); at start-up, `JobTasks.start` also fails the
+jobs found running whose heartbeat then stays still for `RESTART_GRACE_SECONDS`: their
+process is gone (a restart), while a live replica's jobs keep beating and are left alone.
 """
 
 from __future__ import annotations
@@ -37,10 +39,14 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS: Final = 10.0
 # A job whose heartbeat is older than this no longer runs (its process is gone).
 STALE_AFTER: Final = timedelta(seconds=120)
+# Found running at start-up and not beating for this long: cut off by a restart. Three
+# heartbeats, so that a live replica's job, beating every 10 s, is never taken for dead.
+RESTART_GRACE_SECONDS = 3 * HEARTBEAT_SECONDS
 WAIT_SECONDS: Final = 30.0  # ?wait=true: files of a few thousand rows finish well within this
 REPORT_ISSUES: Final = 1000
 ISSUES_PER_INSERT: Final = 5000
 INTERRUPTED: Final = "interrupted by restart; re-submit"
+RESTARTED: Final = "interrupted by a restart; batches already applied stay applied; re-submit"
 SHUTDOWN: Final = "interrupted by shutdown; re-submit"
 FAILED: Final = "the import failed; batches already applied stay applied; re-submit"
 
@@ -156,6 +162,34 @@ class ImportJobs:
             result = await (await session.connection()).execute(query)
             return int(result.rowcount)
 
+    async def running(self, sessions: SessionFactory) -> dict[str, datetime | None]:
+        """The running jobs and their last heartbeat."""
+        c = self.jobs.c
+        async with sessions() as session:
+            conn = await session.connection()
+            rows = await conn.execute(
+                select(c.import_id, c.heartbeat_at).where(c.status == "running")
+            )
+            return {import_id: beat for import_id, beat in rows.all()}
+
+    async def fail_silent(
+        self, sessions: SessionFactory, seen: Mapping[str, datetime | None]
+    ) -> int:
+        """Mark the jobs of `seen` whose heartbeat has not moved since as cut off by a
+        restart; a job whose process lives has beaten meanwhile and is left alone."""
+        c, failed = self.jobs.c, 0
+        async with sessions() as session, session.begin():
+            conn = await session.connection()
+            for import_id, beat in seen.items():
+                same = c.heartbeat_at.is_(None) if beat is None else c.heartbeat_at == beat
+                query = (
+                    update(self.jobs)
+                    .where(self._one(import_id), c.status == "running", same)
+                    .values(status="failed", message=RESTARTED, finished_at=clock.now())
+                )
+                failed += int((await conn.execute(query)).rowcount)
+        return failed
+
     # -- caps ------------------------------------------------------------------------------
 
     async def check_room(
@@ -262,8 +296,8 @@ def iso(moment: datetime | None) -> str | None:
 
 
 class JobTasks:
-    """The import jobs running in this process, held so that they are not garbage-collected.
-    One per app and kind of job."""
+    """The import jobs running in this process, held so that they are not garbage-collected,
+    and the watch for jobs a restart cut off. One per app and kind of job."""
 
     def __init__(self, jobs: ImportJobs, sessions: SessionFactory) -> None:
         self.jobs = jobs
@@ -277,9 +311,18 @@ class JobTasks:
         return task
 
     async def start(self) -> None:
-        """Fail the stale jobs (their process is gone)."""
+        """Fail the stale jobs now, and watch the other running ones: those of a process
+        that died in a restart stop beating, and are failed once `RESTART_GRACE_SECONDS`
+        have passed without a beat."""
         if failed := await self.jobs.fail_stale(self._sessions):
             log.warning("%s: %d job(s) %s", self.jobs.noun, failed, INTERRUPTED)
+        if seen := await self.jobs.running(self._sessions):
+            self.spawn(self._watch(seen), f"{self.jobs.noun}-restart-watch")
+
+    async def _watch(self, seen: Mapping[str, datetime | None]) -> None:
+        await asyncio.sleep(RESTART_GRACE_SECONDS)
+        if failed := await self.jobs.fail_silent(self._sessions, seen):
+            log.warning("%s: %d job(s) %s", self.jobs.noun, failed, RESTARTED)
 
     async def stop(self) -> None:
         # One turn of the loop first: a task cancelled before its first step never runs, so
@@ -294,7 +337,7 @@ def job_lifespan(
     jobs: ImportJobs, state: str
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """The lifespan of the router of `jobs`: the app's `JobTasks` at `app.state.<state>`,
-    started (stale jobs failed) and, at shutdown, stopped."""
+    started (stale and restart-cut jobs failed) and, at shutdown, stopped."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
