@@ -21,10 +21,11 @@ from openpyxl import Workbook
 from sqlmodel import col, func, select
 
 from enrollment.app import create_app
-from enrollment.imports.api import INTERRUPTED, import_router
+from enrollment.imports.api import import_router
 from enrollment.imports.importer import CSV, XLSX
 from enrollment.tables import Enterprise, ImportJob
 from hub_shared.identifiers import uscc_check_char
+from hub_shared.import_jobs.jobs import INTERRUPTED
 from hub_shared.outbox import OutboxMessage
 from hub_shared.runtime import ServiceRuntime
 from hubtools.kafka import LocalKafka

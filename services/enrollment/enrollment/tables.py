@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from hub_shared import clock
 from hub_shared.db import table_of
+from hub_shared.import_jobs.tables import ImportJobColumns
 from hub_shared.migrations import Schema
 
 
@@ -130,26 +131,16 @@ class Incident(SQLModel, table=True):
 TABLES: list[type[SQLModel]] = [Enterprise, Enrollment, Finding, WatchedPermit, Alert, Incident]
 
 
-# Counter columns alike in shape to incidents' report figures: unrelated records.
-class ImportJob(SQLModel, table=True):
+class ImportJob(ImportJobColumns, table=True):
     """One submitted import file: its progress and counts."""
 
     __tablename__ = "enrollment_imports"
 
-    import_id: str = Field(primary_key=True, max_length=36)
     client_id: str = Field(max_length=64, index=True)
-    media_type: str = Field(max_length=100)
     status: str = Field(max_length=16, index=True)  # running | done | failed
-    rows_total: int | None = None
-    rows_done: int = 0
-    created: int = 0
     updated: int = 0
-    unchanged: int = 0
-    rows_failed: int = 0
     duplicates: int = 0
-    error_count: int = 0
     warning_count: int = 0
-    message: str | None = Field(default=None, sa_column=Column(Text))
     started_at: datetime = Field(default_factory=clock.now)
     heartbeat_at: datetime = Field(default_factory=clock.now)
     finished_at: datetime | None = None

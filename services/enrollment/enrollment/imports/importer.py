@@ -13,7 +13,6 @@ import codecs
 import csv
 import io
 import re
-import unicodedata
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -35,6 +34,8 @@ from hub_shared.db import table_of
 from hub_shared.errors import BadRequest, Unprocessable, field_errors
 from hub_shared.events import EnterpriseData
 from hub_shared.identifiers import validate_uscc
+from hub_shared.import_jobs.cells import cell_text
+from hub_shared.import_jobs.cells import header_key as common_header_key
 from hub_shared.outbox import insert_staged, outbox_row
 
 CSV = "text/csv"
@@ -211,18 +212,9 @@ def _open_xlsx(body: bytes) -> Upload:
     )
 
 
-def cell_text(value: object) -> str:
-    """A cell as text; whole numbers from spreadsheets lose their ".0"."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def header_key(cell: object) -> str:
-    text = "".join(unicodedata.normalize("NFKC", cell_text(cell)).split()).lower().strip("*")
-    return _UNIT_SUFFIX.sub("", text)
+    """As every import compares headers, and without a trailing unit such as `(人)`."""
+    return _UNIT_SUFFIX.sub("", common_header_key(cell))
 
 
 def find_header(rows: Iterable[tuple[int, Cells]]) -> tuple[int, dict[str, int]]:
@@ -364,6 +356,7 @@ async def apply_batch(
         if before == content:
             result.unchanged += 1
             continue
+        # Alike in shape to incidents' FindingData and AlertData: each event, its own fields.
         data = EnterpriseData(
             uscc=row.uscc,
             name=row.name,

@@ -1,4 +1,4 @@
-"""Checks on an uploaded XLSX before openpyxl opens it, and on how many import jobs run.
+"""Checks on an uploaded XLSX before openpyxl opens it.
 
 An XLSX is a zip: a few hundred kilobytes can declare gigabytes of `sharedStrings.xml`,
 which openpyxl loads whole. The members' declared sizes are checked first (zipfile then
@@ -11,16 +11,9 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import func
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from enrollment.tables import ImportJob
-from hub_shared.config import ImportsConfig
-from hub_shared.errors import BadRequest, PayloadTooLarge, RateLimited
+from hub_shared.errors import BadRequest, PayloadTooLarge
 
 MiB: Final = 1024 * 1024
 MAX_MEMBERS: Final = 1000
@@ -28,8 +21,6 @@ MAX_MEMBER_BYTES: Final = 256 * MiB  # one worksheet of 500,000 rows is about 60
 MAX_TOTAL_BYTES: Final = 512 * MiB
 MAX_RATIO: Final = 100  # XML compresses 5-20 times; a bomb a thousand times and more
 RATIO_FROM_BYTES: Final = 1 * MiB  # tiny members may compress oddly well, harmlessly
-# A job whose heartbeat is older than this no longer runs (its process is gone).
-LIVE_BEAT: Final = timedelta(minutes=2)
 
 
 def check_xlsx_archive(body: bytes) -> None:
@@ -57,26 +48,4 @@ def check_xlsx_archive(body: bytes) -> None:
     if total > MAX_TOTAL_BYTES:
         raise PayloadTooLarge(
             f"the workbook inflates to {total:,} bytes; at most {MAX_TOTAL_BYTES:,}"
-        )
-
-
-async def check_job_room(session: AsyncSession, client_id: str, config: ImportsConfig) -> None:
-    """429 when the client, or the service, already runs as many imports as allowed."""
-    alive = datetime.now(UTC) - LIVE_BEAT
-    running = (
-        select(col(ImportJob.client_id), func.count())
-        .where(col(ImportJob.status) == "running", col(ImportJob.heartbeat_at) > alive)
-        .group_by(col(ImportJob.client_id))
-    )
-    counts = dict((await session.exec(running)).all())
-    if counts.get(client_id, 0) >= config.jobs_per_client:
-        raise RateLimited(
-            f"{client_id} already runs {config.jobs_per_client} enterprise imports; "
-            "wait for one to end",
-            headers={"Retry-After": "30"},
-        )
-    if sum(counts.values()) >= config.jobs_overall:
-        raise RateLimited(
-            f"the service already runs {config.jobs_overall} enterprise imports",
-            headers={"Retry-After": "30"},
         )

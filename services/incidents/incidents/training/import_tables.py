@@ -4,35 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Table, Text
+from sqlalchemy import DateTime, Table
 from sqlmodel import Field, SQLModel
 
 from hub_shared import clock
 from hub_shared.db import table_of
+from hub_shared.import_jobs.tables import ImportJobColumns
 
 
-def _instant(*, nullable: bool = False) -> Column[datetime]:
-    return Column(DateTime(timezone=True), nullable=nullable)
-
-
-class IncidentsRosterImport(SQLModel, table=True):
+class IncidentsRosterImport(ImportJobColumns, table=True):
     """One key-personnel import job, its progress and outcome."""
 
     __tablename__ = "incidents_roster_imports"
 
-    import_id: str = Field(primary_key=True, max_length=36)
     client_id: str = Field(max_length=64)
-    media_type: str = Field(max_length=100)
     status: str = Field(max_length=16)  # running | done | failed
-    rows_total: int | None = None
-    rows_done: int = 0
-    created: int = 0
-    unchanged: int = 0
-    rows_failed: int = 0
-    error_count: int = 0
-    message: str | None = Field(default=None, sa_column=Column(Text))
-    started_at: datetime = Field(default_factory=clock.now, sa_column=_instant())
-    finished_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    started_at: datetime = Field(
+        default_factory=clock.now, sa_type=DateTime(timezone=True), nullable=False
+    )
+    heartbeat_at: datetime = Field(  # revision 0040; older jobs have their `started_at`
+        default_factory=clock.now, sa_type=DateTime(timezone=True), nullable=False
+    )
+    finished_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class IncidentsRosterImportIssue(SQLModel, table=True):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -17,6 +16,7 @@ from openpyxl import load_workbook
 from pydantic import ValidationError
 
 from hub_shared.errors import BadRequest, Unprocessable
+from hub_shared.import_jobs.cells import cell_text, header_key
 from incidents.training.roles import ROLES_ZH
 from incidents.training.schemas import KeyPersonIn
 
@@ -71,18 +71,6 @@ class Parsed:
     issues: list[Issue] = field(default_factory=list)
 
 
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _key(cell: object) -> str:
-    return "".join(unicodedata.normalize("NFKC", _text(cell)).split()).lower().strip("*")
-
-
 def _decode(body: bytes) -> str:
     candidates = ["utf-8-sig"] if body.startswith(codecs.BOM_UTF8) else ["utf-8", "gb18030"]
     for encoding in candidates:
@@ -114,10 +102,10 @@ def header(rows: list[list[Any]]) -> tuple[int, dict[str, int]]:
     """The first non-blank row as the header, and each column's position; 422 naming
     every missing column."""
     for index, cells in enumerate(rows):
-        if any(_text(c) for c in cells):
+        if any(cell_text(c) for c in cells):
             columns: dict[str, int] = {}
             for position, cell in enumerate(cells):
-                name = ALIASES.get(_key(cell))
+                name = ALIASES.get(header_key(cell))
                 if name is not None:
                     columns.setdefault(name, position)
             missing = [c for c in REQUIRED if c not in columns]
@@ -139,7 +127,7 @@ def parse(rows: list[list[Any]]) -> Parsed:
     parsed = Parsed()
     for index in range(head + 1, len(rows)):
         cells = rows[index]
-        values = {c: _text(cells[p]) if p < len(cells) else "" for c, p in columns.items()}
+        values = {c: cell_text(cells[p]) if p < len(cells) else "" for c, p in columns.items()}
         if not any(values.values()):
             continue
         parsed.rows_total += 1

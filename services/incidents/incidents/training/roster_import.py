@@ -4,7 +4,9 @@ progress and report, and every row issue as CSV, in the shape of the enterprise 
 The request checks credentials, media type and header (nothing is stored when they fail),
 records a job and answers 202 (or, with ?wait=true, the final report when the job ends
 within 30 s). A task reads and validates every row, then applies the valid ones in batches,
-each batch and the job's counters in one transaction. A repeated row is unchanged.
+each batch and the job's counters in one transaction. A repeated row is unchanged. The job's
+life and report are `hub_shared.import_jobs`'s, as for the enterprise import: a job whose
+process died (a restart, or no heartbeat for two minutes) is marked failed.
 """
 
 from __future__ import annotations
@@ -13,21 +15,17 @@ import asyncio
 import csv
 import io
 import logging
-import uuid
 from collections.abc import Sequence
 from typing import Any, Final
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import insert, update
 from sqlmodel import col, select
 
-from hub_shared import clock
 from hub_shared.auth import CurrentPrincipal, Principal
-from hub_shared.db import table_of
 from hub_shared.dependencies import RuntimeDep
-from hub_shared.errors import HubError, NotFound
 from hub_shared.http import require_media_type
+from hub_shared.import_jobs.jobs import ImportJobs, JobTasks, job_lifespan
 from hub_shared.runtime import ServiceRuntime
 from incidents.api import PiiDep
 from incidents.training import roster_file
@@ -38,10 +36,20 @@ from incidents.training.tables import IncidentsKeyPerson
 
 log = logging.getLogger(__name__)
 BATCH_ROWS: Final = 1000
-WAIT_SECONDS: Final = 30.0
-router = APIRouter(tags=["training"])
-_TASKS: set[asyncio.Task[None]] = set()  # held so that running jobs are not collected
-_JOB = table_of(IncidentsRosterImport).c
+JOBS: Final = ImportJobs(
+    job=IncidentsRosterImport,
+    issue=IncidentsRosterImportIssue,
+    noun="key-personnel import",
+    path="/v1/key-personnel/imports",
+    sees_all="admin",
+    fields=(
+        *("import_id", "status", "rows_total", "rows_done", "created", "unchanged"),
+        *("rows_failed", "error_count", "message"),
+    ),
+)
+
+
+router = APIRouter(tags=["training"], lifespan=job_lifespan(JOBS, "roster_imports"))
 
 
 def can_write_training(principal: CurrentPrincipal) -> None:
@@ -51,30 +59,9 @@ def can_write_training(principal: CurrentPrincipal) -> None:
 async def _issues(
     runtime: ServiceRuntime, import_id: str, issues: Sequence[roster_file.Issue]
 ) -> None:
-    if not issues:
-        return
+    rows = [{"row_no": i.row_no, "column_name": i.column, "msg": i.msg[:500]} for i in issues]
     async with runtime.sessions() as session, session.begin():
-        await session.execute(
-            insert(table_of(IncidentsRosterImportIssue)),
-            [
-                {
-                    "import_id": import_id,
-                    "row_no": i.row_no,
-                    "column_name": i.column,
-                    "msg": i.msg[:500],
-                }
-                for i in issues
-            ],
-        )
-
-
-async def _set(runtime: ServiceRuntime, import_id: str, **values: Any) -> None:
-    async with runtime.sessions() as session, session.begin():
-        await session.execute(
-            update(IncidentsRosterImport)
-            .where(col(IncidentsRosterImport.import_id) == import_id)
-            .values(**values)
-        )
+        await JOBS.add_issues(await session.connection(), import_id, rows)
 
 
 async def _apply(
@@ -93,23 +80,22 @@ async def _apply(
         )
         fresh = [row for roster_id, row in rows.items() if roster_id not in known]
         session.add_all(fresh)
-        await session.execute(
-            update(IncidentsRosterImport)
-            .where(col(IncidentsRosterImport.import_id) == import_id)
-            .values(
-                rows_done=_JOB.rows_done + len(batch),
-                created=_JOB.created + len(fresh),
-                unchanged=_JOB.unchanged + len(batch) - len(fresh),
-            )
+        await JOBS.add(
+            session,
+            import_id,
+            rows_done=len(batch),
+            created=len(fresh),
+            unchanged=len(batch) - len(fresh),
         )
 
 
 async def run_import(
     runtime: ServiceRuntime, import_id: str, rows: list[list[Any]], key: bytes, who: Principal
 ) -> None:
-    """The whole job; whatever ends it is written on the job."""
-    status, message = "failed", None
-    try:
+    """Validate every row, then apply the valid ones batch by batch; `JOBS.run` writes the
+    end, whatever it is."""
+
+    async def steps() -> None:
         parsed = await asyncio.to_thread(roster_file.parse, rows)
         outside = [row for row, p in parsed.valid if not who.covers(p.division_code)]
         valid = [p for _, p in parsed.valid if who.covers(p.division_code)]
@@ -119,64 +105,23 @@ async def run_import(
         ]
         await _issues(runtime, import_id, issues)
         failed = roster_file.rows_with_issues(parsed) + len(outside)
-        await _set(
-            runtime,
-            import_id,
-            rows_total=parsed.rows_total,
-            rows_done=failed,
-            rows_failed=failed,
-            error_count=len(issues),
-        )
+        async with runtime.sessions() as session, session.begin():
+            await JOBS.set(
+                session,
+                import_id,
+                rows_total=parsed.rows_total,
+                rows_done=failed,
+                rows_failed=failed,
+                error_count=len(issues),
+            )
         for batch in roster_file.split(valid, BATCH_ROWS):
             await _apply(runtime, import_id, batch, key, who)
-        status = "done"
-    except asyncio.CancelledError:
-        message = "interrupted by shutdown; re-submit"
-        raise
-    except HubError as exc:
-        message = exc.detail
-    except Exception:
-        log.exception("roster import %s failed", import_id)
-        message = "the import failed; batches already applied stay applied; re-submit"
-    finally:
-        await _set(runtime, import_id, status=status, message=message, finished_at=clock.now())
+
+    await JOBS.run(runtime.sessions, import_id, steps)
 
 
 async def report(runtime: ServiceRuntime, import_id: str, who: Principal) -> dict[str, Any]:
-    async with runtime.sessions() as session:
-        job = await session.get(IncidentsRosterImport, import_id)
-        if job is None or (job.client_id != who.id and "admin" not in who.scopes):
-            raise NotFound(f"no key-personnel import {import_id}")
-        issues = (
-            await session.exec(
-                select(IncidentsRosterImportIssue)
-                .where(col(IncidentsRosterImportIssue.import_id) == import_id)
-                .order_by(
-                    col(IncidentsRosterImportIssue.row_no), col(IncidentsRosterImportIssue.id)
-                )
-                .limit(1000)
-            )
-        ).all()
-    status_url = f"/v1/key-personnel/imports/{import_id}"
-    return job.model_dump(
-        include={
-            "import_id",
-            "status",
-            "rows_total",
-            "rows_done",
-            "created",
-            "unchanged",
-            "rows_failed",
-            "error_count",
-            "message",
-        }
-    ) | {
-        "errors": [{"row": i.row_no, "column": i.column_name, "msg": i.msg} for i in issues],
-        "started_at": clock.as_utc(job.started_at).isoformat(),
-        "finished_at": clock.as_utc(job.finished_at).isoformat() if job.finished_at else None,
-        "status_url": status_url,
-        "errors_url": f"{status_url}/errors.csv",
-    }
+    return await JOBS.report(runtime.sessions, import_id, who)
 
 
 @router.post(
@@ -194,24 +139,10 @@ async def import_key_personnel(
     media = require_media_type(request, roster_file.CSV, roster_file.XLSX)
     rows = await asyncio.to_thread(roster_file.rows_of, await request.body(), media)
     roster_file.header(rows)  # 422 before any job exists
-    job = IncidentsRosterImport(
-        import_id=str(uuid.uuid4()), client_id=who.id, media_type=media, status="running"
-    )
-    async with runtime.sessions() as session, session.begin():
-        session.add(job)
-    task = asyncio.create_task(run_import(runtime, job.import_id, rows, pii.key, who))
-    _TASKS.add(task)
-    task.add_done_callback(_TASKS.discard)
-    if wait:
-        await asyncio.wait({task}, timeout=WAIT_SECONDS)
-        if task.done():
-            return JSONResponse(await report(runtime, job.import_id, who))
-    status_url = f"/v1/key-personnel/imports/{job.import_id}"
-    return JSONResponse(
-        {"import_id": job.import_id, "status": "running", "status_url": status_url},
-        status_code=202,
-        headers={"Location": status_url},
-    )
+    import_id = await JOBS.create(runtime.sessions, who.id, media)
+    tasks: JobTasks = request.app.state.roster_imports
+    task = tasks.spawn(run_import(runtime, import_id, rows, pii.key, who), f"roster-{import_id}")
+    return await JOBS.answer(runtime.sessions, task, import_id, who, wait=wait, accepted={})
 
 
 @router.get("/v1/key-personnel/imports/{import_id}", dependencies=[Depends(can_write_training)])
