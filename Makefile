@@ -54,7 +54,11 @@ asyncapi: venv  ## regenerate docs/asyncapi.yaml from the topic registry and the
 locks: venv  ## pin each service image's dependencies (deploy/images/locks) to the venv's versions
 	$(BIN)/python -m hubtools.locks
 
+# podman and, unless BASE names a registry image, debootstrap for the local base: from Debian
+# when missing, without recommends (rootless and network helpers root's builds never use).
 images:  ## build the service images with podman, on a Debian base made by debootstrap (root)
+	command -v podman >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman buildah; }
+	[ -n "$$BASE" ] || command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap; }
 	IMAGES_DIR=$(HUB_DATA_DIR)/images deploy/images/build.sh
 
 fmt: venv  ## format and fix what ruff can

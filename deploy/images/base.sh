@@ -13,6 +13,7 @@ tarball="$IMAGES_DIR/base-bookworm.tar"
 
 mkdir -p "$IMAGES_DIR"
 if [[ ! -f "$tarball" ]]; then
+  command -v debootstrap >/dev/null || { echo "debootstrap is needed: apt-get install debootstrap" >&2; exit 2; }
   rm -rf "$root"
   debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
     bookworm "$root" "$MIRROR"
