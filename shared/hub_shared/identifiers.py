@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Final
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
 from hub_shared import clock, divisions, industries
 from hub_shared.invalid import InvalidValue
@@ -198,9 +198,17 @@ def _division_code(raw: str) -> str:
     return divisions.normalize_division(raw)
 
 
-Uscc = Annotated[str, AfterValidator(validate_uscc)]
-ResidentIdNumber = Annotated[str, AfterValidator(_resident_id)]
-PermitNo = Annotated[str, AfterValidator(_permit_no)]
-ProjectCode = Annotated[str, AfterValidator(validate_project_code)]
-DivisionCode = Annotated[str, AfterValidator(_division_code)]
-IndustryCode = Annotated[str, AfterValidator(industries.normalize_industry_code)]
+def _named(form: str) -> WithJsonSchema:
+    """The identifier's form in OpenAPI and AsyncAPI (`format`, a name this module defines),
+    so that a client, or a generator of test data, knows which rules a string must pass."""
+    return WithJsonSchema({"type": "string", "format": form})
+
+
+Uscc = Annotated[str, AfterValidator(validate_uscc), _named("uscc")]
+ResidentIdNumber = Annotated[str, AfterValidator(_resident_id), _named("resident-id")]
+PermitNo = Annotated[str, AfterValidator(_permit_no), _named("permit-no")]
+ProjectCode = Annotated[str, AfterValidator(validate_project_code), _named("project-code")]
+DivisionCode = Annotated[str, AfterValidator(_division_code), _named("division-code")]
+IndustryCode = Annotated[
+    str, AfterValidator(industries.normalize_industry_code), _named("industry-code")
+]

@@ -3,8 +3,9 @@
 credential is checked, so not declared as parameters) are documented as request bodies.
 
 Routes name their body with `openapi_extra=json_body(Model)`; `documented(app)` then adds
-the models' schemas and, to every operation under /v1, the error statuses the edge can
-answer (authentication, limits, validation) in place of FastAPI's application/json 422.
+the models' schemas and, to every operation under /v1 and every report page, the error
+statuses the edge can answer (authentication, limits, validation) in place of FastAPI's
+application/json 422.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ _TITLES: Final = {
     503: "not ready",
 }
 _EVERY_V1: Final = (400, 401, 403, 404, 405, 413, 422, 429)
+# Where a credential is checked: the API, and the pages it links to (a link or a session).
+_GUARDED: Final = ("/v1/", "/reports/")
 _WITH_BODY: Final = (409, 415)
 _MODELS: dict[str, type[BaseModel]] = {}
 
@@ -98,7 +101,7 @@ def documented(app: FastAPI) -> dict[str, Any]:
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             body = operation.get("requestBody")
-            statuses = list(_EVERY_V1 if path.startswith("/v1/") else (405, 422))
+            statuses = list(_EVERY_V1 if path.startswith(_GUARDED) else (405, 422))
             if body is not None:
                 statuses += _WITH_BODY
                 for media in body.get("content", {}).values():

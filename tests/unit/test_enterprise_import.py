@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import codecs
 import io
+from datetime import date
 
 import pytest
 from openpyxl import Workbook
+from pydantic import ValidationError
 
 from enrollment.imports import importer
 from enrollment.imports.importer import CSV, XLSX, Issue, ParsedFile, ValidRow
+from enrollment.registry.schemas import EnrollmentIn
 from hub_shared.auth import Principal
 from hub_shared.errors import BadRequest, Unprocessable
 from hub_shared.identifiers import uscc_check_char
@@ -194,3 +197,19 @@ def test_more_rows_than_the_limit_fail_the_file(monkeypatch: pytest.MonkeyPatch)
     body = csv_lines(HEADER, *(f"{uscc(n)},公司{n},370811,47,1" for n in range(3))).encode()
     with pytest.raises(Unprocessable, match="more than 2 rows"):
         parse(body)
+
+
+def test_a_headcount_past_ten_million_is_a_row_error_not_a_database_overflow() -> None:
+    body = csv_lines(
+        HEADER,
+        f"{uscc(1)},甲公司,370811,47,10000000",
+        f"{uscc(2)},乙公司,370811,47,2514946052649302710167622404538368",
+    ).encode()
+    parsed = parse(body)
+    assert [r.employees for r in parsed.valid] == [10_000_000]
+    assert [(i.row, i.column) for i in parsed.issues] == [(3, "employees")]
+    with pytest.raises(ValidationError, match="insured_headcount"):
+        EnrollmentIn(
+            enrollment_id="E-1", kind="employer", employer_uscc=uscc(1), employer_name="甲公司",
+            division_code="370811", insured_headcount=10**12, valid_from=date(2025, 1, 1),
+        )  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -24,6 +25,12 @@ _SIGNED = (
     "Signed with Standard Webhooks: headers `X-Hub-Source`, `webhook-id`, `webhook-timestamp`, "
     "`webhook-signature` (`v1,<base64 HMAC-SHA256 of '{id}.{timestamp}.{body}'>`)."
 )
+
+
+# What a permit write answers besides 202 (errors are added to every /v1 route).
+_REPEAT: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the same content again: nothing new (`duplicate`, `unchanged`)"}
+}
 
 
 async def _verified(request: Request) -> tuple[bytes, Delivery]:
@@ -66,6 +73,7 @@ async def _once(
 @router.post(
     "/permits",
     status_code=202,
+    responses=_REPEAT,
     summary="Receive a construction permit",
     description=_SIGNED,
     openapi_extra=json_body(PermitIn),
@@ -83,6 +91,7 @@ async def post_permit(request: Request) -> JSONResponse:
 @router.put(
     "/permits/{permit_no}",
     status_code=202,
+    responses=_REPEAT,
     summary="Amend a permit",
     description=_SIGNED,
     openapi_extra=json_body(PermitIn),

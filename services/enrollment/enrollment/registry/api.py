@@ -32,6 +32,13 @@ Findings = Annotated[Principal, scoped("findings:write")]
 CoverageReader = Annotated[Principal, scoped("coverage:read")]
 
 
+# What a registering write answers besides 201 (errors are added to every /v1 route).
+_REPEAT: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the same id with the same content again: nothing changed"}
+}
+_CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "a new enterprise"}}
+
+
 async def _write(request: Request, work: Write, lookups: Sequence[Lookup] = ()) -> JSONResponse:
     """`work` in a shared transaction (group commit), answered once committed."""
     runtime = runtime_of(request)
@@ -47,6 +54,7 @@ def _source(request: Request) -> str:
 @router.put(
     "/enterprises/{uscc}",
     tags=["registry"],
+    responses=_CREATED,
     summary="Register or update an enterprise",
     openapi_extra=json_body(EnterpriseIn),
 )
@@ -62,6 +70,7 @@ async def put_enterprise(uscc: str, request: Request, who: Enterprises) -> JSONR
     "/enrollments",
     tags=["registry"],
     status_code=201,
+    responses=_REPEAT,
     summary="Register an enrollment",
     openapi_extra=json_body(EnrollmentIn),
 )
@@ -95,6 +104,7 @@ async def terminate(enrollment_id: str, request: Request, who: Enrollments) -> J
     "/findings",
     tags=["registry"],
     status_code=201,
+    responses=_REPEAT,
     summary="Report an uninsured enterprise",
     openapi_extra=json_body(FindingIn),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,11 +21,16 @@ class _In(BaseModel):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# People at one enterprise: bounded far above any real one (Jining has some 8 million
+# people), and below what the tables' integer columns hold.
+Headcount = Annotated[int, Field(ge=0, le=10_000_000)]
+
+
 class EnterpriseIn(_In):
     name: str = Field(min_length=1, max_length=200)
     division_code: DivisionCode
     industry_code: IndustryCode = Field(description='"E47", "47" or "4711"; stored as "47"')
-    employees: int = Field(ge=0)
+    employees: Headcount
 
 
 class EnrollmentIn(_In):
@@ -37,7 +42,7 @@ class EnrollmentIn(_In):
     employer_uscc: Uscc
     employer_name: str = Field(min_length=1, max_length=200)
     division_code: DivisionCode
-    insured_headcount: int = Field(ge=0)
+    insured_headcount: Headcount
     valid_from: date
     valid_to: date | None = None
 
