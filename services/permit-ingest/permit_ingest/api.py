@@ -70,6 +70,22 @@ async def _once(
     return JSONResponse(answer.body, status_code=answer.status_code)
 
 
+async def _write_permit(
+    request: Request,
+    permit: PermitIn,
+    delivery: Delivery,
+    write: Callable[[UnitOfWork, PermitIn, Delivery], Awaitable[Answer]],
+) -> JSONResponse:
+    return await _once(
+        request,
+        delivery,
+        lambda uow: write(uow, permit, delivery),
+        [service.permit_lookup(permit.permit_no)],
+    )
+
+
+# The two one-permit routes are alike in shape by design: each names its method, path,
+# summary and write; what they share is in _signed_permit and _write_permit.
 @router.post(
     "/permits",
     status_code=202,
@@ -80,12 +96,7 @@ async def _once(
 )
 async def post_permit(request: Request) -> JSONResponse:
     permit, delivery = await _signed_permit(request)
-    return await _once(
-        request,
-        delivery,
-        lambda uow: service.accept_permit(uow, permit, delivery),
-        [service.permit_lookup(permit.permit_no)],
-    )
+    return await _write_permit(request, permit, delivery, service.accept_permit)
 
 
 @router.put(
@@ -103,12 +114,7 @@ async def put_permit(permit_no: str, request: Request) -> JSONResponse:
             "the body's permit_no differs from the path",
             [{"loc": ["body", "permit_no"], "msg": f"must equal {permit_no}"}],
         )
-    return await _once(
-        request,
-        delivery,
-        lambda uow: service.amend_permit(uow, permit, delivery),
-        [service.permit_lookup(permit.permit_no)],
-    )
+    return await _write_permit(request, permit, delivery, service.amend_permit)
 
 
 @router.post(

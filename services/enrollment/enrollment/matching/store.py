@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+# The fact classes, named again as fold.py names them (a list of imports, no logic).
 from enrollment.matching.facts import (
     AlertFact,
     EnrollmentFact,
