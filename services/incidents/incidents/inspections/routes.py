@@ -6,11 +6,11 @@ import csv
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Cookie, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from hub_shared import clock, divisions
-from hub_shared.auth import CurrentPrincipal, Principal
+from hub_shared.auth import CurrentPrincipal
 from hub_shared.dependencies import RuntimeDep
 from hub_shared.errors import NotFound
 from hub_shared.http import json_model
@@ -26,7 +26,7 @@ from incidents.inspections.schemas import (
     RectificationIn,
 )
 from incidents.inspections.tables import IncidentsInspection, IncidentsInspectionFinding
-from incidents.page_links import page_principal, start_session
+from incidents.page_links import PageCredentialsDep
 
 router = APIRouter(tags=["inspections"])
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -164,25 +164,13 @@ async def get_inspection_report(
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 
 
-async def _page_principal(
-    request: Request, link: str | None, cookie: str | None
-) -> tuple[Principal, bool]:
-    principal, by_link = await page_principal(request, link, cookie)
-    principal.require("reports:read")
-    return principal, by_link
-
-
 @router.get("/reports/inspections", response_class=HTMLResponse, tags=["pages"])
 async def inspections_page(
-    request: Request,
-    query: Annotated[InspectionReportQuery, Query()],
-    runtime: RuntimeDep,
-    link: Annotated[str | None, Query(description="a link id from POST /v1/reports/links")] = None,
-    hub_reports_session: Annotated[str | None, Cookie()] = None,
-) -> HTMLResponse:
+    request: Request, query: Annotated[InspectionReportQuery, Query()], runtime: RuntimeDep,
+    credentials: PageCredentialsDep,
+) -> HTMLResponse:  # fmt: skip
     """联合检查整改情况: the record per industry and county, and every open finding."""
-    principal, by_link = await _page_principal(request, link, hub_reports_session)
-    principal.require_division(query.division_code)
+    reader = await credentials.reader(query.division_code)
     report = await data.report_of(
         sessions=runtime.sessions, division_code=query.division_code, year=query.year
     )
@@ -197,9 +185,4 @@ async def inspections_page(
         "today": today.isoformat(),
         "division_names": {code: divisions.name_of(code) for code in divisions.county_codes()},
     }
-    response = pages.templates.TemplateResponse(request, "inspections.html", context)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    if by_link:
-        await start_session(request, response, principal)
-    return response
+    return await pages.render(request, reader, "inspections.html", context)

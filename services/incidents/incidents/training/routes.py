@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Cookie, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from hub_shared import webhooks
@@ -16,7 +16,7 @@ from hub_shared.http import json_model, parse_json, parse_model, require_media_t
 from incidents import pages
 from incidents.api import PiiDep, can_read_reports
 from incidents.exports import XLSX_MEDIA_TYPE
-from incidents.page_links import page_principal, start_session
+from incidents.page_links import PageCredentialsDep
 from incidents.training import data, exports, intake
 from incidents.training.roles import ROLES_ZH
 from incidents.training.schemas import (
@@ -148,25 +148,17 @@ async def get_coverage(
     return JSONResponse(report.as_dict() | {"years": trend})
 
 
+# Alike in shape to pages.trends_page: who may open a page is checked once
+# (PageCredentials.reader) and the page rendered once (pages.render); each loads its report.
 @router.get("/reports/training", response_class=HTMLResponse, tags=["pages"])
 async def training_page(
-    request: Request,
-    query: Annotated[CoverageQuery, Query()],
-    runtime: RuntimeDep,
-    link: Annotated[str | None, Query(description="a link id from POST /v1/reports/links")] = None,
-    hub_reports_session: Annotated[str | None, Cookie()] = None,
-) -> HTMLResponse:
+    request: Request, query: Annotated[CoverageQuery, Query()], runtime: RuntimeDep,
+    credentials: PageCredentialsDep,
+) -> HTMLResponse:  # fmt: skip
     """重点人员培训覆盖: charts per industry and county, and the enterprises with gaps."""
-    principal, by_link = await page_principal(request, link, hub_reports_session)
-    principal.require("reports:read")
-    principal.require_division(query.division_code)
+    reader = await credentials.reader(query.division_code)
     report, trend = await data.coverage_of(
         sessions=runtime.sessions, division_code=query.division_code, year=query.year
     )
     context = {"report": report.as_dict(), "trend": trend, "roles_zh": ROLES_ZH}
-    response = pages.templates.TemplateResponse(request, "training.html", context)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    if by_link:
-        await start_session(request, response, principal)
-    return response
+    return await pages.render(request, reader, "training.html", context)
