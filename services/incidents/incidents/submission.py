@@ -232,7 +232,7 @@ async def annual_submission(
         "headers": exports.HEADERS,
         "rows": [
             [row.industry_zh]
-            + [_shown(row.as_dict()[name], fmt) for name, fmt in exports._COLUMNS]
+            + [_shown(row.as_dict()[name], fmt) for name, fmt in exports.COLUMNS]
             + [exports._remark(row, total=row is table.total)]
             for row in (*table.rows, table.total)
         ],
