@@ -26,7 +26,7 @@ from incidents.inspections import overdue
 from incidents.inspections.kinds import UNINSURED_KINDS
 from incidents.inspections.schemas import InspectionIn, RectificationIn
 from incidents.inspections.tables import IncidentsInspection, IncidentsInspectionFinding
-from incidents.rules import fingerprint
+from incidents.rules import fingerprint, same_content
 
 
 def check(report: InspectionIn) -> None:
@@ -104,12 +104,9 @@ async def accept_inspection(
     async def store(uow: UnitOfWork) -> tuple[IncidentsInspection, bool]:
         existing = await uow.get(IncidentsInspection, report.inspection_id)
         if existing is not None:
-            if existing.fingerprint != inspection.fingerprint:
-                raise Conflict(
-                    f"inspection_id {report.inspection_id} already exists with different content",
-                    [{"loc": ["body", "inspection_id"], "msg": "already used"}],
-                )
-            return existing, False
+            return same_content(
+                existing, inspection.fingerprint, "inspection_id", "already used"
+            ), False
         taken = [
             index
             for index, f in enumerate(findings)
