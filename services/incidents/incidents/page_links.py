@@ -68,6 +68,7 @@ async def start_session(request: Request, response: Response, principal: Princip
     )
 
 
+# Small records alike in shape to others (advice.py's): each holds its own two fields.
 @dataclass(frozen=True)
 class PageReader:
     """Who opens a page, checked; `by_link` when a one-use link brought it (start_session)."""

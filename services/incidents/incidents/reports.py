@@ -86,6 +86,8 @@ def _rate(numerator: int, denominator: int, scale: int = 1) -> float | None:
     return round(numerator * scale / denominator, 4)
 
 
+# A plain counter record, alike in shape to inspections.report.Tally and other records of
+# numbers (enrollment's RebuildReport, hubtools' SoakOptions): each holds its own.
 @dataclass
 class Figures:
     enterprises: int = 0

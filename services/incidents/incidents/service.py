@@ -213,6 +213,8 @@ def disease_out(row: IncidentsDisease, repeat_of: list[str]) -> DiseaseOut:
     )
 
 
+# Alike in shape to hub_shared.outbox's row-to-envelope mapping: each maps its own table
+# to its own model.
 def _disease_event(row: IncidentsDisease) -> DiseaseData:
     return DiseaseData(
         diagnosis_id=row.diagnosis_id,

@@ -62,6 +62,8 @@ async def load(*, sessions: SessionFactory, last: date) -> IncidenceFacts:
                 select(IncidentsDisease).where(col(IncidentsDisease.diagnosed_on) <= last)
             )
         ).all()
+    # A row-to-fact copy, alike in shape to other mappings (inspections.intake's rows,
+    # hub_shared.outbox_admin's answers): the rules take plain values, not tables.
     diagnoses = [
         DiagnosisFact(
             diagnosis_id=row.diagnosis_id,

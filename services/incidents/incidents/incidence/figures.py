@@ -79,6 +79,8 @@ def per_100k(cases: int, insured: int) -> float | None:
     return round(cases * PER / insured, 4)
 
 
+# as_dict alike in shape to reports.Figures' and trends' points: each row renders its
+# own figures.
 @dataclass
 class IncidenceRow:
     industry: str

@@ -69,6 +69,8 @@ def _rows(
         industry_code=report.industry_code,
         reported_by=by,
     )
+    # Request-to-row copies, alike in shape to other mappings (service.py's rows,
+    # incidence.data's facts, hub_shared.outbox_admin's answers): each names its own fields.
     findings = [
         IncidentsInspectionFinding(
             finding_id=f.finding_id,
@@ -131,6 +133,8 @@ async def accept_inspection(
     return await writes.run(store, lookups=lookups)
 
 
+# Alike in shape to overdue.py's alert and other events' builders (enrollment's): each
+# event names its own fields from its own record.
 def _stage_uninsured(uow: UnitOfWork, finding: IncidentsInspectionFinding, source: str) -> None:
     data = FindingData(
         finding_id=finding.finding_id,

@@ -46,6 +46,8 @@ class InspectionFact:
     inspected_on: date
 
 
+# A plain counter record, alike in shape to reports.Figures and other records of numbers
+# (enrollment's RebuildReport, hubtools' SoakOptions): each holds its own.
 @dataclass
 class Tally:
     inspections: int = 0
@@ -80,6 +82,8 @@ class Tally:
         }
 
 
+# as_dict alike in shape to the other reports' (advice.py, reports.py, trends.py): each
+# renders its own report.
 @dataclass
 class InspectionReport:
     division_code: str

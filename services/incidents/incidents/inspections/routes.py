@@ -29,6 +29,8 @@ from incidents.inspections.tables import IncidentsInspection, IncidentsInspectio
 from incidents.page_links import PageCredentialsDep
 
 router = APIRouter(tags=["inspections"])
+# Alike in shape to training.routes' list: each router lists the statuses its own
+# routes answer with.
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"description": "problem+json (RFC 9457)", "content": {"application/problem+json": {}}}
     for status in (400, 401, 403, 404, 409, 415, 422)
@@ -108,6 +110,8 @@ async def get_inspection(
     return inspection_out(row, list(await intake.findings_of(runtime.sessions, inspection_id)))
 
 
+# Alike in shape to post_inspection: each route reads its own body and calls its own
+# intake function (a rectification is checked against the finding's division).
 @router.post(
     "/v1/inspection-findings/{finding_id}/rectification", responses=_PROBLEMS,
     dependencies=[Depends(can_write_inspections)],
@@ -117,6 +121,7 @@ async def post_rectification(
 ) -> FindingOut:
     """整改: close a finding with its evidence; resolves its overdue alert."""
     rectification = await json_model(request, RectificationIn)
+    # Keyword calls alike in shape to other call sites: named arguments, not logic.
     finding, changed = await intake.rectify(
         sessions=runtime.sessions,
         finding_id=finding_id,

@@ -23,6 +23,8 @@ from incidents.schemas import (
 Evidence = Annotated[str, Field(min_length=1, max_length=4000)]
 
 
+# Field lists alike in shape to the events' (hub_shared.events): a request and an event
+# are two contracts that evolve apart.
 class FindingIn(_Request):
     finding_id: RecordId
     kind: FindingKind

@@ -77,6 +77,8 @@ async def post_key_person(
     return person_out(row, row.person_digest in trained)
 
 
+# Alike in shape to post_key_person: each route translates its own body model and
+# division rule (a completion names no division) to its own intake function.
 @router.post(
     "/v1/training-completions", status_code=201, responses=_PROBLEMS,
     dependencies=[Depends(can_write_training)],
