@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from hub_shared import webhooks
 from hub_shared.auth import CurrentPrincipal
 from hub_shared.dependencies import RuntimeDep
-from hub_shared.errors import Unauthorized
 from hub_shared.http import json_model, parse_json, parse_model, require_media_type
 from incidents import pages
 from incidents.api import PiiDep, can_read_reports
@@ -106,22 +105,12 @@ async def post_completion_webhook(
     request: Request, runtime: RuntimeDep, pii: PiiDep, response: Response
 ) -> CompletionOut:
     """Signed like permits: `X-Hub-Source` names a configured source of kind `training`."""
-    names = request.headers.getlist("x-hub-source")
-    source_id = names[0] if len(names) == 1 else ""
-    source = next(
-        (s for s in runtime.settings.hub.sources if s.id == source_id and s.kind == "training"),
-        None,
-    )
-    if source is None:
-        raise Unauthorized("X-Hub-Source is missing, repeated or names no training source")
-    headers = webhooks.check_headers(request.headers)
-    body = await request.body()
-    webhooks.verify(source.secret.get_secret_value(), body, headers)
+    received = await webhooks.receive(request, runtime.settings.hub.sources, "training")
     require_media_type(request, "application/json")
-    completion = parse_model(CompletionIn, parse_json(body))
+    completion = parse_model(CompletionIn, parse_json(received.body))
     row, created = await intake.accept_completion(
-        writes=runtime.writes, completion=completion, key=pii.key, by=f"source:{source.id}",
-        channel="platform",
+        writes=runtime.writes, completion=completion, key=pii.key,
+        by=f"source:{received.source.id}", channel="platform",
     )  # fmt: skip
     if not created:
         response.status_code = 200
