@@ -46,7 +46,7 @@ HEADERS: Final = (
     "备注",
 )
 # Field of each numeric column, and its number format.
-_COLUMNS: Final = (
+COLUMNS: Final = (
     ("enterprises", "0"),
     ("insured_enterprises", "0"),
     ("employees", "0"),
@@ -95,7 +95,7 @@ def _remark(row: Row, *, total: bool) -> str:
 def _cells(row: Row, *, total: bool) -> list[Any]:
     # Rates stay ratios; the cell formats show them: 0.85 -> 85.00%, 2.5 (per 1000) -> 2.50‰.
     figures = row.as_dict()
-    return [row.industry_zh, *(figures[name] for name, _ in _COLUMNS), _remark(row, total=total)]
+    return [row.industry_zh, *(figures[name] for name, _ in COLUMNS), _remark(row, total=total)]
 
 
 def to_xlsx(report: KeyIndustryReport) -> bytes:
@@ -132,8 +132,8 @@ def to_xlsx(report: KeyIndustryReport) -> bytes:
         for column, value in enumerate(_cells(row, total=total), start=1):
             cell = sheet.cell(row=HEADER_ROW + offset, column=column, value=value)
             cell.border = border
-            if 2 <= column <= len(_COLUMNS) + 1:
-                cell.number_format = _COLUMNS[column - 2][1]
+            if 2 <= column <= len(COLUMNS) + 1:
+                cell.number_format = COLUMNS[column - 2][1]
             if total:
                 cell.font = Font(bold=True)
 

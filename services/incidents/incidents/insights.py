@@ -38,17 +38,8 @@ async def get_trends(
 ) -> JSONResponse:
     """Accident rate per key industry and year vs 2020 and the 20% target; disease incidence."""
     principal.require_division(query.division_code)
-    report = await trend_data.trend_report(
-        sessions=runtime.sessions,
-        division_code=query.division_code,
-        from_year=query.from_year,
-        to_year=query.to_year,
-    )
-    incidence = await incidence_data.incidence_trend(
-        sessions=runtime.sessions,
-        division_code=query.division_code,
-        from_year=query.from_year,
-        to_year=query.to_year,
+    report, incidence = await incidence_data.trends_with_incidence(
+        sessions=runtime.sessions, query=query
     )
     return JSONResponse(report.as_dict() | {"occupational_disease": incidence.as_dict()})
 

@@ -9,9 +9,10 @@ reloading it needs no link. The Authorization header works everywhere too.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Cookie, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from hub_shared.auth import CurrentPrincipal, Principal, TokenRegistry, client_address
@@ -65,3 +66,41 @@ async def start_session(request: Request, response: Response, principal: Princip
         max_age=8 * 3600,
         secure=secure_cookies(request),
     )
+
+
+# Small records alike in shape to others (advice.py's): each holds its own two fields.
+@dataclass(frozen=True)
+class PageReader:
+    """Who opens a page, checked; `by_link` when a one-use link brought it (start_session)."""
+
+    principal: Principal
+    by_link: bool
+
+
+@dataclass(frozen=True)
+class PageCredentials:
+    """What a page request carries to say who sends it: read here, checked by `reader`."""
+
+    request: Request
+    link: str | None
+    cookie: str | None
+
+    async def reader(self, division_code: str) -> PageReader:
+        """The caller, with the `reports:read` scope and covering `division_code`."""
+        principal, by_link = await page_principal(self.request, self.link, self.cookie)
+        principal.require("reports:read")
+        principal.require_division(division_code)
+        return PageReader(principal, by_link)
+
+
+def _credentials(
+    request: Request,
+    link: Annotated[str | None, Query(description="a link id from POST /v1/reports/links")] = None,
+    hub_reports_session: Annotated[str | None, Cookie()] = None,
+) -> PageCredentials:
+    # Reads only: a dependency runs before the route's query is validated, and a page
+    # answers a bad query with 422 before it looks at who asks.
+    return PageCredentials(request, link, hub_reports_session)
+
+
+PageCredentialsDep = Annotated[PageCredentials, Depends(_credentials)]

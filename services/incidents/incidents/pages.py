@@ -12,16 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Cookie, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from hub_shared.dependencies import RuntimeDep
 from hub_shared.errors import NotFound
-from incidents import trend_data
 from incidents.evaluation.context import goals_context
 from incidents.incidence import data as incidence_data
-from incidents.page_links import page_principal, start_session
+from incidents.page_links import PageCredentialsDep, PageReader, start_session
 from incidents.report_queries import TrendQuery
 
 HERE: Final = Path(__file__).parent
@@ -34,27 +33,13 @@ templates = Jinja2Templates(directory=HERE / "templates")
 
 @router.get("/reports/trends", response_class=HTMLResponse)
 async def trends_page(
-    request: Request,
-    query: Annotated[TrendQuery, Query()],
-    runtime: RuntimeDep,
-    link: Annotated[str | None, Query(description="a link id from POST /v1/reports/links")] = None,
-    hub_reports_session: Annotated[str | None, Cookie()] = None,
-) -> HTMLResponse:
+    request: Request, query: Annotated[TrendQuery, Query()], runtime: RuntimeDep,
+    credentials: PageCredentialsDep,
+) -> HTMLResponse:  # fmt: skip
     """事故发生率趋势: the total vs the target, each key industry, the counties compared."""
-    principal, by_link = await page_principal(request, link, hub_reports_session)
-    principal.require("reports:read")
-    principal.require_division(query.division_code)
-    report = await trend_data.trend_report(
-        sessions=runtime.sessions,
-        division_code=query.division_code,
-        from_year=query.from_year,
-        to_year=query.to_year,
-    )
-    incidence = await incidence_data.incidence_trend(
-        sessions=runtime.sessions,
-        division_code=query.division_code,
-        from_year=query.from_year,
-        to_year=query.to_year,
+    reader = await credentials.reader(query.division_code)
+    report, incidence = await incidence_data.trends_with_incidence(
+        sessions=runtime.sessions, query=query
     )
     context: dict[str, Any] = {"report": report.as_dict(), "years": list(report.years)}
     context["incidence"] = incidence.as_dict()
@@ -62,11 +47,19 @@ async def trends_page(
     context |= await goals_context(
         sessions=runtime.sessions, division_code=query.division_code, year=query.to_year
     )
-    response = templates.TemplateResponse(request, "trends.html", context)
+    return await render(request, reader, "trends.html", context)
+
+
+async def render(
+    request: Request, reader: PageReader, template: str, context: dict[str, Any]
+) -> HTMLResponse:
+    """A report page: never cached, its address (which may carry a link) never sent on; a
+    page opened by a one-use link starts the session that reloads it."""
+    response = templates.TemplateResponse(request, template, context)
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"  # the address may carry a link
-    if by_link:
-        await start_session(request, response, principal)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if reader.by_link:
+        await start_session(request, response, reader.principal)
     return response
 
 

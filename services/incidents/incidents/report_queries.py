@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -29,18 +29,20 @@ class TrendQuery(BaseModel):
         return self
 
 
-def _past_year(year: int) -> int:
-    if year > clock.today().year:
-        raise ValueError("the year must not be in the future")
-    return year
+class YearQuery(BaseModel):
+    """A division and a year, not in the future: the yearly reports' queries extend it,
+    each with its own bounds of the year and its own formats."""
 
-
-class FloatingRateQuery(BaseModel):
     division_code: DivisionCode
-    year: Annotated[int, Field(ge=2000)]
-    format: Literal["json", "csv"] = "json"
+    year: int
 
     @model_validator(mode="after")
-    def _year(self) -> FloatingRateQuery:
-        _past_year(self.year)
+    def _year(self) -> Self:
+        if self.year > clock.today().year:
+            raise ValueError("the year must not be in the future")
         return self
+
+
+class FloatingRateQuery(YearQuery):
+    year: Annotated[int, Field(ge=2000)]
+    format: Literal["json", "csv"] = "json"

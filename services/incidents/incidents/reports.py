@@ -15,10 +15,10 @@ Definitions (docs/domain.md, "Rates"):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from hub_shared import divisions
 from hub_shared.industries import JINING, KEY_INDUSTRIES, SHANDONG, key_industries_of
@@ -86,6 +86,8 @@ def _rate(numerator: int, denominator: int, scale: int = 1) -> float | None:
     return round(numerator * scale / denominator, 4)
 
 
+# A plain counter record, alike in shape to inspections.report.Tally and other records of
+# numbers (enrollment's RebuildReport, hubtools' SoakOptions): each holds its own.
 @dataclass
 class Figures:
     enterprises: int = 0
@@ -165,7 +167,31 @@ def enterprises_as_of(
     return list(chosen.values())
 
 
-def _key_industries(industry_code: str) -> tuple[str, ...]:
+class Figured(Protocol):
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+def named_rows(
+    rows: Mapping[str, Figured], total: Figured, counties: Mapping[str, Figured]
+) -> dict[str, Any]:
+    """A report's `rows` (per key industry), `total` and `counties`, each with its name,
+    as the inspection and training reports give them."""
+    names = {k.key: k.name_zh for k in KEY_INDUSTRIES}
+    return {
+        "rows": [
+            {"industry": key, "industry_zh": names[key]} | figures.as_dict()
+            for key, figures in rows.items()
+        ],
+        "total": {"industry": TOTAL_KEY, "industry_zh": TOTAL_ZH} | total.as_dict(),
+        "counties": [
+            {"division_code": code, "division_name": divisions.name_of(code)} | figures.as_dict()
+            for code, figures in counties.items()
+        ],
+    }
+
+
+def key_industries(industry_code: str) -> tuple[str, ...]:
+    """The key industries (their KEY_INDUSTRIES keys) a raw industry code is in."""
     try:
         return key_industries_of(industry_code)
     except ValueError:  # not a GB/T 4754 code: in no key-industry row
@@ -194,7 +220,7 @@ def key_industry_report(
     for enterprise in enterprises:
         if not divisions.covers(division_code, enterprise.division_code):
             continue
-        keys = _key_industries(enterprise.industry_code)
+        keys = key_industries(enterprise.industry_code)
         targets = [rows[key] for key in keys] + ([total] if keys else [])
         for row in targets:
             figures = row.figures
@@ -209,7 +235,7 @@ def key_industry_report(
             continue
         if not divisions.covers(division_code, accident.division_code):
             continue
-        keys = _key_industries(accident.industry_code)
+        keys = key_industries(accident.industry_code)
         for row in [rows[key] for key in keys] + ([total] if keys else []):
             row.figures.accidents += 1
             row.figures.deaths += accident.deaths

@@ -6,9 +6,10 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, Protocol, TypeVar
 
 from hub_shared.codelists import ACCIDENT_GRADES, AccidentGrade, grade_for
+from hub_shared.errors import Conflict
 from hub_shared.identifiers import normalize_code
 from hub_shared.industries import normalize_industry_code
 
@@ -62,6 +63,29 @@ def fingerprint(content: Mapping[str, Any], key: bytes | None = None) -> str:
     if key is None:
         return hashlib.sha256(message).hexdigest()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+class Fingerprinted(Protocol):
+    fingerprint: str
+
+
+Stored = TypeVar("Stored", bound=Fingerprinted)
+
+
+def same_content(
+    stored: Stored,
+    fp: str,
+    id_field: str,
+    msg: str = "already used for a different record",
+) -> Stored:
+    """The stored row of a repeated id when the content is the same (its fingerprint);
+    other content under the same id is a Conflict on the body's `id_field`."""
+    if stored.fingerprint != fp:
+        raise Conflict(
+            f"{id_field} {getattr(stored, id_field)} already exists with different content",
+            [{"loc": ["body", id_field], "msg": msg}],
+        )
+    return stored
 
 
 def split_industry_code(raw: str) -> tuple[str, str | None]:

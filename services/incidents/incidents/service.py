@@ -17,13 +17,12 @@ from hub_shared import clock
 from hub_shared.codelists import DISEASE_CATEGORIES, AccidentGrade
 from hub_shared.db import SessionFactory
 from hub_shared.divisions import covers_any
-from hub_shared.errors import Conflict
 from hub_shared.events import AccidentData, DiseaseData, EventData, Party
 from hub_shared.group_commit import GroupCommitter
 from hub_shared.identifiers import mask_resident_id, resident_id_digest
 from hub_shared.industries import key_industries_of
 from hub_shared.uow import UnitOfWork
-from incidents.rules import fingerprint, mask_name, split_industry_code
+from incidents.rules import fingerprint, mask_name, same_content, split_industry_code
 from incidents.schemas import AccidentIn, AccidentOut, DiseaseIn, DiseaseOut
 from incidents.schemas import Party as PartyOut
 from incidents.tables import IncidentsAccident, IncidentsDisease
@@ -59,7 +58,7 @@ async def _store_once(
     async def store(uow: UnitOfWork) -> Accepted[Row]:
         existing = await uow.get(model, record_id)
         if existing is not None:
-            return Accepted(_same(existing, probe.fingerprint, id_field), created=False)
+            return Accepted(same_content(existing, probe.fingerprint, id_field), created=False)
         row = make_row()
         row.event_id = uow.add_event(
             event_name,
@@ -72,15 +71,6 @@ async def _store_once(
         return Accepted(row, created=True)
 
     return await writes.run(store, lookups=[(model, record_id)])
-
-
-def _same(row: Row, fp: str, id_field: str) -> Row:
-    if row.fingerprint != fp:
-        raise Conflict(
-            f"{id_field} {getattr(row, id_field)} already exists with different content",
-            [{"loc": ["body", id_field], "msg": "already used for a different record"}],
-        )
-    return row
 
 
 async def _visible(
@@ -223,6 +213,8 @@ def disease_out(row: IncidentsDisease, repeat_of: list[str]) -> DiseaseOut:
     )
 
 
+# Alike in shape to hub_shared.outbox's row-to-envelope mapping: each maps its own table
+# to its own model.
 def _disease_event(row: IncidentsDisease) -> DiseaseData:
     return DiseaseData(
         diagnosis_id=row.diagnosis_id,

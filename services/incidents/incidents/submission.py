@@ -18,11 +18,10 @@ from openpyxl import load_workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field
 
-from hub_shared import clock, divisions
+from hub_shared import divisions
 from hub_shared.dependencies import RuntimeDep
-from hub_shared.identifiers import DivisionCode
 from hub_shared.spreadsheets import neutralise_workbook
 from incidents import exports, pages, report_data, trend_data, trends
 from incidents.evaluation import workbook as goal_workbook
@@ -35,6 +34,7 @@ from incidents.insights import router
 from incidents.inspections import data as inspection_data
 from incidents.inspections.report import InspectionReport
 from incidents.page_links import page_principal
+from incidents.report_queries import YearQuery
 from incidents.reports import NOTES, KeyIndustryReport
 
 TITLE: Final = "工伤预防年度报送材料"
@@ -44,16 +44,9 @@ _THIN = Side(style="thin")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 
 
-class SubmissionQuery(BaseModel):
-    division_code: DivisionCode
+class SubmissionQuery(YearQuery):
     year: Annotated[int, Field(ge=trends.BASELINE_YEAR)]
     format: Literal["xlsx", "html"] = "html"
-
-    @model_validator(mode="after")
-    def _year(self) -> SubmissionQuery:
-        if self.year > clock.today().year:
-            raise ValueError("the year must not be in the future")
-        return self
 
 
 @dataclass(frozen=True)
@@ -232,7 +225,7 @@ async def annual_submission(
         "headers": exports.HEADERS,
         "rows": [
             [row.industry_zh]
-            + [_shown(row.as_dict()[name], fmt) for name, fmt in exports._COLUMNS]
+            + [_shown(row.as_dict()[name], fmt) for name, fmt in exports.COLUMNS]
             + [exports._remark(row, total=row is table.total)]
             for row in (*table.rows, table.total)
         ],

@@ -60,6 +60,8 @@ def on_track(rate: float | None, target: float | None) -> bool | None:
     return rate <= target
 
 
+# as_dict methods alike in shape to each other (CountyRate) and to reports.Figures' and
+# incidence's rows: each renders its own figures.
 @dataclass(frozen=True)
 class TrendPoint:
     year: int

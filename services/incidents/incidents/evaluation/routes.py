@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from hub_shared import divisions
 from hub_shared.dependencies import RuntimeDep
@@ -14,7 +14,7 @@ from incidents.evaluation import workbook
 from incidents.evaluation.data import evaluation_of
 from incidents.evaluation.goals import DEFINITIONS, PERIOD_ZH
 from incidents.evaluation.schemas import EvaluationQuery
-from incidents.page_links import page_principal
+from incidents.page_links import PageCredentialsDep
 
 router = APIRouter(tags=["reports"])
 
@@ -25,16 +25,11 @@ router = APIRouter(tags=["reports"])
     responses={200: {"content": {"text/html": {}, exports.XLSX_MEDIA_TYPE: {}}}},
 )
 async def get_evaluation(
-    request: Request,
-    query: Annotated[EvaluationQuery, Query()],
-    runtime: RuntimeDep,
-    link: Annotated[str | None, Query(description="a link id from POST /v1/reports/links")] = None,
-    hub_reports_session: Annotated[str | None, Cookie()] = None,
-) -> Response:
+    request: Request, query: Annotated[EvaluationQuery, Query()], runtime: RuntimeDep,
+    credentials: PageCredentialsDep,
+) -> Response:  # fmt: skip
     """中期/总结评估: the three goals against their targets, per county and for the city."""
-    principal, _by_link = await page_principal(request, link, hub_reports_session)
-    principal.require("reports:read")
-    principal.require_division(query.division_code)
+    await credentials.reader(query.division_code)  # no session: its cookie is for /reports
     evaluation = await evaluation_of(
         sessions=runtime.sessions, division_code=query.division_code, year=query.year
     )

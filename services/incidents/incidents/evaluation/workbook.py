@@ -10,7 +10,7 @@ from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
 from hub_shared import divisions
-from incidents import trends
+from incidents import exports, trends
 from incidents.evaluation.data import Evaluation, Goals
 from incidents.evaluation.goals import DEFINITIONS, PERIOD_ZH
 from incidents.incidence.figures import NOTES as INCIDENCE_NOTES
@@ -55,25 +55,9 @@ _GOAL_FIELDS: Final = (
     "training_goal_met",
     "untrained_key_personnel",
 )
-TABLE_FIELDS: Final = (
-    "enterprises",
-    "insured_enterprises",
-    "employees",
-    "insured_employees",
-    "coverage_rate",
-    "accidents",
-    "accident_rate_per_1000",
-)
-TABLE_HEADERS: Final = (
-    "重点行业名称",
-    "企业户数",
-    "参保企业户数",
-    "从业总人数",
-    "参加工伤保险人数",
-    "工伤保险参保率",
-    "工伤事故数量",
-    "工伤事故发生率",
-)
+# The key-industry table of the plan (exports.py) without its remarks column.
+TABLE_FIELDS: Final = tuple(name for name, _ in exports.COLUMNS)
+TABLE_HEADERS: Final = exports.HEADERS[:-1]
 INSPECTION_HEADERS: Final = (
     "行业/县(市、区)",
     "检查次数",

@@ -19,8 +19,9 @@ from incidents.incidence.figures import (
     incidence_table,
 )
 from incidents.incidence.trend import IncidenceTrend, years_needed
+from incidents.report_queries import TrendQuery
 from incidents.tables import IncidentsDisease
-from incidents.trend_data import load_facts
+from incidents.trend_data import load_facts, trend_report
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ async def load(*, sessions: SessionFactory, last: date) -> IncidenceFacts:
                 select(IncidentsDisease).where(col(IncidentsDisease.diagnosed_on) <= last)
             )
         ).all()
+    # A row-to-fact copy, alike in shape to other mappings (inspections.intake's rows,
+    # hub_shared.outbox_admin's answers): the rules take plain values, not tables.
     diagnoses = [
         DiagnosisFact(
             diagnosis_id=row.diagnosis_id,
@@ -109,3 +112,23 @@ async def incidence_trend(
         for code in trends.counties_in(division_code)
     }
     return IncidenceTrend(division_code, tuple(years), tables, counties)
+
+
+async def trends_with_incidence(
+    *, sessions: SessionFactory, query: TrendQuery
+) -> tuple[trends.TrendReport, IncidenceTrend]:
+    """The trend report and the disease incidence over the same years: the JSON report
+    (insights.get_trends) and the page (pages.trends_page) show both."""
+    report = await trend_report(
+        sessions=sessions,
+        division_code=query.division_code,
+        from_year=query.from_year,
+        to_year=query.to_year,
+    )
+    incidence = await incidence_trend(
+        sessions=sessions,
+        division_code=query.division_code,
+        from_year=query.from_year,
+        to_year=query.to_year,
+    )
+    return report, incidence

@@ -23,8 +23,14 @@ from datetime import date
 from typing import Any, Final
 
 from hub_shared import divisions
-from hub_shared.industries import key_industries_of
-from incidents.reports import TOTAL_KEY, TOTAL_ZH, EnterpriseState, KeyIndustryReport, Row
+from incidents.reports import (
+    TOTAL_KEY,
+    TOTAL_ZH,
+    EnterpriseState,
+    KeyIndustryReport,
+    Row,
+    key_industries,
+)
 
 PNEUMOCONIOSIS: Final = 1
 PER: Final = 100_000
@@ -73,6 +79,8 @@ def per_100k(cases: int, insured: int) -> float | None:
     return round(cases * PER / insured, 4)
 
 
+# as_dict alike in shape to reports.Figures' and trends' points: each row renders its
+# own figures.
 @dataclass
 class IncidenceRow:
     industry: str
@@ -111,13 +119,6 @@ class IncidenceTable:
         }
 
 
-def _key_industries(industry_code: str) -> tuple[str, ...]:
-    try:
-        return key_industries_of(industry_code)
-    except ValueError:  # not a GB/T 4754 code: in no key-industry row, as in reports.py
-        return ()
-
-
 def _row(row: Row) -> IncidenceRow:
     return IncidenceRow(row.industry, row.industry_zh, row.figures.insured_employees)
 
@@ -151,7 +152,7 @@ def incidence_table(
     `enterprises` are the states on the table's stock date; `new_cases` and
     `new_pneumoconiosis` come from `first_diagnoses` over every known diagnosis.
     """
-    industries = {e.uscc: _key_industries(e.industry_code) for e in enterprises}
+    industries = {e.uscc: key_industries(e.industry_code) for e in enterprises}
     all_cases = _count_in(table, new_cases, industries)
     dust_cases = _count_in(table, new_pneumoconiosis, industries)
     rows = tuple(_row(row) for row in table.rows)

@@ -22,6 +22,8 @@ from incidents.trends import counties_in
 async def report_of(*, sessions: SessionFactory, division_code: str, year: int) -> InspectionReport:
     first, last = date(year, 1, 1), date(year, 12, 31)
     async with sessions() as session:
+        # Two queries alike in shape: the year's inspections and its findings, each of its own
+        # table.
         inspections = (
             await session.exec(
                 select(IncidentsInspection).where(

@@ -46,6 +46,8 @@ def _alert(finding: IncidentsInspectionFinding, raised_at: datetime) -> AlertDat
         kind=KIND,
         status="open",
         division_code=finding.division_code,
+        # Alike in shape to intake's FindingData and enrollment's alert drafts: each event
+        # names its own fields from its own record.
         subject=AlertSubject(
             uscc=finding.enterprise_uscc,
             name=finding.enterprise_name,

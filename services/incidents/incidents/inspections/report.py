@@ -19,8 +19,8 @@ from datetime import date
 from typing import Any, Final
 
 from hub_shared import divisions
-from hub_shared.industries import KEY_INDUSTRIES, key_industries_of
-from incidents.reports import TOTAL_KEY, TOTAL_ZH
+from hub_shared.industries import KEY_INDUSTRIES
+from incidents.reports import key_industries, named_rows
 
 NOTES: Final[tuple[str, ...]] = (
     "检查按检查日期计入年度, 按被检查企业的行政区划计入县(市、区), 按检查时登记的行业代码"
@@ -46,6 +46,8 @@ class InspectionFact:
     inspected_on: date
 
 
+# A plain counter record, alike in shape to reports.Figures and other records of numbers
+# (enrollment's RebuildReport, hubtools' SoakOptions): each holds its own.
 @dataclass
 class Tally:
     inspections: int = 0
@@ -80,6 +82,8 @@ class Tally:
         }
 
 
+# as_dict alike in shape to the other reports' (advice.py, reports.py, trends.py): each
+# renders its own report.
 @dataclass
 class InspectionReport:
     division_code: str
@@ -90,30 +94,14 @@ class InspectionReport:
     counties: dict[str, Tally] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        names = {k.key: k.name_zh for k in KEY_INDUSTRIES}
         return {
             "division_code": self.division_code,
             "division_name": divisions.name_of(self.division_code),
             "year": self.year,
             "as_of": self.as_of.isoformat(),
-            "rows": [
-                {"industry": key, "industry_zh": names[key]} | tally.as_dict()
-                for key, tally in self.rows.items()
-            ],
-            "total": {"industry": TOTAL_KEY, "industry_zh": TOTAL_ZH} | self.total.as_dict(),
-            "counties": [
-                {"division_code": code, "division_name": divisions.name_of(code)} | t.as_dict()
-                for code, t in self.counties.items()
-            ],
+            **named_rows(self.rows, self.total, self.counties),
             "notes": list(NOTES),
         }
-
-
-def _keys(industry_code: str) -> tuple[str, ...]:
-    try:
-        return key_industries_of(industry_code)
-    except ValueError:
-        return ()
 
 
 def inspection_report(
@@ -142,7 +130,7 @@ def inspection_report(
         if not divisions.covers(division_code, inspection.division_code):
             continue
         own = by_inspection.get(inspection.inspection_id, [])
-        tallies = [report.rows[key] for key in _keys(inspection.industry_code)]
+        tallies = [report.rows[key] for key in key_industries(inspection.industry_code)]
         tallies.append(report.total)
         county = report.counties.get(inspection.division_code)
         if county is not None:

@@ -32,6 +32,8 @@ class IncidentsInspection(SQLModel, table=True):
     received_at: datetime = Field(default_factory=clock.now, sa_column=_instant())
 
 
+# Columns alike in shape to training.tables' key person and enrollment's permits (an
+# enterprise, a division, an industry): each table has its own columns.
 class IncidentsInspectionFinding(SQLModel, table=True):
     """A finding of an inspection; open until a rectification closes it.
 

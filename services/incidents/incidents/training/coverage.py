@@ -20,8 +20,8 @@ from datetime import date
 from typing import Any, Final
 
 from hub_shared import divisions
-from hub_shared.industries import KEY_INDUSTRIES, key_industries_of
-from incidents.reports import TOTAL_KEY, TOTAL_ZH
+from hub_shared.industries import KEY_INDUSTRIES
+from incidents.reports import key_industries, named_rows
 from incidents.training.roles import PLAN_START, ROLES, ROLES_ZH, TARGET_DAY
 
 NOTES: Final[tuple[str, ...]] = (
@@ -118,32 +118,16 @@ class CoverageReport:
     enterprises: list[EnterpriseGap]
 
     def as_dict(self) -> dict[str, Any]:
-        names = {k.key: k.name_zh for k in KEY_INDUSTRIES}
         return {
             "division_code": self.division_code,
             "division_name": divisions.name_of(self.division_code),
             "as_of": self.as_of.isoformat(),
             "target_day": TARGET_DAY.isoformat(),
             "days_to_target": (TARGET_DAY - self.as_of).days,
-            "rows": [
-                {"industry": key, "industry_zh": names[key]} | count.as_dict()
-                for key, count in self.rows.items()
-            ],
-            "total": {"industry": TOTAL_KEY, "industry_zh": TOTAL_ZH} | self.total.as_dict(),
-            "counties": [
-                {"division_code": code, "division_name": divisions.name_of(code)} | c.as_dict()
-                for code, c in self.counties.items()
-            ],
+            **named_rows(self.rows, self.total, self.counties),
             "enterprises_with_gaps": [gap.as_dict() for gap in self.enterprises],
             "notes": list(NOTES),
         }
-
-
-def key_industries(industry_code: str) -> tuple[str, ...]:
-    try:
-        return key_industries_of(industry_code)
-    except ValueError:
-        return ()
 
 
 def coverage_report(

@@ -13,11 +13,10 @@ from sqlmodel import col, select
 
 from hub_shared import clock
 from hub_shared.db import SessionFactory
-from hub_shared.errors import Conflict
 from hub_shared.group_commit import GroupCommitter
 from hub_shared.identifiers import mask_resident_id, resident_id_digest
 from hub_shared.uow import UnitOfWork
-from incidents.rules import fingerprint, mask_name
+from incidents.rules import fingerprint, mask_name, same_content
 from incidents.training.schemas import CompletionIn, KeyPersonIn
 from incidents.training.tables import IncidentsKeyPerson, IncidentsTrainingCompletion
 
@@ -86,12 +85,7 @@ async def accept_completion(
     async def store(uow: UnitOfWork) -> tuple[IncidentsTrainingCompletion, bool]:
         existing = await uow.get(IncidentsTrainingCompletion, probe.completion_id)
         if existing is not None:
-            if existing.fingerprint != probe.fingerprint:
-                raise Conflict(
-                    f"completion_id {probe.completion_id} already exists with different content",
-                    [{"loc": ["body", "completion_id"], "msg": "already used"}],
-                )
-            return existing, False
+            return same_content(existing, probe.fingerprint, "completion_id", "already used"), False
         fresh = completion_row(completion, key=key, by=by, channel=channel)
         uow.session.add(fresh)
         return fresh, True

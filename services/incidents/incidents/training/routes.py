@@ -5,18 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Cookie, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from hub_shared import webhooks
 from hub_shared.auth import CurrentPrincipal
 from hub_shared.dependencies import RuntimeDep
-from hub_shared.errors import Unauthorized
 from hub_shared.http import json_model, parse_json, parse_model, require_media_type
 from incidents import pages
 from incidents.api import PiiDep, can_read_reports
 from incidents.exports import XLSX_MEDIA_TYPE
-from incidents.page_links import page_principal, start_session
+from incidents.page_links import PageCredentialsDep
 from incidents.training import data, exports, intake
 from incidents.training.roles import ROLES_ZH
 from incidents.training.schemas import (
@@ -77,6 +76,8 @@ async def post_key_person(
     return person_out(row, row.person_digest in trained)
 
 
+# Alike in shape to post_key_person: each route translates its own body model and
+# division rule (a completion names no division) to its own intake function.
 @router.post(
     "/v1/training-completions", status_code=201, responses=_PROBLEMS,
     dependencies=[Depends(can_write_training)],
@@ -104,22 +105,12 @@ async def post_completion_webhook(
     request: Request, runtime: RuntimeDep, pii: PiiDep, response: Response
 ) -> CompletionOut:
     """Signed like permits: `X-Hub-Source` names a configured source of kind `training`."""
-    names = request.headers.getlist("x-hub-source")
-    source_id = names[0] if len(names) == 1 else ""
-    source = next(
-        (s for s in runtime.settings.hub.sources if s.id == source_id and s.kind == "training"),
-        None,
-    )
-    if source is None:
-        raise Unauthorized("X-Hub-Source is missing, repeated or names no training source")
-    headers = webhooks.check_headers(request.headers)
-    body = await request.body()
-    webhooks.verify(source.secret.get_secret_value(), body, headers)
+    received = await webhooks.receive(request, runtime.settings.hub.sources, "training")
     require_media_type(request, "application/json")
-    completion = parse_model(CompletionIn, parse_json(body))
+    completion = parse_model(CompletionIn, parse_json(received.body))
     row, created = await intake.accept_completion(
-        writes=runtime.writes, completion=completion, key=pii.key, by=f"source:{source.id}",
-        channel="platform",
+        writes=runtime.writes, completion=completion, key=pii.key,
+        by=f"source:{received.source.id}", channel="platform",
     )  # fmt: skip
     if not created:
         response.status_code = 200
@@ -148,25 +139,17 @@ async def get_coverage(
     return JSONResponse(report.as_dict() | {"years": trend})
 
 
+# Alike in shape to pages.trends_page: who may open a page is checked once
+# (PageCredentials.reader) and the page rendered once (pages.render); each loads its report.
 @router.get("/reports/training", response_class=HTMLResponse, tags=["pages"])
 async def training_page(
-    request: Request,
-    query: Annotated[CoverageQuery, Query()],
-    runtime: RuntimeDep,
-    link: Annotated[str | None, Query(description="a link id from POST /v1/reports/links")] = None,
-    hub_reports_session: Annotated[str | None, Cookie()] = None,
-) -> HTMLResponse:
+    request: Request, query: Annotated[CoverageQuery, Query()], runtime: RuntimeDep,
+    credentials: PageCredentialsDep,
+) -> HTMLResponse:  # fmt: skip
     """重点人员培训覆盖: charts per industry and county, and the enterprises with gaps."""
-    principal, by_link = await page_principal(request, link, hub_reports_session)
-    principal.require("reports:read")
-    principal.require_division(query.division_code)
+    reader = await credentials.reader(query.division_code)
     report, trend = await data.coverage_of(
         sessions=runtime.sessions, division_code=query.division_code, year=query.year
     )
     context = {"report": report.as_dict(), "trend": trend, "roles_zh": ROLES_ZH}
-    response = pages.templates.TemplateResponse(request, "training.html", context)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    if by_link:
-        await start_session(request, response, principal)
-    return response
+    return await pages.render(request, reader, "training.html", context)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints
 
 from hub_shared import clock
 from hub_shared.identifiers import DivisionCode, ResidentIdNumber
+from incidents.report_queries import YearQuery
 from incidents.schemas import IndustryCodeIn, Name, PartyIn, PastDate, RecordId, _Request
 from incidents.training.roles import Role
 
@@ -64,13 +65,6 @@ class CompletionOut(BaseModel):
     channel: str
 
 
-class CoverageQuery(BaseModel):
-    division_code: DivisionCode
+class CoverageQuery(YearQuery):
     year: Annotated[int, Field(ge=2021)] = Field(default_factory=lambda: clock.today().year)
     format: Literal["json", "csv", "xlsx"] = "json"
-
-    @model_validator(mode="after")
-    def _year(self) -> CoverageQuery:
-        if self.year > clock.today().year:
-            raise ValueError("the year must not be in the future")
-        return self

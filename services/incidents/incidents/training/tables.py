@@ -16,6 +16,8 @@ def _instant(*, nullable: bool = False) -> Column[datetime]:
     return Column(DateTime(timezone=True), nullable=nullable)
 
 
+# Columns alike in shape to inspections.tables' finding and enrollment's permits (an
+# enterprise, a division, an industry): each table has its own columns.
 class IncidentsKeyPerson(SQLModel, table=True):
     """One key person of an enterprise in one role (a roster row)."""
 
@@ -36,6 +38,8 @@ class IncidentsKeyPerson(SQLModel, table=True):
     registered_at: datetime = Field(default_factory=clock.now, sa_column=_instant())
 
 
+# Alike in shape to incidents.tables' reports (who reported it, when it arrived): each
+# record has its own columns.
 class IncidentsTrainingCompletion(SQLModel, table=True):
     """A completed course of one person, from a platform (webhook) or a trainer (REST)."""
 
