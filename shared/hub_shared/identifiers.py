@@ -198,17 +198,17 @@ def _division_code(raw: str) -> str:
     return divisions.normalize_division(raw)
 
 
-def _named(form: str) -> WithJsonSchema:
+def named_form(form: str) -> WithJsonSchema:
     """The identifier's form in OpenAPI and AsyncAPI (`format`, a name this module defines),
     so that a client, or a generator of test data, knows which rules a string must pass."""
     return WithJsonSchema({"type": "string", "format": form})
 
 
-Uscc = Annotated[str, AfterValidator(validate_uscc), _named("uscc")]
-ResidentIdNumber = Annotated[str, AfterValidator(_resident_id), _named("resident-id")]
-PermitNo = Annotated[str, AfterValidator(_permit_no), _named("permit-no")]
-ProjectCode = Annotated[str, AfterValidator(validate_project_code), _named("project-code")]
-DivisionCode = Annotated[str, AfterValidator(_division_code), _named("division-code")]
+Uscc = Annotated[str, AfterValidator(validate_uscc), named_form("uscc")]
+ResidentIdNumber = Annotated[str, AfterValidator(_resident_id), named_form("resident-id")]
+PermitNo = Annotated[str, AfterValidator(_permit_no), named_form("permit-no")]
+ProjectCode = Annotated[str, AfterValidator(validate_project_code), named_form("project-code")]
+DivisionCode = Annotated[str, AfterValidator(_division_code), named_form("division-code")]
 IndustryCode = Annotated[
-    str, AfterValidator(industries.normalize_industry_code), _named("industry-code")
+    str, AfterValidator(industries.normalize_industry_code), named_form("industry-code")
 ]

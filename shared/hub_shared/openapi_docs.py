@@ -67,6 +67,12 @@ def raw_body(media_type: str, description: str) -> dict[str, Any]:
     return {"requestBody": {"required": True, "description": description, "content": content}}
 
 
+def answered_as(description: str, *media_types: str) -> dict[int | str, dict[str, Any]]:
+    """`responses` of a route whose 200 comes in several forms (`?format=` JSON, CSV, XLSX
+    or a page), so that each media type it sends is documented."""
+    return {200: {"description": description, "content": {m: {} for m in media_types}}}
+
+
 def _problem(status: int) -> dict[str, Any]:
     return {
         "description": _TITLES.get(status, "problem"),

@@ -55,7 +55,7 @@ def check_headers(headers: Headers) -> dict[str, str]:
     if missing:
         raise Unauthorized(f"missing webhook header(s): {', '.join(missing)}")
     stamp = found["webhook-timestamp"]
-    if not stamp.isdigit():
+    if not (stamp.isascii() and stamp.isdigit()):  # not "³", which int() refuses
         raise Unauthorized("webhook-timestamp must be whole seconds since the epoch")
     if abs(clock.now() - datetime.fromtimestamp(int(stamp), UTC)) > _TOLERANCE:
         raise Unauthorized("webhook-timestamp is more than 5 minutes off")

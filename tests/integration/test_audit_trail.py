@@ -209,6 +209,9 @@ async def test_exchanges_are_recorded_without_personal_data_and_exported(
         assert [r["entry_hash"] for r in rows] == [e["entry_hash"] for e in everything]
         refused = await client.get("/v1/audit", headers=bearer(HEALTH))
         assert refused.status_code == 403
+        # A digit that int() refuses ("³".isdigit() is true) is a bad cursor, not a 500.
+        odd = await client.get("/v1/audit", params={"cursor": "³"}, headers=bearer(ADMIN))
+        assert odd.status_code == 400
 
     chain = f"{env['HUB_CONSUMER_GROUP_PREFIX']}-incidents"
     finding, walked_count, heads = await check(

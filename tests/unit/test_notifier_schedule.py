@@ -100,7 +100,7 @@ def test_retry_after_is_read_as_seconds_or_an_http_date(header: str, seconds: fl
     assert parse_retry_after(header, now=NOW) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("header", [None, "", "soon", "-5", "1.5", "Tue, 99 Foo 2021"])
+@pytest.mark.parametrize("header", [None, "", "soon", "-5", "1.5", "Tue, 99 Foo 2021", "\u00b2"])
 def test_unreadable_retry_after_is_ignored(header: str | None) -> None:
     assert parse_retry_after(header, now=NOW) is None
 

@@ -53,7 +53,7 @@ def split_bootstrap(bootstrap: str) -> tuple[str, int]:
     """`host:port` of the first bootstrap server."""
     first = bootstrap.split(",")[0].strip()
     host, sep, port = first.rpartition(":")
-    if not sep or not port.isdigit():
+    if not sep or not (port.isascii() and port.isdigit()):
         raise ValueError(f"bootstrap server {first!r} is not host:port")
     return host.strip("[]"), int(port)
 

@@ -11,7 +11,7 @@ from hub_shared.auth import CurrentPrincipal
 from hub_shared.dependencies import RuntimeDep
 from hub_shared.errors import NotFound
 from hub_shared.http import json_model, require_media_type
-from hub_shared.openapi_docs import json_body
+from hub_shared.openapi_docs import answered_as, json_body
 from incidents import exports, report_data, service
 from incidents.incidence import data as incidence_data
 from incidents.incidence import exports as incidence_exports
@@ -165,14 +165,12 @@ async def get_disease(
     "/reports/key-industries",
     response_model=None,
     responses={
-        200: {
-            "description": "the key-industry table (重点行业企业基本情况表)",
-            "content": {
-                "application/json": {},
-                "text/csv": {},
-                exports.XLSX_MEDIA_TYPE: {},
-            },
-        },
+        **answered_as(
+            "the key-industry table (重点行业企业基本情况表)",
+            "application/json",
+            "text/csv",
+            exports.XLSX_MEDIA_TYPE,
+        ),
         **{status: _PROBLEM for status in (401, 403, 422)},
     },
     dependencies=[Depends(can_read_reports)],

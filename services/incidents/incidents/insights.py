@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from hub_shared.auth import CurrentPrincipal
 from hub_shared.dependencies import RuntimeDep
+from hub_shared.openapi_docs import answered_as
 from incidents import advice, page_links, pages, trend_data
 from incidents.api import can_read_reports
 from incidents.incidence import data as incidence_data
@@ -50,10 +51,7 @@ async def get_trends(
     "/floating-rates",
     response_model=None,
     responses={
-        200: {
-            "description": "floating-rate suggestions per employer",
-            "content": {"application/json": {}, "text/csv": {}},
-        },
+        **answered_as("floating-rate suggestions per employer", "application/json", "text/csv"),
         **_PROBLEMS,
     },
     dependencies=[Depends(can_read_reports)],

@@ -27,6 +27,7 @@ from hub_shared.identifiers import (
     PermitNo,
     ResidentIdNumber,
     Uscc,
+    named_form,
 )
 from incidents.rules import grade_consistency_error, split_industry_code
 
@@ -74,8 +75,14 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 Count = Annotated[int, Field(strict=True, ge=0, le=100_000)]
 PastInstant = Annotated[datetime, AfterValidator(_past_instant)]
 PastDate = Annotated[date, AfterValidator(_past_date)]
-IndustryCodeIn = Annotated[str, AfterValidator(_industry_code)]
-Category = Annotated[int, Field(strict=True), AfterValidator(_category)]
+IndustryCodeIn = Annotated[str, AfterValidator(_industry_code), named_form("industry-code")]
+# 1-10, documented as the schema's range and checked by _category, whose message names
+# the category list.
+Category = Annotated[
+    int,
+    Field(strict=True, json_schema_extra={"minimum": 1, "maximum": 10}),
+    AfterValidator(_category),
+]
 
 
 class _Request(BaseModel):

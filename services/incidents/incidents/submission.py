@@ -22,6 +22,7 @@ from pydantic import Field
 
 from hub_shared import divisions
 from hub_shared.dependencies import RuntimeDep
+from hub_shared.openapi_docs import answered_as
 from hub_shared.spreadsheets import neutralise_workbook
 from incidents import exports, pages, report_data, trend_data, trends
 from incidents.evaluation import workbook as goal_workbook
@@ -192,12 +193,7 @@ def _shown(value: Any, fmt: str) -> str:
     "/v1/reports/annual-submission",
     response_model=None,
     tags=["reports"],
-    responses={
-        200: {
-            "description": "the annual submission",
-            "content": {"text/html": {}, exports.XLSX_MEDIA_TYPE: {}},
-        }
-    },
+    responses=answered_as("the annual submission", "text/html", exports.XLSX_MEDIA_TYPE),
 )
 async def annual_submission(
     request: Request,

@@ -30,7 +30,7 @@ def _utc_text(moment: datetime | None) -> str | None:
 def _cursor(raw: str | None) -> int:
     if raw is None:
         return 0
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "³".isdigit() too, and int() refuses it
         raise BadRequest("cursor must be the next_cursor of a previous page")
     return int(raw)
 

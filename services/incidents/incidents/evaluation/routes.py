@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from hub_shared import divisions
 from hub_shared.dependencies import RuntimeDep
+from hub_shared.openapi_docs import answered_as
 from incidents import exports, pages
 from incidents.evaluation import workbook
 from incidents.evaluation.data import evaluation_of
@@ -22,7 +23,7 @@ router = APIRouter(tags=["reports"])
 @router.get(
     "/v1/reports/evaluation",
     response_model=None,
-    responses={200: {"content": {"text/html": {}, exports.XLSX_MEDIA_TYPE: {}}}},
+    responses=answered_as("the evaluation", "text/html", exports.XLSX_MEDIA_TYPE),
 )
 async def get_evaluation(
     request: Request, query: Annotated[EvaluationQuery, Query()], runtime: RuntimeDep,

@@ -14,6 +14,7 @@ from hub_shared.auth import CurrentPrincipal
 from hub_shared.dependencies import RuntimeDep
 from hub_shared.errors import NotFound
 from hub_shared.http import json_model
+from hub_shared.openapi_docs import answered_as
 from incidents import pages
 from incidents.api import can_read_reports
 from incidents.inspections import data, intake
@@ -140,7 +141,8 @@ CSV_FIELDS = ("division_code", "year", "industry", "industry_zh", "inspections",
 
 
 @router.get(
-    "/v1/reports/inspections", response_model=None, responses=_PROBLEMS,
+    "/v1/reports/inspections", response_model=None,
+    responses=_PROBLEMS | answered_as("the inspection report", "application/json", "text/csv"),
     dependencies=[Depends(can_read_reports)], tags=["reports"],
 )  # fmt: skip
 async def get_inspection_report(

@@ -12,6 +12,7 @@ from hub_shared import webhooks
 from hub_shared.auth import CurrentPrincipal
 from hub_shared.dependencies import RuntimeDep
 from hub_shared.http import json_model, parse_json, parse_model, require_media_type
+from hub_shared.openapi_docs import answered_as
 from incidents import pages
 from incidents.api import PiiDep, can_read_reports
 from incidents.exports import XLSX_MEDIA_TYPE
@@ -118,7 +119,10 @@ async def post_completion_webhook(
 
 
 @router.get(
-    "/v1/reports/training-coverage", response_model=None, responses=_PROBLEMS,
+    "/v1/reports/training-coverage", response_model=None,
+    responses=_PROBLEMS | answered_as(
+        "training coverage", "application/json", "text/csv", XLSX_MEDIA_TYPE
+    ),
     dependencies=[Depends(can_read_reports)], tags=["reports"],
 )  # fmt: skip
 async def get_coverage(

@@ -62,7 +62,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     text = value.strip()
     if not text:
         return None
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # not "²", which float() refuses
         return float(text)
     try:
         when = parsedate_to_datetime(text)
