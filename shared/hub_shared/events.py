@@ -117,6 +117,7 @@ class DiseaseData(EventData):
     institution: str | None = None
 
 
+# Payload models are alike in shape by nature: each event names its own fields.
 class AlertSubject(EventData):
     uscc: str
     name: str

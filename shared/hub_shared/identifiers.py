@@ -62,24 +62,26 @@ def _uscc_bad_char(code: str) -> str | None:
     return None
 
 
+def _uscc_characters(raw: str, length: int, what: str) -> str:
+    """`raw` normalised, of `length` characters from the USCC alphabet, or InvalidValue."""
+    code = normalize_code(raw)
+    if len(code) != length:
+        raise InvalidValue(f"{what} must be {length} characters, got {len(code)}")
+    if problem := _uscc_bad_char(code):
+        raise InvalidValue(problem)
+    return code
+
+
 def uscc_check_char(first17: str) -> str:
     """The check character (position 18) of the first 17 characters of a USCC."""
-    body = normalize_code(first17)
-    if len(body) != 17:
-        raise InvalidValue(f"USCC body must be 17 characters, got {len(body)}")
-    if problem := _uscc_bad_char(body):
-        raise InvalidValue(problem)
+    body = _uscc_characters(first17, 17, "USCC body")
     total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(body, _USCC_WEIGHTS, strict=True))
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
 def validate_uscc(raw: str) -> str:
     """The normalised USCC; ValueError for wrong length, character or check character."""
-    code = normalize_code(raw)
-    if len(code) != 18:
-        raise InvalidValue(f"USCC must be 18 characters, got {len(code)}")
-    if problem := _uscc_bad_char(code):
-        raise InvalidValue(problem)
+    code = _uscc_characters(raw, 18, "USCC")
     expected = uscc_check_char(code[:17])
     if code[17] != expected:
         raise InvalidValue(f"USCC check character is {code[17]!r}, expected {expected!r}")

@@ -46,6 +46,7 @@ class Metrics:
         self.events_published = Gauge(
             "hub_events_published", "events published by this process", registry=self.registry
         )
+        # One declaration a metric, alike in shape by nature: a name, its help, its labels.
         self.write_transactions = Gauge(
             "hub_write_transactions",
             "transactions the group commit committed (each holds one or more writes)",

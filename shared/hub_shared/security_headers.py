@@ -24,6 +24,7 @@ HEADERS: Final = (
 )
 
 
+# The plain-ASGI preamble, alike in shape to http.py's BodyLimit by design.
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self._app = app

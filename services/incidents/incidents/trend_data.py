@@ -34,7 +34,8 @@ class Facts:
             for v in self.versions
         ]
 
-    # Row-to-fact copies (here and in service.py): the rules take plain values, not tables.
+    # Row-to-fact copies, alike in shape on purpose (here and in service.py): the rules
+    # take plain values, not tables.
     def enrollment_facts(self) -> list[reports.EnrollmentFact]:
         return [
             reports.EnrollmentFact(

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 class NotifierOperatorMetrics:
     def __init__(self, registry: CollectorRegistry, office_ids: list[str]) -> None:
         self._offices = office_ids
+        # Declarations alike in shape to delivery/attempt.py's: one a metric, nothing shared.
         self.backlog = Gauge(
             "hub_notifier_delivery_backlog",
             "webhook deliveries not yet delivered (pending), per office",

@@ -11,6 +11,8 @@ from hub_shared.asgi import NotedStatus, route_template
 from hub_shared.tracing.context import span, use_tracer
 
 
+# The plain-ASGI preamble is alike in shape to metrics.py's and security_headers.py's
+# by design (hub_shared.asgi says why plain ASGI).
 class TraceRequests:
     def __init__(self, app: ASGIApp, tracer: Tracer) -> None:
         self._app = app

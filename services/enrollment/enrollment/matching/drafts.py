@@ -21,6 +21,8 @@ class AlertDraft:
     evidence: list[Evidence]
 
 
+# Protocols alike in shape to rules.py's, on purpose: each lists the fields its reader
+# uses, so that a plain record or the matcher's fact serves.
 class PermitView(Protocol):
     """What a permit alert names: the matcher's permit fact."""
 

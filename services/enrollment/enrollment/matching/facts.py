@@ -52,6 +52,7 @@ class EnrollmentFact:
     table: ClassVar[str] = "enrollment_enrollments"
 
 
+# Alike in shape to its table and to hub_shared.events.FindingData, on purpose (see above).
 @dataclass(slots=True)
 class FindingFact:
     finding_id: str

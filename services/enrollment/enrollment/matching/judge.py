@@ -41,6 +41,7 @@ class Index:
 
     def __init__(self, facts: Facts) -> None:
         self.facts = facts
+        # One index a join key, alike in shape by nature: a key, its facts.
         self.naming: dict[str, list[EnrollmentFact]] = defaultdict(list)
         self.coded: dict[str, list[EnrollmentFact]] = defaultdict(list)
         self.projects_of: dict[str, list[EnrollmentFact]] = defaultdict(list)

@@ -21,6 +21,8 @@ class Policy:
     name_threshold: float = DEFAULT_THRESHOLD
 
 
+# Protocols alike in shape (here and in drafts.py), on purpose: each lists the fields
+# its reader uses.
 class EnrollmentLike(Protocol):
     """What the rules read of an enrollment (EnrollmentFacts, or the matcher's fact)."""
 

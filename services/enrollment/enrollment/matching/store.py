@@ -46,6 +46,7 @@ _INCIDENTS = table_of(Incident)
 _ALERTS = table_of(Alert)
 _ENTERPRISES = table_of(Enterprise)
 # What each need looks up: (table, column).
+# Tables of names, alike in shape by nature: data, not logic.
 _LOOKUPS: dict[str, tuple[Table, str]] = {
     "permit": (_PERMITS, "permit_no"),
     "permits_of": (_PERMITS, "contractor_uscc"),

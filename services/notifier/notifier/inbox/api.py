@@ -32,6 +32,7 @@ def _feed(request: Request) -> AlertFeed:
 FeedDep = Annotated[AlertFeed, Depends(_feed)]
 
 
+# A thin route: its query parameters are service.list_alerts's, alike in shape by design.
 @router.get("/alerts")
 async def list_alerts(
     principal: CurrentPrincipal,
