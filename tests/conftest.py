@@ -1,7 +1,7 @@
 """Fixtures shared by every test: a real Kafka broker and real databases.
 
 - `kafka`: one Apache Kafka 4.3.1 broker per session (hubtools.kafka.LocalKafka) on free
-  ports in a temporary directory, every topic of hub_shared.topics created. Fault tests
+  ports in a temporary directory, every topic of hub_shared.messaging.topics created. Fault tests
   may `kill()` / `restart()` it; from an async test call those through
   `await asyncio.to_thread(kafka.restart)` so the event loop keeps running meanwhile.
 - `postgres`: one throwaway PostgreSQL cluster per session (hubtools.postgres).

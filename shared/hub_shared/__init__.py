@@ -1,3 +1,4 @@
-"""hub_shared: what every service of the hub shares and no business rule: settings, clock,
-events and their envelope and topics, the outbox and the consumers' inbox, the unit of work
-and group commit, migrations, errors, auth, webhooks, identifiers and code lists."""
+"""hub_shared: what every service of the hub shares and no business rule: settings, the
+clock, logs and metrics at the top; events and Kafka (`messaging`), databases and
+transactions (`storage`), the HTTP edge (`web`), identifiers and code lists (`domain`),
+import jobs, the audit trail and tracing."""

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, mo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub_shared.config_safety import refuse_unsafe
-from hub_shared.industries import KEY_INDUSTRIES_BY_KEY
+from hub_shared.domain.industries import KEY_INDUSTRIES_BY_KEY
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

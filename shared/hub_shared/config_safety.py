@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hub_shared.divisions import is_known
+from hub_shared.domain.divisions import is_known
 
 if TYPE_CHECKING:
     from hub_shared.config import ServiceSettings

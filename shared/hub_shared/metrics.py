@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hub_shared.asgi import NotedStatus, route_template
+from hub_shared.web.asgi import NotedStatus, route_template
 
 
 class Metrics:

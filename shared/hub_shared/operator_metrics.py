@@ -13,9 +13,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from hub_shared import clock
-from hub_shared.consumer import EventConsumer
-from hub_shared.db import SessionFactory
-from hub_shared.outbox import OutboxMessage
+from hub_shared.messaging.consumer import EventConsumer
+from hub_shared.messaging.outbox import OutboxMessage
+from hub_shared.storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
 

@@ -11,19 +11,19 @@ from typing import cast
 
 from hub_shared.audit.trail import AuditTrail, audit_chain
 from hub_shared.config import ServiceSettings
-from hub_shared.consumer import EventConsumer
-from hub_shared.db import make_engine, make_sessions
-from hub_shared.db import ping as db_ping
-from hub_shared.group_commit import GroupCommitter
-from hub_shared.kafka import Producer, connection_options
-from hub_shared.kafka import ping as kafka_ping
+from hub_shared.messaging.consumer import EventConsumer
+from hub_shared.messaging.kafka import Producer, connection_options
+from hub_shared.messaging.kafka import ping as kafka_ping
+from hub_shared.messaging.outbox import OutboxMessage, OutboxRelay
+from hub_shared.messaging.processed_events import BatchHandler, BatchPrepare, Handler, one_by_one
+from hub_shared.messaging.topics import event_name
 from hub_shared.metrics import Metrics
-from hub_shared.migrations import Schema, migrate
 from hub_shared.operator_metrics import OperatorMetrics
-from hub_shared.outbox import OutboxMessage, OutboxRelay
-from hub_shared.processed_events import BatchHandler, BatchPrepare, Handler, one_by_one
-from hub_shared.retention import Pruner, standard_rules, trace_link_rule
-from hub_shared.topics import event_name
+from hub_shared.storage.db import make_engine, make_sessions
+from hub_shared.storage.db import ping as db_ping
+from hub_shared.storage.group_commit import GroupCommitter
+from hub_shared.storage.migrations import Schema, migrate
+from hub_shared.storage.retention import Pruner, standard_rules, trace_link_rule
 from hub_shared.tracing import make_tracer, use_tracer
 
 log = logging.getLogger(__name__)

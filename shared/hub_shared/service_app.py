@@ -11,15 +11,15 @@ from fastapi.responses import JSONResponse
 
 from hub_shared.audit import api as audit_api
 from hub_shared.audit.middleware import AuditExchanges
-from hub_shared.auth import TokenRegistry
-from hub_shared.errors import install_error_handlers, problem
-from hub_shared.http import BodyLimit
+from hub_shared.messaging.outbox_admin import router as outbox_admin
 from hub_shared.metrics import instrument
-from hub_shared.openapi_docs import documented
-from hub_shared.outbox_admin import router as outbox_admin
 from hub_shared.runtime import ServiceRuntime
-from hub_shared.security_headers import SecurityHeaders
 from hub_shared.tracing.http import TraceRequests
+from hub_shared.web.auth import TokenRegistry
+from hub_shared.web.errors import install_error_handlers, problem
+from hub_shared.web.http import BodyLimit
+from hub_shared.web.openapi_docs import documented
+from hub_shared.web.security_headers import SecurityHeaders
 
 
 def build_app(

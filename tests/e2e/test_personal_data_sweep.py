@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub_shared.topics import ALL_TOPICS
+from hub_shared.messaging.topics import ALL_TOPICS
 from hubtools.kafka import LocalKafka
 from tests.support.hub import HEALTH_TOKEN, bearer, topic_records, write_config
 from tests.support.processes import Services, hub_processes

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from hub_shared.auth import BREAK_GLASS, Principal
 from hub_shared.config import ServiceName
-from hub_shared.errors import Forbidden
+from hub_shared.web.auth import BREAK_GLASS, Principal
+from hub_shared.web.errors import Forbidden
 from tests.support.asgi import app_of, call
 
 ADMIN = (
@@ -59,7 +59,7 @@ def test_a_configured_break_glass_scope_acts_as_any_department_and_is_logged(
 ) -> None:
     glass = Principal("ops-emergency", "client", frozenset({BREAK_GLASS}), ("370800",))
 
-    with caplog.at_level(logging.WARNING, logger="hub_shared.auth"):
+    with caplog.at_level(logging.WARNING, logger="hub_shared.web.auth"):
         glass.require("accidents:write")
 
     assert [r.getMessage() for r in caplog.records] == [

@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 from hub_shared.audit.chain import entry_hash
 from hub_shared.audit.trail import audit_chain
 from hub_shared.audit.verification import stored_chain
-from hub_shared.db import make_engine
+from hub_shared.storage.db import make_engine
 from hubtools.audit_cli import check
 from hubtools.cli import app as hub
 from hubtools.kafka import LocalKafka

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub_shared.errors import RateLimited
-from hub_shared.throttle import AttemptLimiter
+from hub_shared.web.errors import RateLimited
+from hub_shared.web.throttle import AttemptLimiter
 from tests.support.asgi import app_of
 from tests.support.dashboard import sign_in
 

@@ -16,9 +16,9 @@ from sqlalchemy import insert
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub_shared.envelope import Envelope
-from hub_shared.kafka import Producer
-from hub_shared.processed_events import ProcessedEvent
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.messaging.kafka import Producer
+from hub_shared.messaging.processed_events import ProcessedEvent
 from hub_shared.runtime import ServiceRuntime
 from hubtools.kafka import LocalKafka
 from permit_ingest.tables import SCHEMA
@@ -80,7 +80,7 @@ async def test_a_conflict_that_never_clears_is_dead_lettered_with_an_error_log(
     consumer = runtime.add_consumer(
         name="conflicts", topics=[topic], handler=violates_a_constraint, batched=True
     )
-    caplog.set_level(logging.INFO, logger="hub_shared.consumer")
+    caplog.set_level(logging.INFO, logger="hub_shared.messaging.consumer")
     await runtime.start()
     event = await _publish(kafka, topic)
 

@@ -24,9 +24,9 @@ from enrollment.app import create_app
 from enrollment.imports.api import import_router
 from enrollment.imports.importer import CSV, XLSX
 from enrollment.tables import Enterprise, ImportJob
-from hub_shared.identifiers import uscc_check_char
+from hub_shared.domain.identifiers import uscc_check_char
 from hub_shared.import_jobs.jobs import INTERRUPTED
-from hub_shared.outbox import OutboxMessage
+from hub_shared.messaging.outbox import OutboxMessage
 from hub_shared.runtime import ServiceRuntime
 from hubtools.kafka import LocalKafka
 from tests.support.hub import (

@@ -1,4 +1,4 @@
-"""The group commit's promise (hub_shared.group_commit), on real SQLite and PostgreSQL: a
+"""The group commit's promise (hub_shared.storage.group_commit), on real SQLite and PostgreSQL: a
 2xx means the write is durable, a failing write fails alone, a failed commit answers no one
 with success, and racing duplicates publish one event.
 
@@ -19,11 +19,11 @@ from sqlalchemy import event, func
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
-from hub_shared.db import create_tables, make_engine, make_sessions, table_of
-from hub_shared.errors import Conflict
-from hub_shared.group_commit import GroupCommitter
-from hub_shared.outbox import OutboxMessage
-from hub_shared.uow import UnitOfWork
+from hub_shared.messaging.outbox import OutboxMessage
+from hub_shared.storage.db import create_tables, make_engine, make_sessions, table_of
+from hub_shared.storage.group_commit import GroupCommitter
+from hub_shared.storage.uow import UnitOfWork
+from hub_shared.web.errors import Conflict
 from permit_ingest import service
 from permit_ingest.service import Answer, Delivery
 from permit_ingest.tables import PermitRecord, WebhookReceipt

@@ -15,8 +15,8 @@ import pytest
 from openpyxl import load_workbook
 
 from hub_shared import clock
-from hub_shared.envelope import Envelope
-from hub_shared.events import EnrollmentData, EnterpriseData
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.messaging.events import EnrollmentData, EnterpriseData
 from hubtools.kafka import LocalKafka
 from incidents.tables import IncidentsAccident, IncidentsDisease, IncidentsEnterprise
 from tests.support import incidents as support

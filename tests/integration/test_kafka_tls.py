@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.serialization import (
 from enrollment.app import create_app as enrollment_app
 from enrollment.matching.rebuild import rebuild
 from hub_shared.config import EnvSettings, KafkaTls, ServiceName, ServiceSettings
-from hub_shared.envelope import Envelope
-from hub_shared.kafka import Producer, connection_options
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.messaging.kafka import Producer, connection_options
 from hubtools.kafka import BrokerTls, LocalKafka
 from permit_ingest.app import create_app as ingest_app
 from tests.support.hub import (

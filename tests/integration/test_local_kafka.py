@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import RecordMetadata
 
-from hub_shared.topics import ALL_TOPICS, PERMITS
+from hub_shared.messaging.topics import ALL_TOPICS, PERMITS
 from hubtools.kafka import LocalKafka
 
 WAIT_SECONDS = 30

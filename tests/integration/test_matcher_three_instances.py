@@ -24,13 +24,13 @@ from enrollment.app import create_app
 from enrollment.matching import driver
 from enrollment.matching.rules import Policy
 from enrollment.tables import TABLES, Alert
-from hub_shared.db import create_tables, make_engine, make_sessions, table_of
-from hub_shared.envelope import Envelope
-from hub_shared.identifiers import USCC_ALPHABET, uscc_check_char
-from hub_shared.kafka import Producer
-from hub_shared.outbox import OutboxMessage
-from hub_shared.processed_events import ProcessedEvent, apply_batch
-from hub_shared.topics import topic_of
+from hub_shared.domain.identifiers import USCC_ALPHABET, uscc_check_char
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.messaging.kafka import Producer
+from hub_shared.messaging.outbox import OutboxMessage
+from hub_shared.messaging.processed_events import ProcessedEvent, apply_batch
+from hub_shared.messaging.topics import topic_of
+from hub_shared.storage.db import create_tables, make_engine, make_sessions, table_of
 from hubtools.kafka import LocalKafka
 from tests.support.hub import (
     new_permit_no,

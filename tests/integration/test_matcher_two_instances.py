@@ -13,10 +13,10 @@ from sqlmodel import col, select
 
 from enrollment.app import create_app
 from enrollment.tables import Alert
-from hub_shared.kafka import Producer
-from hub_shared.processed_events import ProcessedEvent
+from hub_shared.messaging.kafka import Producer
+from hub_shared.messaging.processed_events import ProcessedEvent
+from hub_shared.messaging.topics import topic_of
 from hub_shared.runtime import ServiceRuntime
-from hub_shared.topics import topic_of
 from hubtools.kafka import LocalKafka
 from tests.support.events import permit_issued, project_enrolled
 from tests.support.hub import (

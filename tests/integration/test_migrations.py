@@ -15,16 +15,16 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, func, inspect, select, text
 from typer.testing import CliRunner
 
-from hub_shared.db import make_engine, table_of
-from hub_shared.migrations import (
+from hub_shared.messaging.outbox import OutboxMessage
+from hub_shared.messaging.processed_events import ProcessedEvent
+from hub_shared.storage.db import make_engine, table_of
+from hub_shared.storage.migrations import (
     BASELINE,
     Schema,
     UnversionedSchema,
     current_revision,
     migrate,
 )
-from hub_shared.outbox import OutboxMessage
-from hub_shared.processed_events import ProcessedEvent
 from hubtools.cli import app
 
 SERVICES = ["permit_ingest", "enrollment", "incidents", "notifier"]

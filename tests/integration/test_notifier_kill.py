@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from hub_shared.envelope import Envelope
-from hub_shared.kafka import Producer
-from hub_shared.topics import event_type
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.messaging.kafka import Producer
+from hub_shared.messaging.topics import event_type
 from hubtools.kafka import LocalKafka
 from tests.support.hub import bearer
 from tests.support.notifier_harness import AGENCY, new_alert, until, write_config

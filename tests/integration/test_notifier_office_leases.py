@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub_shared.db import SessionFactory, make_engine, make_sessions
-from hub_shared.migrations import migrate
+from hub_shared.storage.db import SessionFactory, make_engine, make_sessions
+from hub_shared.storage.migrations import migrate
 from notifier.delivery.leases import LEASE_SECONDS, add_offices, hold_offices, leave
 from notifier.tables import SCHEMA
 

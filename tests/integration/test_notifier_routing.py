@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub_shared.divisions import CITY, county_codes, name_of
+from hub_shared.domain.divisions import CITY, county_codes, name_of
 from hubtools.kafka import LocalKafka
 from tests.integration.test_notifier_streams import Stream
 from tests.support.dashboard import sign_in

@@ -14,10 +14,10 @@ import pytest
 from pydantic import SecretStr
 from sqlmodel import col, select
 
-from hub_shared.auth import Principal
 from hub_shared.config import DeliveryConfig, OfficeConfig
-from hub_shared.db import SessionFactory, create_tables, make_engine, make_sessions
-from hub_shared.events import AlertData
+from hub_shared.messaging.events import AlertData
+from hub_shared.storage.db import SessionFactory, create_tables, make_engine, make_sessions
+from hub_shared.web.auth import Principal
 from notifier.delivery.endpoints import track_health
 from notifier.delivery.store import Claimed, Outcome, claim_due, record_outcomes
 from notifier.inbox.alert_state import (

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from hub_shared.outbox import OutboxMessage
-from hub_shared.processed_events import ProcessedEvent
+from hub_shared.messaging.outbox import OutboxMessage
+from hub_shared.messaging.processed_events import ProcessedEvent
 from hub_shared.runtime import ServiceRuntime
 from hubtools.kafka import LocalKafka
 from tests.integration.test_notifier_streams import Stream

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from hub_shared.outbox import insert_staged, outbox_row
+from hub_shared.messaging.outbox import insert_staged, outbox_row
 from hub_shared.runtime import ServiceRuntime
 from hubtools.kafka import LocalKafka
 from tests.support.hub import (

@@ -22,9 +22,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 from sqlmodel import select
 
-from hub_shared import clock, webhooks
-from hub_shared.envelope import Envelope
-from hub_shared.events import AlertData, AlertSubject
+from hub_shared import clock
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.messaging.events import AlertData, AlertSubject
+from hub_shared.web import webhooks
 from hubtools.kafka import LocalKafka
 from notifier.app import create_app as notifier_app
 from notifier.tables import Delivery

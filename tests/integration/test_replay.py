@@ -16,12 +16,12 @@ from typer.testing import CliRunner
 from enrollment.app import create_app
 from enrollment.matching.rebuild import rebuild
 from enrollment.tables import SCHEMA, Alert, Enrollment
-from hub_shared.db import make_engine, make_sessions
-from hub_shared.kafka import Producer
-from hub_shared.migrations import current_revision, migrate
-from hub_shared.outbox import OutboxMessage
+from hub_shared.messaging.kafka import Producer
+from hub_shared.messaging.outbox import OutboxMessage
+from hub_shared.messaging.topics import topic_of
 from hub_shared.runtime import ServiceRuntime
-from hub_shared.topics import topic_of
+from hub_shared.storage.db import make_engine, make_sessions
+from hub_shared.storage.migrations import current_revision, migrate
 from hubtools.cli import app
 from hubtools.kafka import LocalKafka
 from tests.support.events import permit_issued, project_enrolled

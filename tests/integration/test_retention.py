@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from sqlmodel import col, select
 
 from hub_shared.config import HubConfig, RetentionConfig
-from hub_shared.outbox import OutboxMessage, insert_staged, outbox_row
-from hub_shared.processed_events import ProcessedEvent
+from hub_shared.messaging.outbox import OutboxMessage, insert_staged, outbox_row
+from hub_shared.messaging.processed_events import ProcessedEvent
 from hub_shared.runtime import ServiceRuntime
 from permit_ingest.tables import WebhookReceipt
 from tests.support.hub import running, settings_for, wait_for, write_config

@@ -21,8 +21,8 @@ from sqlalchemy import text
 from enrollment.app import create_app as create_enrollment
 from hub_shared import tracing
 from hub_shared.config import RetentionConfig, ServiceName
-from hub_shared.db import create_tables, make_engine, make_sessions, table_of
-from hub_shared.retention import Pruner, trace_link_rule
+from hub_shared.storage.db import create_tables, make_engine, make_sessions, table_of
+from hub_shared.storage.retention import Pruner, trace_link_rule
 from hub_shared.tracing.links import TraceLink
 from hubtools.kafka import LocalKafka
 from notifier.app import create_app as create_notifier

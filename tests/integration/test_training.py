@@ -21,7 +21,8 @@ import httpx
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from hub_shared import clock, webhooks
+from hub_shared import clock
+from hub_shared.web import webhooks
 from hubtools.kafka import LocalKafka
 from incidents.app import create_app as incidents_app
 from incidents.training.gaps import alert_id_of

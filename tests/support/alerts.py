@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from enrollment.matching.drafts import AlertDraft
-from hub_shared.events import AlertSubject, Evidence
+from hub_shared.messaging.events import AlertSubject, Evidence
 
 NOW = datetime(2026, 11, 29, 8, 30, 15, 123456, tzinfo=UTC)
 DRAFT = AlertDraft(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub_shared.envelope import Envelope
+from hub_shared.messaging.envelope import Envelope
 
 CONTRACTOR = "91370812MA3L12T073"
 

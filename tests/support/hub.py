@@ -16,8 +16,8 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 
-from hub_shared import webhooks
 from hub_shared.config import EnvSettings, ServiceName, ServiceSettings
+from hub_shared.web import webhooks
 
 T = TypeVar("T")
 

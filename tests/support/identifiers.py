@@ -1,4 +1,4 @@
-"""Hypothesis strategies for valid identifiers, one per `format` that hub_shared.identifiers
+"""Hypothesis strategies for valid identifiers, one per `format` that hub_shared.domain.identifiers
 names in the OpenAPI documents: with them a generator reaches past validation."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from datetime import date
 
 from hypothesis import strategies as st
 
-from hub_shared.divisions import CITY, county_codes
-from hub_shared.identifiers import USCC_ALPHABET, uscc_check_char
+from hub_shared.domain.divisions import CITY, county_codes
+from hub_shared.domain.identifiers import USCC_ALPHABET, uscc_check_char
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 

@@ -24,12 +24,12 @@ from sqlmodel import col, select
 
 from hub_shared import clock
 from hub_shared.config import EnvSettings, ServiceSettings
-from hub_shared.envelope import Envelope
-from hub_shared.events import EnrollmentData, EnterpriseData
-from hub_shared.identifiers import USCC_ALPHABET, uscc_check_char
-from hub_shared.kafka import Producer
-from hub_shared.outbox import OutboxMessage
-from hub_shared.topics import topic_of
+from hub_shared.domain.identifiers import USCC_ALPHABET, uscc_check_char
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.messaging.events import EnrollmentData, EnterpriseData
+from hub_shared.messaging.kafka import Producer
+from hub_shared.messaging.outbox import OutboxMessage
+from hub_shared.messaging.topics import topic_of
 from hubtools.kafka import LocalKafka
 from incidents.app import create_app
 from tests.support.hub import running

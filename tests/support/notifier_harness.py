@@ -20,9 +20,9 @@ import httpx
 from fastapi import FastAPI
 
 from hub_shared.config import EnvSettings, ServiceSettings
-from hub_shared.envelope import Envelope
-from hub_shared.kafka import Producer
-from hub_shared.topics import event_type
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.messaging.kafka import Producer
+from hub_shared.messaging.topics import event_type
 from hubtools.kafka import LocalKafka
 from notifier.app import create_app
 from tests.support.hub import bearer, running, wait_for

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from hub_shared.catalog import EVENT_DATA
-from hub_shared.topics import ALL_TOPICS, event_type
+from hub_shared.messaging.catalog import EVENT_DATA
+from hub_shared.messaging.topics import ALL_TOPICS, event_type
 from hubtools.asyncapi import DOCUMENT, render
 
 INSTALL = "npm install -g @asyncapi/cli (.ci/run does)"

@@ -16,7 +16,7 @@ from enrollment.matching.rules import (
     permit_coverage,
 )
 from hub_shared import clock
-from hub_shared.identifiers import validate_resident_id
+from hub_shared.domain.identifiers import validate_resident_id
 
 # 2024-03-02 02:00 in Beijing is 2024-03-01 18:00 UTC.
 AT_TWO_IN_BEIJING = datetime(2024, 3, 1, 18, 0, tzinfo=UTC)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hub_shared import webhooks
-from hub_shared.errors import Unauthorized
+from hub_shared.web import webhooks
+from hub_shared.web.errors import Unauthorized
 from hubtools import bench_events, bench_wrk
 from hubtools.bench_requests import SOURCE_SECRET, http_request, signed_batch, signed_permits
 from hubtools.bench_stats import Latency, percentile

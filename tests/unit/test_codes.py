@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub_shared import divisions
-from hub_shared.codelists import (
+from hub_shared.domain import divisions
+from hub_shared.domain.codelists import (
     ACCIDENT_GRADE_NAMES_ZH,
     ACCIDENT_GRADES,
     DISEASE_CATEGORIES,
@@ -13,7 +13,7 @@ from hub_shared.codelists import (
     disease_category,
     grade_for,
 )
-from hub_shared.industries import (
+from hub_shared.domain.industries import (
     BASE_RATE_PERCENT,
     KEY_INDUSTRIES,
     RISK_CLASS_DIVISIONS,

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from hub_shared.conflicts import is_conflict, redo_on_conflict
+from hub_shared.storage.conflicts import is_conflict, redo_on_conflict
 
 
 class _DriverError(Exception):

@@ -19,12 +19,18 @@ from enrollment.matching.names import name_key
 from enrollment.matching.rules import Policy
 from enrollment.registry import coverage
 from enrollment.tables import TABLES, Alert, Enrollment, Enterprise, WatchedPermit
-from hub_shared.auth import Principal
-from hub_shared.db import SessionFactory, create_tables, make_engine, make_sessions, table_of
-from hub_shared.envelope import Envelope
-from hub_shared.errors import NotFound
-from hub_shared.outbox import OutboxMessage
-from hub_shared.processed_events import ProcessedEvent, apply_batch
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.messaging.outbox import OutboxMessage
+from hub_shared.messaging.processed_events import ProcessedEvent, apply_batch
+from hub_shared.storage.db import (
+    SessionFactory,
+    create_tables,
+    make_engine,
+    make_sessions,
+    table_of,
+)
+from hub_shared.web.auth import Principal
+from hub_shared.web.errors import NotFound
 
 RENCHENG, WEISHAN, YUTAI, CITY = "370811", "370826", "370827", "370800"
 WEISHAN_PERMIT = "370826202103150101"

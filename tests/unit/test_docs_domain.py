@@ -4,7 +4,7 @@ characters of the identifiers."""
 
 from __future__ import annotations
 
-from hub_shared import codelists, divisions, identifiers, industries
+from hub_shared.domain import codelists, divisions, identifiers, industries
 from tests.support.docs import domain, rows_by_key, table_rows
 
 

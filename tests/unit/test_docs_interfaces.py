@@ -16,10 +16,10 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from hub_shared import events
 from hub_shared.config import EnvSettings, HubConfig
-from hub_shared.errors import HubError
-from hub_shared.topics import ALL_TOPICS
+from hub_shared.messaging import events
+from hub_shared.messaging.topics import ALL_TOPICS
+from hub_shared.web.errors import HubError
 from tests.support.docs import (
     DOCS,
     REPO,

@@ -14,9 +14,9 @@ from pydantic import ValidationError
 from enrollment.imports import importer
 from enrollment.imports.importer import CSV, XLSX, Issue, ParsedFile, ValidRow
 from enrollment.registry.schemas import EnrollmentIn
-from hub_shared.auth import Principal
-from hub_shared.errors import BadRequest, Unprocessable
-from hub_shared.identifiers import uscc_check_char
+from hub_shared.domain.identifiers import uscc_check_char
+from hub_shared.web.auth import Principal
+from hub_shared.web.errors import BadRequest, Unprocessable
 
 CITY = Principal("agency", "client", frozenset({"enterprises:write"}), ("370800",))
 RENCHENG = Principal("rencheng", "client", frozenset({"enterprises:write"}), ("370811",))

@@ -12,8 +12,8 @@ from openpyxl import Workbook, load_workbook
 
 from enrollment.imports.api import _issue_csv
 from enrollment.tables import ImportIssue
-from hub_shared.db import create_tables, make_engine, make_sessions, table_of
 from hub_shared.spreadsheets import FORMULA_STARTS, neutral, neutralise_workbook
+from hub_shared.storage.db import create_tables, make_engine, make_sessions, table_of
 from incidents.advice import Employer, floating_rate_report, to_csv
 from incidents.reports import EnrollmentFact
 

@@ -12,8 +12,8 @@ from openpyxl import Workbook
 
 from enrollment.imports import importer
 from enrollment.imports.importer import CSV, XLSX, open_upload
-from hub_shared.auth import Principal
-from hub_shared.errors import BadRequest, PayloadTooLarge, Unprocessable
+from hub_shared.web.auth import Principal
+from hub_shared.web.errors import BadRequest, PayloadTooLarge, Unprocessable
 
 HEADER = ["uscc", "name", "division_code", "industry_code", "employees"]
 ROW = ["91370811MA3AY4C041", "济宁运河置业有限公司", "370811", "E4811", "12"]

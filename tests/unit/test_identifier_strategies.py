@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from hub_shared.divisions import normalize_division
-from hub_shared.identifiers import (
+from hub_shared.domain.divisions import normalize_division
+from hub_shared.domain.identifiers import (
     validate_permit_no,
     validate_project_code,
     validate_resident_id,
     validate_uscc,
 )
-from hub_shared.industries import normalize_industry_code
+from hub_shared.domain.industries import normalize_industry_code
 from tests.support.asgi import app_of
 from tests.support.identifiers import FORMATS
 

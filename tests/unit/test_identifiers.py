@@ -11,7 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from hub_shared.identifiers import (
+from hub_shared.domain.identifiers import (
     USCC_ALPHABET,
     DivisionCode,
     IndustryCode,

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from hub_shared.divisions import CITY, county_codes
-from hub_shared.identifiers import USCC_ALPHABET, uscc_check_char
+from hub_shared.domain.divisions import CITY, county_codes
+from hub_shared.domain.identifiers import USCC_ALPHABET, uscc_check_char
 from incidents import exports
 from incidents.reports import (
     AccidentFact,

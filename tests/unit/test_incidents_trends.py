@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from hub_shared.divisions import county_codes
+from hub_shared.domain.divisions import county_codes
 from incidents.reports import AccidentFact, EnrollmentFact, EnterpriseState
 from incidents.trends import compute, on_track, target_rate
 

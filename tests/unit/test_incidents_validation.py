@@ -11,8 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from hub_shared import clock
-from hub_shared.errors import from_validation
-from hub_shared.identifiers import resident_id_digest
+from hub_shared.domain.identifiers import resident_id_digest
+from hub_shared.web.errors import from_validation
 from incidents.rules import fingerprint, grade_consistency_error, mask_name, split_industry_code
 from incidents.schemas import AccidentIn, DiseaseIn, ReportQuery
 

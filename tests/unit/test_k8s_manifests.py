@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from hub_shared.config import DEFAULT_PORTS, HubConfig
-from hub_shared.topics import ALL_TOPICS, AUDIT, DEADLETTER
+from hub_shared.messaging.topics import ALL_TOPICS, AUDIT, DEADLETTER
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 NAMESPACE = "jining-hub"

@@ -14,7 +14,7 @@ from enrollment.matching.fold import Subject, fold, mark_due, parse
 from enrollment.matching.judge import AlertChange, Index, expand, judge
 from enrollment.matching.rules import Policy
 from hub_shared import clock
-from hub_shared.envelope import Envelope
+from hub_shared.messaging.envelope import Envelope
 
 CONTRACTOR = "91370812MA3L12T073"
 OTHER = "91370811MA3AY4C041"

@@ -11,8 +11,8 @@ import pytest
 from enrollment.matching.facts import Facts
 from enrollment.matching.fold import fold, parse
 from enrollment.matching.rules import Policy
-from hub_shared.consumer import PermanentEventError
-from hub_shared.envelope import Envelope
+from hub_shared.messaging.consumer import PermanentEventError
+from hub_shared.messaging.envelope import Envelope
 
 USCC = "91370812MA3L12T073"
 NOW = datetime(2024, 3, 1, tzinfo=UTC)

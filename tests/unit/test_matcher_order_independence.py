@@ -32,10 +32,16 @@ from enrollment.matching.rules import (
     permit_coverage,
 )
 from enrollment.tables import TABLES, Alert
-from hub_shared.db import SessionFactory, create_tables, make_engine, make_sessions, table_of
-from hub_shared.envelope import Envelope
-from hub_shared.outbox import OutboxMessage
-from hub_shared.processed_events import ProcessedEvent, apply_batch
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.messaging.outbox import OutboxMessage
+from hub_shared.messaging.processed_events import ProcessedEvent, apply_batch
+from hub_shared.storage.db import (
+    SessionFactory,
+    create_tables,
+    make_engine,
+    make_sessions,
+    table_of,
+)
 
 # One clock for the generated dates, the matcher and the rules: a run across midnight UTC
 # must not judge "today" on two different days.

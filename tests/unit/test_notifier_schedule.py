@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from hub_shared.config import OfficeConfig
-from hub_shared.divisions import county_codes
+from hub_shared.domain.divisions import county_codes
 from notifier.delivery.schedule import (
     MAX_RETRY_AFTER_SECONDS,
     is_older,

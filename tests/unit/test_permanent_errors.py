@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from hub_shared import consumer
-from hub_shared.consumer import PermanentEventError
-from hub_shared.divisions import normalize_division
-from hub_shared.envelope import Envelope
-from hub_shared.identifiers import validate_uscc
+from hub_shared.domain.divisions import normalize_division
+from hub_shared.domain.identifiers import validate_uscc
+from hub_shared.messaging import consumer
+from hub_shared.messaging.consumer import PermanentEventError
+from hub_shared.messaging.envelope import Envelope
 
 
 def _permanent(exc: Exception) -> bool:

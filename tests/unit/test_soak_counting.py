@@ -7,7 +7,7 @@ import random
 from datetime import UTC, datetime
 
 from enrollment.registry.schemas import EnrollmentIn
-from hub_shared.identifiers import validate_resident_id
+from hub_shared.domain.identifiers import validate_resident_id
 from hubtools.soak_io import kill_moments
 from hubtools.soak_plan import (
     GAP,

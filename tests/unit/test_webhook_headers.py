@@ -7,8 +7,8 @@ import pytest
 from starlette.datastructures import Headers
 
 from hub_shared import clock
-from hub_shared.errors import Unauthorized
-from hub_shared.webhooks import check_headers
+from hub_shared.web.errors import Unauthorized
+from hub_shared.web.webhooks import check_headers
 
 
 def _headers(timestamp: str) -> Headers:

@@ -13,8 +13,8 @@ from hub_shared.audit.chain import Finding
 from hub_shared.audit.trail import audit_chain
 from hub_shared.audit.verification import published_heads, verify_service
 from hub_shared.config import ServiceSettings
-from hub_shared.db import make_engine
-from hub_shared.kafka import connection_options
+from hub_shared.messaging.kafka import connection_options
+from hub_shared.storage.db import make_engine
 from hubtools.db_cli import PACKAGES, DatabaseUrl, Service
 
 app = typer.Typer(help="The exchange audit trail of each service.", no_args_is_help=True)

@@ -17,9 +17,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from hub_shared.envelope import Envelope, encode
-from hub_shared.identifiers import USCC_ALPHABET, uscc_check_char
-from hub_shared.topics import topic_of
+from hub_shared.domain.identifiers import USCC_ALPHABET, uscc_check_char
+from hub_shared.messaging.envelope import Envelope, encode
+from hub_shared.messaging.topics import topic_of
 
 COUNTIES = ["370811", "370812", "370826", "370827", "370828", "370829", "370830", "370831"]
 PERMIT_SHARE = 0.45

@@ -27,8 +27,8 @@ from rich.console import Console
 from rich.table import Table
 
 from hub_shared.config import EnvSettings, ServiceSettings
-from hub_shared.divisions import county_codes
-from hub_shared.identifiers import uscc_check_char
+from hub_shared.domain.divisions import county_codes
+from hub_shared.domain.identifiers import uscc_check_char
 from hub_shared.memory import peak_rss_mib
 from hub_shared.runtime import ServiceRuntime
 from hubtools.kafka import LocalKafka

@@ -40,11 +40,11 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from hub_shared.config import EnvSettings, ServiceSettings
-from hub_shared.divisions import CITY, county_codes
-from hub_shared.envelope import Envelope
-from hub_shared.kafka import Producer
+from hub_shared.domain.divisions import CITY, county_codes
 from hub_shared.memory import peak_rss_mib
-from hub_shared.topics import event_type
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.messaging.kafka import Producer
+from hub_shared.messaging.topics import event_type
 from hubtools.kafka import LocalKafka
 from hubtools.postgres import LocalPostgres, find_pg_bin
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from hub_shared import webhooks
+from hub_shared.web import webhooks
 
 SOURCE_ID = "bench"
 SOURCE_SECRET = "whsec_" + base64.b64encode(b"bench-source-secret-0123456789").decode()
@@ -74,7 +74,7 @@ def signed_batch(tag: str, lines: int, now: datetime | None = None) -> Signed:
 
 def uninsured_uscc(i: int) -> str:
     """An employer USCC that no enrollment names: one per accident."""
-    from hub_shared.identifiers import uscc_check_char
+    from hub_shared.domain.identifiers import uscc_check_char
 
     body = f"91{DIVISION}MA{i:07d}"
     return body + uscc_check_char(body)

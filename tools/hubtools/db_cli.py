@@ -21,8 +21,8 @@ from rich.console import Console
 from sqlalchemy import Connection
 
 from hub_shared.config import ServiceName, ServiceSettings
-from hub_shared.db import make_engine
-from hub_shared.migrations import Schema, current_revision, migrate
+from hub_shared.storage.db import make_engine
+from hub_shared.storage.migrations import Schema, current_revision, migrate
 
 app = typer.Typer(help="Schema migrations of each service (alembic).", no_args_is_help=True)
 console = Console()

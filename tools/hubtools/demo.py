@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hub_shared import webhooks
 from hub_shared.config import EnvSettings, load_hub_config
+from hub_shared.web import webhooks
 
 console = Console()
 

@@ -30,9 +30,9 @@ from rich.table import Table
 
 from hub_shared.clock import BEIJING
 from hub_shared.clock import today as clock_today
-from hub_shared.codelists import grade_for
 from hub_shared.config import EnvSettings, load_hub_config
-from hub_shared.identifiers import uscc_check_char
+from hub_shared.domain.codelists import grade_for
+from hub_shared.domain.identifiers import uscc_check_char
 
 YEARS: Final = range(2020, 2026)
 ORG_WEIGHTS: Final = (3, 7, 9, 10, 5, 8, 4, 2)

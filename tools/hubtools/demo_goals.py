@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any, Final
 
-from hub_shared import webhooks
-from hub_shared.industries import key_industries_of
+from hub_shared.domain.industries import key_industries_of
+from hub_shared.web import webhooks
 from hubtools.demo_data import INDUSTRIES, Call, Enterprise, enterprises
 
 # Dust industries and their new pneumoconiosis cases per 100,000 insured in 2020.

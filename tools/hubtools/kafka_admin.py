@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
-from hub_shared.topics import ALL_TOPICS
+from hub_shared.messaging.topics import ALL_TOPICS
 
 T = TypeVar("T")
 POLL_SECONDS = 0.05

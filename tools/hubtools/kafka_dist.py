@@ -140,7 +140,7 @@ def server_properties(
         "share.coordinator.state.topic.replication.factor": 1,
         "share.coordinator.state.topic.min.isr": 1,
         "group.initial.rebalance.delay.ms": 0,
-        # Topics come from the registry (hub_shared.topics), as Strimzi's KafkaTopic does.
+        # Topics come from the registry (hub_shared.messaging.topics), as Strimzi's KafkaTopic does.
         "auto.create.topics.enable": "false",
         "num.partitions": partitions,
         # Light: few threads, small internal topics, small preallocated indexes.

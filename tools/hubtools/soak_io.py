@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer
 
-from hub_shared import webhooks
+from hub_shared.web import webhooks
 from hubtools import bench_offsets
 from hubtools.bench_requests import EMERGENCY_TOKEN, SOURCE_ID, SOURCE_SECRET
 from hubtools.soak_plan import KINDS, Kind, Planned, TopicRecord, body_of, wall_now

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from hub_shared.identifiers import uscc_check_char
+from hub_shared.domain.identifiers import uscc_check_char
 from hubtools.bench_requests import DIVISION, permit
 
 Kind = Literal["permit", "enrollment", "accident", "disease"]

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.table import Table
 
-from hub_shared.topics import DEADLETTER
+from hub_shared.messaging.topics import DEADLETTER
 
 
 @dataclass

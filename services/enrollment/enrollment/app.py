@@ -11,7 +11,7 @@ from enrollment.matching.due_permits import due_permit_scanner, matching_policy
 from enrollment.registry.api import router
 from enrollment.tables import SCHEMA
 from hub_shared.config import ServiceSettings
-from hub_shared.consumer import EventConsumer
+from hub_shared.messaging.consumer import EventConsumer
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 

@@ -10,9 +10,9 @@ from sqlalchemy import Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from hub_shared import clock
-from hub_shared.db import table_of
 from hub_shared.import_jobs.tables import ImportJobColumns
-from hub_shared.migrations import Schema
+from hub_shared.storage.db import table_of
+from hub_shared.storage.migrations import Schema
 
 
 class Enterprise(SQLModel, table=True):

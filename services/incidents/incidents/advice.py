@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
-from hub_shared import divisions
-from hub_shared.industries import BASE_RATE_PERCENT, normalize_industry_code, risk_class_of
+from hub_shared.domain import divisions
+from hub_shared.domain.industries import BASE_RATE_PERCENT, normalize_industry_code, risk_class_of
 from hub_shared.spreadsheets import neutral_fields
 from incidents.reports import EnrollmentFact
 

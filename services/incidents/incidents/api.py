@@ -7,11 +7,11 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from hub_shared.auth import CurrentPrincipal
-from hub_shared.dependencies import RuntimeDep
-from hub_shared.errors import NotFound
-from hub_shared.http import json_model, require_media_type
-from hub_shared.openapi_docs import answered_as, json_body
+from hub_shared.web.auth import CurrentPrincipal
+from hub_shared.web.dependencies import RuntimeDep
+from hub_shared.web.errors import NotFound
+from hub_shared.web.http import json_model, require_media_type
+from hub_shared.web.openapi_docs import answered_as, json_body
 from incidents import exports, report_data, service
 from incidents.incidence import data as incidence_data
 from incidents.incidence import exports as incidence_exports

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hub_shared.config import ServiceSettings
+from hub_shared.messaging.topics import ENROLLMENTS, ENTERPRISES
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
-from hub_shared.topics import ENROLLMENTS, ENTERPRISES
-from hub_shared.web_sessions import expired_rule
+from hub_shared.web.web_sessions import expired_rule
 from incidents import api, consumers, insights
 from incidents.evaluation import routes as evaluation
 from incidents.inspections import overdue

@@ -16,12 +16,12 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import clock
-from hub_shared.consumer import PermanentEventError
-from hub_shared.divisions import normalize_division
-from hub_shared.envelope import Envelope
-from hub_shared.events import EnrollmentData, EnterpriseData
-from hub_shared.identifiers import normalize_code, validate_uscc
-from hub_shared.industries import normalize_industry_code
+from hub_shared.domain.divisions import normalize_division
+from hub_shared.domain.identifiers import normalize_code, validate_uscc
+from hub_shared.domain.industries import normalize_industry_code
+from hub_shared.messaging.consumer import PermanentEventError
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.messaging.events import EnrollmentData, EnterpriseData
 from incidents.tables import IncidentsEnrollment, IncidentsEnterprise, IncidentsEnterpriseVersion
 
 log = logging.getLogger(__name__)

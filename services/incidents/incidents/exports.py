@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from hub_shared import divisions
+from hub_shared.domain import divisions
 from hub_shared.spreadsheets import neutral_fields, neutralise_workbook
 from incidents.reports import LIST_NAMES_ZH, NOTES, KeyIndustryReport, Row
 

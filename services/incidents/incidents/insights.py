@@ -10,9 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 
-from hub_shared.auth import CurrentPrincipal
-from hub_shared.dependencies import RuntimeDep
-from hub_shared.openapi_docs import answered_as
+from hub_shared.web.auth import CurrentPrincipal
+from hub_shared.web.dependencies import RuntimeDep
+from hub_shared.web.openapi_docs import answered_as
 from incidents import advice, page_links, pages, trend_data
 from incidents.api import can_read_reports
 from incidents.incidence import data as incidence_data

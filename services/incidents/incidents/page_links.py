@@ -1,7 +1,7 @@
 """Who opens a report page or a download: no bearer token ever travels in an address.
 
 An API client (bearer header, `reports:read`) asks `POST /v1/reports/links` for a link
-id: opaque, valid 5 minutes, good for one page or download (hub_shared.web_sessions).
+id: opaque, valid 5 minutes, good for one page or download (hub_shared.web.web_sessions).
 Opening the trend page with `?link=` starts a server-side session whose opaque id the
 page's HttpOnly, SameSite=Strict cookie (`hub_reports_session`, path /reports) holds, so
 reloading it needs no link. The Authorization header works everywhere too.
@@ -15,10 +15,10 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Cookie, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from hub_shared.auth import CurrentPrincipal, Principal, TokenRegistry, client_address
-from hub_shared.errors import Unauthorized
 from hub_shared.runtime import ServiceRuntime
-from hub_shared.web_sessions import LINK_LIFETIME, open_session, resolve, secure_cookies
+from hub_shared.web.auth import CurrentPrincipal, Principal, TokenRegistry, client_address
+from hub_shared.web.errors import Unauthorized
+from hub_shared.web.web_sessions import LINK_LIFETIME, open_session, resolve, secure_cookies
 
 COOKIE: Final = "hub_reports_session"
 router = APIRouter(prefix="/v1/reports", tags=["reports"])

@@ -16,8 +16,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from hub_shared.dependencies import RuntimeDep
-from hub_shared.errors import NotFound
+from hub_shared.web.dependencies import RuntimeDep
+from hub_shared.web.errors import NotFound
 from incidents.evaluation.context import goals_context
 from incidents.incidence import data as incidence_data
 from incidents.page_links import PageCredentialsDep, PageReader, start_session

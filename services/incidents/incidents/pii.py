@@ -19,7 +19,7 @@ from typing import Final
 from pydantic import SecretStr
 from sqlalchemy.exc import IntegrityError
 
-from hub_shared.db import SessionFactory
+from hub_shared.storage.db import SessionFactory
 from incidents.tables import IncidentsKey
 
 log = logging.getLogger(__name__)

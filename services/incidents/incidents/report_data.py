@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub_shared.db import SessionFactory
+from hub_shared.storage.db import SessionFactory
 from incidents import reports
 from incidents.trend_data import year_facts
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, Field, model_validator
 
 from hub_shared import clock
-from hub_shared.identifiers import DivisionCode
+from hub_shared.domain.identifiers import DivisionCode
 from incidents import trends
 
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final, Protocol
 
-from hub_shared import divisions
-from hub_shared.industries import JINING, KEY_INDUSTRIES, SHANDONG, key_industries_of
+from hub_shared.domain import divisions
+from hub_shared.domain.industries import JINING, KEY_INDUSTRIES, SHANDONG, key_industries_of
 
 TOTAL_KEY: Final = "total"
 TOTAL_ZH: Final = "合计"
@@ -54,7 +54,7 @@ class EnterpriseState:
     version: str = ""  # breaks ties between versions of the same instant
 
 
-# Field lists alike in shape to the events' (hub_shared.events): the rules' own inputs.
+# Field lists alike in shape to the events' (hub_shared.messaging.events): the rules' own inputs.
 @dataclass(frozen=True)
 class EnrollmentFact:
     employer_uscc: str

@@ -8,10 +8,10 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final, Protocol, TypeVar
 
-from hub_shared.codelists import ACCIDENT_GRADES, AccidentGrade, grade_for
-from hub_shared.errors import Conflict
-from hub_shared.identifiers import normalize_code
-from hub_shared.industries import normalize_industry_code
+from hub_shared.domain.codelists import ACCIDENT_GRADES, AccidentGrade, grade_for
+from hub_shared.domain.identifiers import normalize_code
+from hub_shared.domain.industries import normalize_industry_code
+from hub_shared.web.errors import Conflict
 
 # Two-character surnames (复姓) common enough to matter when masking a name; a name that
 # starts with one keeps both characters.

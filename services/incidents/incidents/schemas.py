@@ -21,8 +21,8 @@ from pydantic import (
 )
 
 from hub_shared import clock
-from hub_shared.codelists import AccidentGrade, disease_category
-from hub_shared.identifiers import (
+from hub_shared.domain.codelists import AccidentGrade, disease_category
+from hub_shared.domain.identifiers import (
     DivisionCode,
     PermitNo,
     ResidentIdNumber,

@@ -14,14 +14,14 @@ from typing import Generic, TypeVar
 from sqlmodel import col, select
 
 from hub_shared import clock
-from hub_shared.codelists import DISEASE_CATEGORIES, AccidentGrade
-from hub_shared.db import SessionFactory
-from hub_shared.divisions import covers_any
-from hub_shared.events import AccidentData, DiseaseData, EventData, Party
-from hub_shared.group_commit import GroupCommitter
-from hub_shared.identifiers import mask_resident_id, resident_id_digest
-from hub_shared.industries import key_industries_of
-from hub_shared.uow import UnitOfWork
+from hub_shared.domain.codelists import DISEASE_CATEGORIES, AccidentGrade
+from hub_shared.domain.divisions import covers_any
+from hub_shared.domain.identifiers import mask_resident_id, resident_id_digest
+from hub_shared.domain.industries import key_industries_of
+from hub_shared.messaging.events import AccidentData, DiseaseData, EventData, Party
+from hub_shared.storage.db import SessionFactory
+from hub_shared.storage.group_commit import GroupCommitter
+from hub_shared.storage.uow import UnitOfWork
 from incidents.rules import fingerprint, mask_name, same_content, split_industry_code
 from incidents.schemas import AccidentIn, AccidentOut, DiseaseIn, DiseaseOut
 from incidents.schemas import Party as PartyOut
@@ -213,7 +213,7 @@ def disease_out(row: IncidentsDisease, repeat_of: list[str]) -> DiseaseOut:
     )
 
 
-# Alike in shape to hub_shared.outbox's row-to-envelope mapping: each maps its own table
+# Alike in shape to hub_shared.messaging.outbox's row-to-envelope mapping: each maps its own table
 # to its own model.
 def _disease_event(row: IncidentsDisease) -> DiseaseData:
     return DiseaseData(

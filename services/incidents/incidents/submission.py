@@ -20,10 +20,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import Field
 
-from hub_shared import divisions
-from hub_shared.dependencies import RuntimeDep
-from hub_shared.openapi_docs import answered_as
+from hub_shared.domain import divisions
 from hub_shared.spreadsheets import neutralise_workbook
+from hub_shared.web.dependencies import RuntimeDep
+from hub_shared.web.openapi_docs import answered_as
 from incidents import exports, pages, report_data, trend_data, trends
 from incidents.evaluation import workbook as goal_workbook
 from incidents.evaluation.data import Goals, goals_of

@@ -13,9 +13,9 @@ from sqlalchemy import Column, DateTime, Table, Text
 from sqlmodel import Field, SQLModel
 
 from hub_shared import clock
-from hub_shared.db import table_of
-from hub_shared.migrations import Schema
-from hub_shared.web_sessions import WebSession
+from hub_shared.storage.db import table_of
+from hub_shared.storage.migrations import Schema
+from hub_shared.web.web_sessions import WebSession
 from incidents.inspections.tables import TABLES as INSPECTION_TABLES
 from incidents.training.import_tables import TABLES as IMPORT_TABLES
 from incidents.training.tables import TABLES as TRAINING_TABLES

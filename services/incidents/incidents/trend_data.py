@@ -9,8 +9,8 @@ from datetime import date, datetime
 from sqlmodel import col, select
 
 from hub_shared import clock
-from hub_shared.db import SessionFactory
-from hub_shared.divisions import CITY
+from hub_shared.domain.divisions import CITY
+from hub_shared.storage.db import SessionFactory
 from incidents import advice, reports, trends
 from incidents.tables import IncidentsAccident, IncidentsEnrollment, IncidentsEnterpriseVersion
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
-from hub_shared import clock, divisions
+from hub_shared import clock
+from hub_shared.domain import divisions
 from incidents.reports import (
     AccidentFact,
     EnrollmentFact,

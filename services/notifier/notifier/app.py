@@ -6,10 +6,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hub_shared.config import ServiceSettings
+from hub_shared.messaging.topics import ALERTS, PERMITS
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
-from hub_shared.topics import ALERTS, PERMITS
-from hub_shared.web_sessions import expired_rule
+from hub_shared.web.web_sessions import expired_rule
 from notifier.consumers import AlertsHandler
 from notifier.delivery import regulators
 from notifier.delivery.audit import AuditedDeliveryMetrics

@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared.config import OfficeConfig
-from hub_shared.divisions import normalize_division
-from hub_shared.envelope import Envelope
-from hub_shared.events import AlertData
+from hub_shared.domain.divisions import normalize_division
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.messaging.events import AlertData
 from notifier.inbox.alert_state import (
     ALERT_EVENTS,
     AlertBatch,

@@ -12,8 +12,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from hub_shared import clock
-from hub_shared.db import SessionFactory
 from hub_shared.operator_metrics import age_seconds
+from hub_shared.storage.db import SessionFactory
 from notifier.tables import Delivery, DeliveryStatus, NotifierAlert
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from sqlalchemy import Column, Index, Table, Text, text
 from sqlmodel import Field, SQLModel
 
 from hub_shared import clock
-from hub_shared.migrations import Schema
-from hub_shared.web_sessions import WebSession
+from hub_shared.storage.migrations import Schema
+from hub_shared.web.web_sessions import WebSession
 
 
 class DeliveryStatus(StrEnum):

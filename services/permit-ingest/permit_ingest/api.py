@@ -9,12 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from hub_shared import webhooks
-from hub_shared.dependencies import runtime_of
-from hub_shared.errors import PayloadTooLarge, Unprocessable
-from hub_shared.http import parse_json, require_media_type
-from hub_shared.openapi_docs import json_body, raw_body
-from hub_shared.uow import Lookup, UnitOfWork
+from hub_shared.storage.uow import Lookup, UnitOfWork
+from hub_shared.web import webhooks
+from hub_shared.web.dependencies import runtime_of
+from hub_shared.web.errors import PayloadTooLarge, Unprocessable
+from hub_shared.web.http import parse_json, require_media_type
+from hub_shared.web.openapi_docs import json_body, raw_body
 from permit_ingest import service
 from permit_ingest.schemas import PermitIn
 from permit_ingest.service import Answer, Delivery

@@ -1,4 +1,4 @@
-"""How long webhook receipts are kept (hub_shared.retention prunes them)."""
+"""How long webhook receipts are kept (hub_shared.storage.retention prunes them)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import col
 
 from hub_shared.config import RetentionConfig
-from hub_shared.retention import PruneRule
+from hub_shared.storage.retention import PruneRule
 from permit_ingest.tables import WebhookReceipt
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from hub_shared.identifiers import DivisionCode, PermitNo, ProjectCode, Uscc
+from hub_shared.domain.identifiers import DivisionCode, PermitNo, ProjectCode, Uscc
 
 
 class PartyIn(BaseModel):

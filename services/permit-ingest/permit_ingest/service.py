@@ -10,7 +10,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from hub_shared import clock
-from hub_shared.errors import (
+from hub_shared.messaging.events import PermitData
+from hub_shared.storage.uow import Lookup, UnitOfWork
+from hub_shared.web.errors import (
     Conflict,
     Forbidden,
     HubError,
@@ -18,9 +20,7 @@ from hub_shared.errors import (
     Unprocessable,
     from_validation,
 )
-from hub_shared.events import PermitData
-from hub_shared.http import parse_json
-from hub_shared.uow import Lookup, UnitOfWork
+from hub_shared.web.http import parse_json
 from permit_ingest.schemas import PermitIn, apply_source_aliases
 from permit_ingest.tables import PermitRecord, WebhookReceipt
 

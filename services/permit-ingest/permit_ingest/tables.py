@@ -9,8 +9,8 @@ from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
 from hub_shared import clock
-from hub_shared.db import table_of
-from hub_shared.migrations import Schema
+from hub_shared.storage.db import table_of
+from hub_shared.storage.migrations import Schema
 
 
 class PermitRecord(SQLModel, table=True):

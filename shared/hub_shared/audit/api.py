@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from hub_shared.audit.export import AuditFilter, as_csv, page
-from hub_shared.auth import CurrentPrincipal
-from hub_shared.errors import BadRequest
+from hub_shared.web.auth import CurrentPrincipal
+from hub_shared.web.errors import BadRequest
 
 router = APIRouter(prefix="/v1", tags=["operations"])
 

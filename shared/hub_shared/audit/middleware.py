@@ -13,10 +13,10 @@ import hashlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub_shared.asgi import NotedStatus, route_template
 from hub_shared.audit.trail import AuditTrail
-from hub_shared.auth import TokenRegistry
-from hub_shared.errors import Unauthorized
+from hub_shared.web.asgi import NotedStatus, route_template
+from hub_shared.web.auth import TokenRegistry
+from hub_shared.web.errors import Unauthorized
 
 AUDITED_PREFIXES = ("/v1/", "/dashboard")
 NOT_AUDITED_PREFIXES = ("/dashboard/static",)

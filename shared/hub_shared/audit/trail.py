@@ -22,10 +22,10 @@ from hub_shared import clock
 from hub_shared.audit.chain import Draft, Head, content_of, entry_hash
 from hub_shared.audit.tables import GENESIS, AuditAnchor, AuditEntry
 from hub_shared.config import AuditConfig, ServiceSettings
-from hub_shared.envelope import Envelope
-from hub_shared.events import AuditHeadData
-from hub_shared.kafka import Producer
-from hub_shared.topics import AUDIT
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.messaging.events import AuditHeadData
+from hub_shared.messaging.kafka import Producer
+from hub_shared.messaging.topics import AUDIT
 
 log = logging.getLogger(__name__)
 _LOCK = 3708_2021_42

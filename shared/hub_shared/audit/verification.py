@@ -13,9 +13,9 @@ from sqlmodel import col, select
 
 from hub_shared.audit.chain import CONTENT_FIELDS, Finding, Head, Link, verify
 from hub_shared.audit.tables import AuditAnchor, AuditEntry
-from hub_shared.envelope import MalformedEvent, decode
-from hub_shared.events import AuditHeadData
-from hub_shared.topics import AUDIT
+from hub_shared.messaging.envelope import MalformedEvent, decode
+from hub_shared.messaging.events import AuditHeadData
+from hub_shared.messaging.topics import AUDIT
 
 
 async def stored_chain(engine: AsyncEngine) -> tuple[Head | None, list[Link]]:

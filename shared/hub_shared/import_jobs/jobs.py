@@ -29,10 +29,10 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import clock
-from hub_shared.auth import Principal
 from hub_shared.config import ImportsConfig
-from hub_shared.db import SessionFactory, table_of
-from hub_shared.errors import HubError, NotFound, RateLimited
+from hub_shared.storage.db import SessionFactory, table_of
+from hub_shared.web.auth import Principal
+from hub_shared.web.errors import HubError, NotFound, RateLimited
 
 log = logging.getLogger(__name__)
 

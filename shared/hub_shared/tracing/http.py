@@ -7,12 +7,12 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Tracer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hub_shared.asgi import NotedStatus, route_template
 from hub_shared.tracing.context import span, use_tracer
+from hub_shared.web.asgi import NotedStatus, route_template
 
 
 # The plain-ASGI preamble is alike in shape to metrics.py's and security_headers.py's
-# by design (hub_shared.asgi says why plain ASGI).
+# by design (hub_shared.web.asgi says why plain ASGI).
 class TraceRequests:
     def __init__(self, app: ASGIApp, tracer: Tracer) -> None:
         self._app = app

@@ -14,7 +14,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import clock
-from hub_shared.envelope import Envelope
+from hub_shared.messaging.envelope import Envelope
 from hub_shared.tracing.context import active, span
 
 

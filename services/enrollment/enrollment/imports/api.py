@@ -26,14 +26,14 @@ from sqlmodel import col, select
 from enrollment.imports import importer
 from enrollment.imports.importer import CSV, XLSX, Issue, ParsedFile, Upload, ValidRow
 from enrollment.tables import ImportIssue, ImportJob
-from hub_shared.auth import BREAK_GLASS, Principal, scoped
-from hub_shared.db import SessionFactory
-from hub_shared.dependencies import runtime_of
-from hub_shared.http import require_media_type
 from hub_shared.import_jobs.jobs import WAIT_SECONDS, ImportJobs, JobTasks, job_lifespan
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.spreadsheets import neutral_row
-from hub_shared.uow import UnitOfWork
+from hub_shared.storage.db import SessionFactory
+from hub_shared.storage.uow import UnitOfWork
+from hub_shared.web.auth import BREAK_GLASS, Principal, scoped
+from hub_shared.web.dependencies import runtime_of
+from hub_shared.web.http import require_media_type
 
 log = logging.getLogger(__name__)
 

@@ -29,14 +29,14 @@ from enrollment.imports.upload_guard import check_xlsx_archive
 from enrollment.registry.schemas import EnterpriseIn
 from enrollment.tables import Enterprise
 from hub_shared import clock
-from hub_shared.auth import Principal
-from hub_shared.db import table_of
-from hub_shared.errors import BadRequest, Unprocessable, field_errors
-from hub_shared.events import EnterpriseData
-from hub_shared.identifiers import validate_uscc
+from hub_shared.domain.identifiers import validate_uscc
 from hub_shared.import_jobs.cells import cell_text
 from hub_shared.import_jobs.cells import header_key as common_header_key
-from hub_shared.outbox import insert_staged, outbox_row
+from hub_shared.messaging.events import EnterpriseData
+from hub_shared.messaging.outbox import insert_staged, outbox_row
+from hub_shared.storage.db import table_of
+from hub_shared.web.auth import Principal
+from hub_shared.web.errors import BadRequest, Unprocessable, field_errors
 
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -13,7 +13,7 @@ import io
 import zipfile
 from typing import Final
 
-from hub_shared.errors import BadRequest, PayloadTooLarge
+from hub_shared.web.errors import BadRequest, PayloadTooLarge
 
 MiB: Final = 1024 * 1024
 MAX_MEMBERS: Final = 1000

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Protocol
 
 from enrollment.matching.rules import Match, Policy, grace_text
-from hub_shared.events import AlertKind, AlertSubject, Evidence
+from hub_shared.messaging.events import AlertKind, AlertSubject, Evidence
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,16 @@ from enrollment.matching.judge import AlertChange, Index, Subjects, expand, judg
 from enrollment.matching.needs import Needs
 from enrollment.matching.rules import Policy
 from hub_shared import clock
-from hub_shared.envelope import Envelope
-from hub_shared.processed_events import BatchHandler
-from hub_shared.topics import ACCIDENTS, DISEASES, ENROLLMENTS, ENTERPRISES, FINDINGS, PERMITS
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.messaging.processed_events import BatchHandler
+from hub_shared.messaging.topics import (
+    ACCIDENTS,
+    DISEASES,
+    ENROLLMENTS,
+    ENTERPRISES,
+    FINDINGS,
+    PERMITS,
+)
 
 Step = Callable[[Facts], set[Subject]]
 # What the matcher reads; enterprises.v1 too, so that the registry's read side is rebuilt

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 
 
-# Alike in shape to enrollment.tables and hub_shared.events, on purpose: a fact class
+# Alike in shape to enrollment.tables and hub_shared.messaging.events, on purpose: a fact class
 # repeats its table's columns so that the engine judges plain rows with no ORM in it, and
 # its fields match the events' (the public contract) that fold into it.
 @dataclass(slots=True)
@@ -52,7 +52,8 @@ class EnrollmentFact:
     table: ClassVar[str] = "enrollment_enrollments"
 
 
-# Alike in shape to its table and to hub_shared.events.FindingData, on purpose (see above).
+# Alike in shape to its table and to hub_shared.messaging.events.FindingData, on
+# purpose (see above).
 @dataclass(slots=True)
 class FindingFact:
     finding_id: str

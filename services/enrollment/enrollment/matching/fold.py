@@ -22,9 +22,10 @@ from enrollment.matching.names import name_key
 from enrollment.matching.rules import Policy
 from enrollment.registry.schemas import FindingIn
 from hub_shared import clock
-from hub_shared.consumer import PermanentEventError
-from hub_shared.envelope import Envelope
-from hub_shared.events import (
+from hub_shared.domain.industries import normalize_industry_code
+from hub_shared.messaging.consumer import PermanentEventError
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.messaging.events import (
     AccidentData,
     DiseaseData,
     EnrollmentData,
@@ -33,7 +34,6 @@ from hub_shared.events import (
     FindingData,
     PermitData,
 )
-from hub_shared.industries import normalize_industry_code
 
 # What a batch touched: ("permit", permit_no), ("enrollment", id), ("finding", id),
 # ("incident", id). The judge expands them to every subject whose alert may change.

@@ -33,7 +33,7 @@ from enrollment.matching.rules import (
     permit_coverage,
     project_match,
 )
-from hub_shared.events import Evidence
+from hub_shared.messaging.events import Evidence
 
 
 class Index:

@@ -19,7 +19,7 @@ from typing import Final
 from opencc import OpenCC
 from rapidfuzz.distance import OSA
 
-from hub_shared.divisions import CITY, DIVISIONS
+from hub_shared.domain.divisions import CITY, DIVISIONS
 
 _REGION_PREFIXES = ("山东省", "山东", "济宁市", "济宁")
 _LEGAL_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "集团", "公司")

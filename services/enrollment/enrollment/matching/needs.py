@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from enrollment.matching.facts import Facts, PermitFact
 from enrollment.matching.fold import Event
 from enrollment.matching.judge import Subjects
-from hub_shared.events import (
+from hub_shared.messaging.events import (
     AccidentData,
     DiseaseData,
     EnrollmentData,

@@ -28,14 +28,14 @@ from enrollment.matching.fold import Subject
 from enrollment.matching.rules import Policy
 from enrollment.tables import SCHEMA, Alert
 from hub_shared.config import ServiceSettings
-from hub_shared.consumer import EventConsumer
-from hub_shared.db import make_engine, make_sessions, table_of
-from hub_shared.events import AlertData
-from hub_shared.kafka import Producer, connection_options
-from hub_shared.migrations import migrate
-from hub_shared.outbox import OutboxMessage
-from hub_shared.processed_events import ProcessedEvent
-from hub_shared.topics import ALERTS
+from hub_shared.messaging.consumer import EventConsumer
+from hub_shared.messaging.events import AlertData
+from hub_shared.messaging.kafka import Producer, connection_options
+from hub_shared.messaging.outbox import OutboxMessage
+from hub_shared.messaging.processed_events import ProcessedEvent
+from hub_shared.messaging.topics import ALERTS
+from hub_shared.storage.db import make_engine, make_sessions, table_of
+from hub_shared.storage.migrations import migrate
 
 _JUDGED_AT_ONCE = 2000  # subjects judged in one transaction once the log is in
 

@@ -34,9 +34,9 @@ from enrollment.matching.judge import AlertChange
 from enrollment.matching.needs import Needs
 from enrollment.tables import Alert, Enrollment, Enterprise, Finding, Incident, WatchedPermit
 from hub_shared import clock
-from hub_shared.db import table_of
-from hub_shared.events import AlertData
-from hub_shared.outbox import insert_staged, outbox_row
+from hub_shared.messaging.events import AlertData
+from hub_shared.messaging.outbox import insert_staged, outbox_row
+from hub_shared.storage.db import table_of
 from hub_shared.tracing import links as tracing_links
 
 _PERMITS = table_of(WatchedPermit)

@@ -12,11 +12,11 @@ from enrollment.registry import coverage
 from enrollment.registry import service as registry
 from enrollment.registry.schemas import Coverage, EnrollmentIn, EnterpriseIn, FindingIn, TerminateIn
 from enrollment.tables import Enrollment, Finding
-from hub_shared.auth import Principal, scoped
-from hub_shared.dependencies import runtime_of
-from hub_shared.http import json_model
-from hub_shared.openapi_docs import json_body
-from hub_shared.uow import Lookup, UnitOfWork
+from hub_shared.storage.uow import Lookup, UnitOfWork
+from hub_shared.web.auth import Principal, scoped
+from hub_shared.web.dependencies import runtime_of
+from hub_shared.web.http import json_model
+from hub_shared.web.openapi_docs import json_body
 
 Write = Callable[[UnitOfWork], Awaitable[tuple[int, dict[str, Any]]]]
 

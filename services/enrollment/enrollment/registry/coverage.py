@@ -12,7 +12,7 @@ from enrollment.matching.needs import new_needs
 from enrollment.matching.rules import PermitFacts, PermitLike, employer_coverage, permit_coverage
 from enrollment.registry.read_scope import enterprise_divisions, require_enterprise, require_permit
 from enrollment.registry.schemas import Coverage
-from hub_shared.auth import Principal
+from hub_shared.web.auth import Principal
 
 
 async def of_permit(session: AsyncSession, permit_no: str, principal: Principal) -> Coverage:

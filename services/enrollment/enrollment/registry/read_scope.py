@@ -18,10 +18,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from enrollment.tables import Enterprise, WatchedPermit
-from hub_shared.auth import Principal
-from hub_shared.divisions import CITY, normalize_division
-from hub_shared.errors import NotFound
-from hub_shared.invalid import InvalidValue
+from hub_shared.domain.divisions import CITY, normalize_division
+from hub_shared.domain.invalid import InvalidValue
+from hub_shared.web.auth import Principal
+from hub_shared.web.errors import NotFound
 
 
 def named_division(permit_no: str) -> str:

@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub_shared.errors import FieldError, Unprocessable
-from hub_shared.identifiers import DivisionCode, IndustryCode, PermitNo, ProjectCode, Uscc
+from hub_shared.domain.identifiers import DivisionCode, IndustryCode, PermitNo, ProjectCode, Uscc
+from hub_shared.web.errors import FieldError, Unprocessable
 
 
 class _In(BaseModel):

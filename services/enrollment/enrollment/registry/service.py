@@ -9,11 +9,11 @@ from enrollment.matching.names import name_key
 from enrollment.registry.schemas import EnrollmentIn, EnterpriseIn, FindingIn
 from enrollment.tables import Enrollment, Enterprise, Finding
 from hub_shared import clock
-from hub_shared.auth import Principal
-from hub_shared.errors import Conflict, NotFound, Unprocessable
-from hub_shared.events import EnrollmentData, EnterpriseData, FindingData
-from hub_shared.identifiers import validate_uscc
-from hub_shared.uow import UnitOfWork
+from hub_shared.domain.identifiers import validate_uscc
+from hub_shared.messaging.events import EnrollmentData, EnterpriseData, FindingData
+from hub_shared.storage.uow import UnitOfWork
+from hub_shared.web.auth import Principal
+from hub_shared.web.errors import Conflict, NotFound, Unprocessable
 
 
 def enterprise_json(e: Enterprise) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub_shared.db import SessionFactory
+from hub_shared.storage.db import SessionFactory
 from incidents.evaluation import workbook
 from incidents.evaluation.data import goals_of
 from incidents.evaluation.goals import DEFINITIONS

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hub_shared.db import SessionFactory
-from hub_shared.divisions import CITY
+from hub_shared.domain.divisions import CITY
+from hub_shared.storage.db import SessionFactory
 from incidents import report_data, trend_data, trends
 from incidents.evaluation.goals import GoalRow, coverage_target
 from incidents.incidence import data as incidence_data

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from hub_shared import divisions
+from hub_shared.domain import divisions
 from incidents.trends import BASELINE_YEAR, TARGET_YEAR
 
 Period = Literal["midterm", "final"]

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from hub_shared import divisions
-from hub_shared.dependencies import RuntimeDep
-from hub_shared.openapi_docs import answered_as
+from hub_shared.domain import divisions
+from hub_shared.web.dependencies import RuntimeDep
+from hub_shared.web.openapi_docs import answered_as
 from incidents import exports, pages
 from incidents.evaluation import workbook
 from incidents.evaluation.data import evaluation_of

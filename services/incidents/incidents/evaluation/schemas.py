@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, model_validator
 
 from hub_shared import clock
-from hub_shared.identifiers import DivisionCode
+from hub_shared.domain.identifiers import DivisionCode
 from incidents.evaluation.goals import PERIOD_YEARS, Period
 
 

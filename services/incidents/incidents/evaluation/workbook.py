@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from hub_shared import divisions
+from hub_shared.domain import divisions
 from incidents import exports, trends
 from incidents.evaluation.data import Evaluation, Goals
 from incidents.evaluation.goals import DEFINITIONS, PERIOD_ZH

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlmodel import col, select
 
 from hub_shared import clock
-from hub_shared.db import SessionFactory
+from hub_shared.storage.db import SessionFactory
 from incidents import reports, trends
 from incidents.incidence.figures import (
     PNEUMOCONIOSIS,
@@ -63,7 +63,7 @@ async def load(*, sessions: SessionFactory, last: date) -> IncidenceFacts:
             )
         ).all()
     # A row-to-fact copy, alike in shape to other mappings (inspections.intake's rows,
-    # hub_shared.outbox_admin's answers): the rules take plain values, not tables.
+    # hub_shared.messaging.outbox_admin's answers): the rules take plain values, not tables.
     diagnoses = [
         DiagnosisFact(
             diagnosis_id=row.diagnosis_id,

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
-from hub_shared import divisions
+from hub_shared.domain import divisions
 from incidents.reports import (
     TOTAL_KEY,
     TOTAL_ZH,

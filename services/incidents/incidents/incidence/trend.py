@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from hub_shared import divisions
+from hub_shared.domain import divisions
 from incidents.incidence.figures import NOTES, IncidenceRow, IncidenceTable
 from incidents.trends import BASELINE_YEAR
 

@@ -7,8 +7,9 @@ from datetime import date
 
 from sqlmodel import col, select
 
-from hub_shared import clock, divisions
-from hub_shared.db import SessionFactory
+from hub_shared import clock
+from hub_shared.domain import divisions
+from hub_shared.storage.db import SessionFactory
 from incidents.inspections.report import (
     FindingFact,
     InspectionFact,

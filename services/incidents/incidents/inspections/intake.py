@@ -15,13 +15,13 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from hub_shared import clock
-from hub_shared.db import SessionFactory
-from hub_shared.divisions import covers_any
-from hub_shared.errors import Conflict, NotFound, Unprocessable
-from hub_shared.events import FindingData
-from hub_shared.group_commit import GroupCommitter
-from hub_shared.outbox import add_event
-from hub_shared.uow import UnitOfWork
+from hub_shared.domain.divisions import covers_any
+from hub_shared.messaging.events import FindingData
+from hub_shared.messaging.outbox import add_event
+from hub_shared.storage.db import SessionFactory
+from hub_shared.storage.group_commit import GroupCommitter
+from hub_shared.storage.uow import UnitOfWork
+from hub_shared.web.errors import Conflict, NotFound, Unprocessable
 from incidents.inspections import overdue
 from incidents.inspections.kinds import UNINSURED_KINDS
 from incidents.inspections.schemas import InspectionIn, RectificationIn
@@ -70,7 +70,8 @@ def _rows(
         reported_by=by,
     )
     # Request-to-row copies, alike in shape to other mappings (service.py's rows,
-    # incidence.data's facts, hub_shared.outbox_admin's answers): each names its own fields.
+    # incidence.data's facts, hub_shared.messaging.outbox_admin's answers): each names
+    # its own fields.
     findings = [
         IncidentsInspectionFinding(
             finding_id=f.finding_id,

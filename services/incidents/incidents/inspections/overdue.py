@@ -21,9 +21,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import clock
-from hub_shared.db import SessionFactory
-from hub_shared.events import AlertData, AlertSubject, Evidence
-from hub_shared.outbox import add_event
+from hub_shared.messaging.events import AlertData, AlertSubject, Evidence
+from hub_shared.messaging.outbox import add_event
+from hub_shared.storage.db import SessionFactory
 from incidents.inspections.kinds import DEPARTMENTS_ZH, FINDING_KINDS_ZH
 from incidents.inspections.tables import IncidentsInspectionFinding
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
-from hub_shared import divisions
-from hub_shared.industries import KEY_INDUSTRIES
+from hub_shared.domain import divisions
+from hub_shared.domain.industries import KEY_INDUSTRIES
 from incidents.reports import key_industries, named_rows
 
 NOTES: Final[tuple[str, ...]] = (

@@ -9,12 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from hub_shared import clock, divisions
-from hub_shared.auth import CurrentPrincipal
-from hub_shared.dependencies import RuntimeDep
-from hub_shared.errors import NotFound
-from hub_shared.http import json_model
-from hub_shared.openapi_docs import answered_as
+from hub_shared import clock
+from hub_shared.domain import divisions
+from hub_shared.web.auth import CurrentPrincipal
+from hub_shared.web.dependencies import RuntimeDep
+from hub_shared.web.errors import NotFound
+from hub_shared.web.http import json_model
+from hub_shared.web.openapi_docs import answered_as
 from incidents import pages
 from incidents.api import can_read_reports
 from incidents.inspections import data, intake

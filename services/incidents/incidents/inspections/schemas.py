@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from hub_shared.identifiers import DivisionCode, PermitNo
+from hub_shared.domain.identifiers import DivisionCode, PermitNo
 from incidents.inspections.kinds import Department, FindingKind
 from incidents.report_queries import YearQuery
 from incidents.schemas import (
@@ -23,7 +23,7 @@ from incidents.schemas import (
 Evidence = Annotated[str, Field(min_length=1, max_length=4000)]
 
 
-# Field lists alike in shape to the events' (hub_shared.events): a request and an event
+# Field lists alike in shape to the events' (hub_shared.messaging.events): a request and an event
 # are two contracts that evolve apart.
 class FindingIn(_Request):
     finding_id: RecordId

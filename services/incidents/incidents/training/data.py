@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import clock
-from hub_shared.db import SessionFactory
+from hub_shared.storage.db import SessionFactory
 from incidents import reports
 from incidents.training.coverage import (
     CoverageReport,

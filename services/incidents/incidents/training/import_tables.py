@@ -8,8 +8,8 @@ from sqlalchemy import DateTime, Table
 from sqlmodel import Field, SQLModel
 
 from hub_shared import clock
-from hub_shared.db import table_of
 from hub_shared.import_jobs.tables import ImportJobColumns
+from hub_shared.storage.db import table_of
 
 
 class IncidentsRosterImport(ImportJobColumns, table=True):

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from sqlmodel import col, select
 
 from hub_shared import clock
-from hub_shared.db import SessionFactory
-from hub_shared.group_commit import GroupCommitter
-from hub_shared.identifiers import mask_resident_id, resident_id_digest
-from hub_shared.uow import UnitOfWork
+from hub_shared.domain.identifiers import mask_resident_id, resident_id_digest
+from hub_shared.storage.db import SessionFactory
+from hub_shared.storage.group_commit import GroupCommitter
+from hub_shared.storage.uow import UnitOfWork
 from incidents.rules import fingerprint, mask_name, same_content
 from incidents.training.schemas import CompletionIn, KeyPersonIn
 from incidents.training.tables import IncidentsKeyPerson, IncidentsTrainingCompletion

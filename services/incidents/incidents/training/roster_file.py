@@ -15,8 +15,8 @@ from typing import Any, Final
 from openpyxl import load_workbook
 from pydantic import ValidationError
 
-from hub_shared.errors import BadRequest, Unprocessable
 from hub_shared.import_jobs.cells import cell_text, header_key
+from hub_shared.web.errors import BadRequest, Unprocessable
 from incidents.training.roles import ROLES_ZH
 from incidents.training.schemas import KeyPersonIn
 

@@ -22,11 +22,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import col, select
 
-from hub_shared.auth import CurrentPrincipal, Principal
-from hub_shared.dependencies import RuntimeDep
-from hub_shared.http import require_media_type
 from hub_shared.import_jobs.jobs import ImportJobs, JobTasks, job_lifespan
 from hub_shared.runtime import ServiceRuntime
+from hub_shared.web.auth import CurrentPrincipal, Principal
+from hub_shared.web.dependencies import RuntimeDep
+from hub_shared.web.http import require_media_type
 from incidents.api import PiiDep
 from incidents.training import roster_file
 from incidents.training.import_tables import IncidentsRosterImport, IncidentsRosterImportIssue

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from hub_shared import webhooks
-from hub_shared.auth import CurrentPrincipal
-from hub_shared.dependencies import RuntimeDep
-from hub_shared.http import json_model, parse_json, parse_model, require_media_type
-from hub_shared.openapi_docs import answered_as
+from hub_shared.web import webhooks
+from hub_shared.web.auth import CurrentPrincipal
+from hub_shared.web.dependencies import RuntimeDep
+from hub_shared.web.http import json_model, parse_json, parse_model, require_media_type
+from hub_shared.web.openapi_docs import answered_as
 from incidents import pages
 from incidents.api import PiiDep, can_read_reports
 from incidents.exports import XLSX_MEDIA_TYPE

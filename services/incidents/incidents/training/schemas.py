@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from hub_shared import clock
-from hub_shared.identifiers import DivisionCode, ResidentIdNumber
+from hub_shared.domain.identifiers import DivisionCode, ResidentIdNumber
 from incidents.report_queries import YearQuery
 from incidents.schemas import IndustryCodeIn, Name, PartyIn, PastDate, RecordId, _Request
 from incidents.training.roles import Role

@@ -9,7 +9,7 @@ from sqlalchemy import Column, DateTime, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hub_shared import clock
-from hub_shared.db import table_of
+from hub_shared.storage.db import table_of
 
 
 def _instant(*, nullable: bool = False) -> Column[datetime]:

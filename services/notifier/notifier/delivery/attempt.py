@@ -20,7 +20,7 @@ from prometheus_client import Counter as PromCounter
 
 from hub_shared import clock, tracing
 from hub_shared.config import OfficeConfig
-from hub_shared.webhooks import sign
+from hub_shared.web.webhooks import sign
 from notifier.delivery.schedule import parse_retry_after
 from notifier.delivery.store import Claimed, Outcome
 

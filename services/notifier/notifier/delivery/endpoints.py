@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import clock
 from hub_shared.config import DeliveryConfig, OfficeConfig
-from hub_shared.divisions import CITY, name_of
+from hub_shared.domain.divisions import CITY, name_of
 from notifier.delivery.breaker import endpoint_failed
 from notifier.delivery.store import PENDING, Outcome
 from notifier.inbox.alert_state import (

@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import clock
-from hub_shared.db import SessionFactory
+from hub_shared.storage.db import SessionFactory
 from notifier.tables import NotifierWorker, OfficeLease
 
 LEASE_SECONDS = 10.0

@@ -24,11 +24,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import clock
 from hub_shared.config import OfficeConfig
-from hub_shared.divisions import covers_any, normalize_division
-from hub_shared.envelope import Envelope
-from hub_shared.events import PermitData
-from hub_shared.processed_events import Handler
-from hub_shared.topics import event_type
+from hub_shared.domain.divisions import covers_any, normalize_division
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.messaging.events import PermitData
+from hub_shared.messaging.processed_events import Handler
+from hub_shared.messaging.topics import event_type
 from notifier.tables import Delivery, DeliveryStatus, table_of
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 
 from hub_shared import clock
 from hub_shared.config import OfficeConfig
-from hub_shared.divisions import covers_any
+from hub_shared.domain.divisions import covers_any
 
 # Retry-After is honoured, but a receiver cannot park a delivery for longer than this.
 MAX_RETRY_AFTER_SECONDS = 86400.0

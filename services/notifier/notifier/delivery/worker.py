@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import clock
 from hub_shared.config import DeliveryConfig, HubConfig, OfficeConfig
-from hub_shared.db import SessionFactory
+from hub_shared.storage.db import SessionFactory
 from notifier.delivery.attempt import DeliveryMetrics, post_delivery
 from notifier.delivery.breaker import BreakerState, EndpointBreaker, endpoint_failed
 from notifier.delivery.endpoints import load_endpoints, track_health

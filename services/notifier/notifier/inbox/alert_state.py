@@ -19,8 +19,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import clock
 from hub_shared.config import OfficeConfig
-from hub_shared.events import AlertData, AlertKind
-from hub_shared.topics import event_type
+from hub_shared.messaging.events import AlertData, AlertKind
+from hub_shared.messaging.topics import event_type
 from notifier.delivery import regulators
 from notifier.delivery.schedule import is_older
 from notifier.tables import Delivery, DeliveryStatus, Endpoint, NotifierAlert, table_of

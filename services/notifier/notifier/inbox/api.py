@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from sse_starlette import EventSourceResponse
 
-from hub_shared.auth import CurrentPrincipal
-from hub_shared.dependencies import RuntimeDep, SessionDep
-from hub_shared.errors import Conflict, NotFound
-from hub_shared.events import AlertStatus
-from hub_shared.http import json_model
-from hub_shared.openapi_docs import json_body
+from hub_shared.messaging.events import AlertStatus
+from hub_shared.web.auth import CurrentPrincipal
+from hub_shared.web.dependencies import RuntimeDep, SessionDep
+from hub_shared.web.errors import Conflict, NotFound
+from hub_shared.web.http import json_model
+from hub_shared.web.openapi_docs import json_body
 from notifier.delivery.log import delivery_log, redeliver
 from notifier.inbox import service as inbox
 from notifier.inbox.alert_state import InboxKind, alert_json

@@ -2,7 +2,7 @@
 from this package): sign in with the office token, open alerts of its divisions with
 filters, an alert's details and delivery log, acknowledge and dismiss, live arrivals.
 
-Signing in opens a server-side session (hub_shared.web_sessions): the browser holds its
+Signing in opens a server-side session (hub_shared.web.web_sessions): the browser holds its
 opaque id, never the token, in an HttpOnly, SameSite=Strict cookie scoped to /dashboard
 (Secure behind https); signing out deletes the session. Page scripts never see the
 cookie, other sites cannot send it, and the browser's EventSource carries it to the live
@@ -21,10 +21,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sse_starlette import EventSourceResponse
 
-from hub_shared.auth import Principal, TokenRegistry, client_address
-from hub_shared.dependencies import runtime_of
-from hub_shared.errors import Conflict, RateLimited, Unauthorized
-from hub_shared.web_sessions import open_session, resolve, revoke, secure_cookies
+from hub_shared.web.auth import Principal, TokenRegistry, client_address
+from hub_shared.web.dependencies import runtime_of
+from hub_shared.web.errors import Conflict, RateLimited, Unauthorized
+from hub_shared.web.web_sessions import open_session, resolve, revoke, secure_cookies
 from notifier.delivery.log import delivery_log
 from notifier.inbox import dashboard_data as view
 from notifier.inbox import service as inbox
@@ -56,7 +56,7 @@ class SignInNeeded(Exception):
 
 
 async def _signed_in(request: Request) -> Principal:
-    """The principal of the session cookie (an opaque id, see hub_shared.web_sessions)."""
+    """The principal of the session cookie (an opaque id, see hub_shared.web.web_sessions)."""
     registry: TokenRegistry = request.app.state.tokens
     opaque = request.cookies.get(COOKIE)
     principal = await resolve(runtime_of(request).sessions, registry, opaque, "session")

@@ -12,8 +12,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import clock
-from hub_shared.auth import Principal
-from hub_shared.divisions import CITY, DIVISIONS, county_codes
+from hub_shared.domain.divisions import CITY, DIVISIONS, county_codes
+from hub_shared.web.auth import Principal
 from notifier.inbox.alert_state import ENDPOINT_DISABLED, HUB_KINDS
 from notifier.inbox.service import visible
 from notifier.tables import NotifierAlert

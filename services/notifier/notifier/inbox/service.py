@@ -14,10 +14,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import clock
-from hub_shared.auth import Principal
-from hub_shared.divisions import CITY, is_known
-from hub_shared.errors import Conflict, NotFound, Unprocessable
-from hub_shared.outbox import add_event
+from hub_shared.domain.divisions import CITY, is_known
+from hub_shared.messaging.outbox import add_event
+from hub_shared.web.auth import Principal
+from hub_shared.web.errors import Conflict, NotFound, Unprocessable
 from notifier.delivery import regulators
 from notifier.inbox.alert_state import ACKNOWLEDGED, HUB_KINDS, alert_json
 from notifier.tables import NotifierAlert

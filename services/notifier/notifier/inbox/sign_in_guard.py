@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
-from hub_shared.web_sessions import secure_cookies
+from hub_shared.web.web_sessions import secure_cookies
 
 CSRF_COOKIE: Final = "hub_sign_in_csrf"
 CSRF_FIELD: Final = "csrf"

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hub_shared import clock
-from hub_shared.auth import Principal
-from hub_shared.db import SessionFactory
+from hub_shared.storage.db import SessionFactory
+from hub_shared.web.auth import Principal
 from notifier.inbox.alert_state import alert_json
 from notifier.inbox.service import changed_since
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub_shared.config import StreamsConfig
-from hub_shared.errors import RateLimited
+from hub_shared.web.errors import RateLimited
 
 
 class StreamSlots:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-from hub_shared.migrations import create_inbox_and_outbox, drop_inbox_and_outbox
+from hub_shared.storage.migrations import create_inbox_and_outbox, drop_inbox_and_outbox
 
 # revision identifiers, used by Alembic.
 revision: str = "0001"

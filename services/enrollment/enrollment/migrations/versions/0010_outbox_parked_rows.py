@@ -8,7 +8,7 @@ Create Date: 2026-12-06 17:00:00.000000
 
 from collections.abc import Sequence
 
-from hub_shared.outbox_migrations import add_parked_columns, drop_parked_columns
+from hub_shared.messaging.outbox_migrations import add_parked_columns, drop_parked_columns
 
 # revision identifiers, used by Alembic.
 revision: str = "0010"

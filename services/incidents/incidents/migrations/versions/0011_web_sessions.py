@@ -8,7 +8,7 @@ Create Date: 2026-12-06 17:45:00.000000
 
 from collections.abc import Sequence
 
-from hub_shared.web_session_migrations import create_web_sessions, drop_web_sessions
+from hub_shared.web.web_session_migrations import create_web_sessions, drop_web_sessions
 
 # revision identifiers, used by Alembic.
 revision: str = "0011"

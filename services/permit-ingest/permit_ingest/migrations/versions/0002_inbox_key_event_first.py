@@ -8,7 +8,7 @@ Create Date: 2026-11-30 12:45:00.000000
 
 from collections.abc import Sequence
 
-from hub_shared.migrations import key_inbox_consumer_first, key_inbox_event_first
+from hub_shared.storage.migrations import key_inbox_consumer_first, key_inbox_event_first
 
 # revision identifiers, used by Alembic.
 revision: str = "0002"

@@ -29,10 +29,10 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import clock
-from hub_shared.db import SessionFactory
-from hub_shared.envelope import Envelope, encode
-from hub_shared.kafka import Producer
-from hub_shared.topics import event_type, topic_of
+from hub_shared.messaging.envelope import Envelope, encode
+from hub_shared.messaging.kafka import Producer
+from hub_shared.messaging.topics import event_type, topic_of
+from hub_shared.storage.db import SessionFactory
 from hub_shared.tracing.context import current_traceparent
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
 from hub_shared import clock
-from hub_shared.topics import event_name, event_type
+from hub_shared.messaging.topics import event_name, event_type
 
 _FORMAT = JSONFormat()
 Headers = list[tuple[str, bytes]]

@@ -1,4 +1,4 @@
-"""Group commit: concurrent writes share one transaction (see `hub_shared.uow`)."""
+"""Group commit: concurrent writes share one transaction (see `hub_shared.storage.uow`)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub_shared.conflicts import redo_on_conflict
-from hub_shared.errors import Unavailable
-from hub_shared.outbox import insert_staged
-from hub_shared.tracing.context import bound
-from hub_shared.uow import (
+from hub_shared.messaging.outbox import insert_staged
+from hub_shared.storage.conflicts import redo_on_conflict
+from hub_shared.storage.uow import (
     Known,
     Lookup,
     Work,
@@ -25,6 +23,8 @@ from hub_shared.uow import (
     tracked_sessions,
     transact,
 )
+from hub_shared.tracing.context import bound
+from hub_shared.web.errors import Unavailable
 
 log = logging.getLogger(__name__)
 

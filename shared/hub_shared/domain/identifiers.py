@@ -17,8 +17,9 @@ from typing import Annotated, Final
 
 from pydantic import AfterValidator, WithJsonSchema
 
-from hub_shared import clock, divisions, industries
-from hub_shared.invalid import InvalidValue
+from hub_shared import clock
+from hub_shared.domain import divisions, industries
+from hub_shared.domain.invalid import InvalidValue
 
 # GB 32100-2015: 31 symbols (no I, O, S, V, Z); a symbol's value is its index.
 USCC_ALPHABET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"

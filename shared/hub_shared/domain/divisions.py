@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Final
 
-from hub_shared.invalid import InvalidValue
+from hub_shared.domain.invalid import InvalidValue
 
 CITY: Final = "370800"
 

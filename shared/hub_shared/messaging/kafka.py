@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.helpers import create_ssl_context
 
 from hub_shared.config import KafkaTls
-from hub_shared.envelope import Envelope, Headers, encode
+from hub_shared.messaging.envelope import Envelope, Headers, encode
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from hub_shared import clock
 from hub_shared.config import WEBHOOK_REPLAY_WINDOW_SECONDS, SourceConfig
-from hub_shared.errors import Unauthorized
+from hub_shared.web.errors import Unauthorized
 
 HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 _TOLERANCE = timedelta(seconds=WEBHOOK_REPLAY_WINDOW_SECONDS)

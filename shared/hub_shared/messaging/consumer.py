@@ -23,13 +23,13 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from tenacity import RetryCallState, wait_incrementing
 
-from hub_shared.conflicts import is_conflict, redo_on_conflict
-from hub_shared.db import SessionFactory
-from hub_shared.envelope import Envelope, MalformedEvent, decode
-from hub_shared.invalid import PermanentEventError as PermanentEventError
-from hub_shared.kafka import Producer
-from hub_shared.processed_events import BatchHandler, apply_batch
-from hub_shared.topics import DEADLETTER
+from hub_shared.domain.invalid import PermanentEventError as PermanentEventError
+from hub_shared.messaging.envelope import Envelope, MalformedEvent, decode
+from hub_shared.messaging.kafka import Producer
+from hub_shared.messaging.processed_events import BatchHandler, apply_batch
+from hub_shared.messaging.topics import DEADLETTER
+from hub_shared.storage.conflicts import is_conflict, redo_on_conflict
+from hub_shared.storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
 _POSITION_WAIT = 5.0  # seconds for a partition's starting offset to be looked up

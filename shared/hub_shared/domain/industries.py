@@ -10,7 +10,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
 
-from hub_shared.invalid import InvalidValue
+from hub_shared.domain.invalid import InvalidValue
 
 # Section letter -> first and last 2-digit division (GB/T 4754-2017). The standard ends
 # with S 91-96 (public administration and social organisations) and T 97 (international

@@ -9,7 +9,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub_shared.errors import (
+from hub_shared.web.errors import (
     BadRequest,
     PayloadTooLarge,
     UnsupportedMediaType,

@@ -25,9 +25,9 @@ from sqlalchemy import Connection, MetaData, Table, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub_shared.audit.tables import AuditAnchor, AuditEntry
-from hub_shared.db import table_of
-from hub_shared.outbox import OutboxMessage
-from hub_shared.processed_events import ProcessedEvent
+from hub_shared.messaging.outbox import OutboxMessage
+from hub_shared.messaging.processed_events import ProcessedEvent
+from hub_shared.storage.db import table_of
 from hub_shared.tracing.links import TraceLink
 
 BASELINE = "0001"
@@ -84,10 +84,11 @@ async def migrate(engine: AsyncEngine, schema: Schema) -> None:
 
 
 # The inbox and the outbox are the same tables in every service's database, defined once
-# (hub_shared.processed_events, hub_shared.outbox); each service's baseline revision makes
-# them by calling these, so the four baselines cannot drift apart. They are what alembic
-# generated for the models at the baseline; later changes are revisions of their own
-# (`key_inbox`), never edits here, or databases made earlier would differ.
+# (hub_shared.messaging.processed_events, hub_shared.messaging.outbox); each service's
+# baseline revision makes them by calling these, so the four baselines cannot drift apart.
+# They are what alembic generated for the models at the baseline; later changes are
+# revisions of their own (`key_inbox`), never edits here, or databases made earlier would
+# differ.
 def create_inbox_and_outbox() -> None:
     """In a baseline revision: the shared inbox (keyed as it was then: consumer, event id)
     and outbox tables."""

@@ -19,9 +19,9 @@ from fastapi import Request
 from sqlalchemy import delete
 from sqlmodel import Field, SQLModel, col
 
-from hub_shared.auth import Principal, TokenRegistry
-from hub_shared.db import SessionFactory
-from hub_shared.retention import PruneRule
+from hub_shared.storage.db import SessionFactory
+from hub_shared.storage.retention import PruneRule
+from hub_shared.web.auth import Principal, TokenRegistry
 
 Purpose = Literal["session", "link"]
 SESSION_LIFETIME: Final = timedelta(hours=8)

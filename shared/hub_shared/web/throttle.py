@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
-from hub_shared.errors import RateLimited
+from hub_shared.web.errors import RateLimited
 
 
 class AttemptLimiter:

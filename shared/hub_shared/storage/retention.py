@@ -19,9 +19,9 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import SQLModel, col
 
 from hub_shared.config import RetentionConfig
-from hub_shared.db import SessionFactory
-from hub_shared.outbox import OutboxMessage
-from hub_shared.processed_events import ProcessedEvent
+from hub_shared.messaging.outbox import OutboxMessage
+from hub_shared.messaging.processed_events import ProcessedEvent
+from hub_shared.storage.db import SessionFactory
 from hub_shared.tracing.links import TraceLink
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Operators' view of outbox rows the relay parked as unpublishable (hub_shared.outbox).
+"""Operators' view of outbox rows the relay parked as unpublishable (hub_shared.messaging.outbox).
 
 Every service serves it; the payload stays out of the answer (it may hold personal data).
 """
@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from hub_shared.auth import ADMIN, CurrentPrincipal
-from hub_shared.outbox import OutboxMessage
+from hub_shared.messaging.outbox import OutboxMessage
 from hub_shared.runtime import ServiceRuntime
+from hub_shared.web.auth import ADMIN, CurrentPrincipal
 
 router = APIRouter(prefix="/v1/admin/outbox", tags=["admin"])
 

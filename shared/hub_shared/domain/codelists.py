@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal
 
-from hub_shared.invalid import InvalidValue
+from hub_shared.domain.invalid import InvalidValue
 
 
 @dataclass(frozen=True)

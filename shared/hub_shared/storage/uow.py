@@ -34,8 +34,8 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub_shared.conflicts import redo_on_conflict
-from hub_shared.outbox import EventFields, OutboxMessage, insert_staged, outbox_row
+from hub_shared.messaging.outbox import EventFields, OutboxMessage, insert_staged, outbox_row
+from hub_shared.storage.conflicts import redo_on_conflict
 
 T = TypeVar("T")
 M = TypeVar("M")

@@ -3,8 +3,8 @@ the event models (events.py) joined, for documents generated from both (AsyncAPI
 
 from __future__ import annotations
 
-from hub_shared import events
-from hub_shared.events import EventData
+from hub_shared.messaging import events
+from hub_shared.messaging.events import EventData
 
 EVENT_DATA: dict[str, type[EventData]] = {
     "permit.issued": events.PermitData,

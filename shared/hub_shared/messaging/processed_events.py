@@ -12,8 +12,8 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import clock
-from hub_shared.db import SessionFactory
-from hub_shared.envelope import Envelope
+from hub_shared.messaging.envelope import Envelope
+from hub_shared.storage.db import SessionFactory
 from hub_shared.tracing.context import continuing
 from hub_shared.tracing.links import note_received
 

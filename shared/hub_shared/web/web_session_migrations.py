@@ -1,4 +1,4 @@
-"""The web_sessions table (hub_shared.web_sessions), as the services with pages create it."""
+"""The web_sessions table (hub_shared.web.web_sessions), as the services with pages create it."""
 
 from __future__ import annotations
 

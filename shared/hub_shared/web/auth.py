@@ -11,9 +11,9 @@ from typing import Annotated, Literal
 from fastapi import Depends, Request
 
 from hub_shared.config import HubConfig
-from hub_shared.divisions import covers_any
-from hub_shared.errors import Forbidden, Unauthorized
-from hub_shared.throttle import AttemptLimiter
+from hub_shared.domain.divisions import covers_any
+from hub_shared.web.errors import Forbidden, Unauthorized
+from hub_shared.web.throttle import AttemptLimiter
 
 log = logging.getLogger(__name__)
 OFFICE_SCOPES = frozenset({"alerts:read", "alerts:ack"})

@@ -10,8 +10,9 @@ _PARKED = ("parked_at", "parked_reason")
 
 
 def add_parked_columns() -> None:
-    """The relay parks rows the broker refuses for good (hub_shared.outbox). Tables adopted
-    from before migrations (made from the models) may have the columns already."""
+    """The relay parks rows the broker refuses for good (hub_shared.messaging.outbox).
+    Tables adopted from before migrations (made from the models) may have the columns
+    already."""
     columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("outbox")}
     with op.batch_alter_table("outbox") as batch:
         if "parked_at" not in columns:
