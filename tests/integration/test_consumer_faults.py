@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -160,3 +160,37 @@ async def test_a_bug_raising_key_error_is_retried_not_dead_lettered(
     await wait_for(applied, what="the record applied once the bug is gone")
     assert consumer.dead_lettered == 0
     assert await _dead_lettered(kafka, event) == []
+
+
+async def test_a_record_the_database_refuses_as_data_is_dead_lettered_not_retried(
+    kafka: LocalKafka, database_url: str, tmp_path: Path, topic: str
+) -> None:
+    """PostgreSQL's class 22 (here division by zero; a NUL in text is another) and SQLite's
+    integer overflow can never succeed: the record goes to deadletter.v1 at once instead of
+    holding its partition for ever."""
+    settings = settings_for(
+        "permit-ingest", config=write_config(tmp_path / "hub.toml"), bootstrap=kafka.bootstrap,
+        database_url=database_url, data_dir=tmp_path,
+    )  # fmt: skip
+    runtime = ServiceRuntime(settings, SCHEMA)
+    postgres = database_url.startswith("postgresql")
+
+    async def refuses_as_data(session: AsyncSession, events: Sequence[Envelope]) -> None:
+        if postgres:
+            await session.execute(text("SELECT 1 / 0"))
+        else:
+            await session.execute(text("SELECT :n"), {"n": 2**70})
+
+    consumer = runtime.add_consumer(
+        name="bad-data", topics=[topic], handler=refuses_as_data, batched=True
+    )
+    try:
+        await runtime.start()
+        event = await _publish(kafka, topic)
+        records = await wait_for(lambda: _dead_lettered(kafka, event), what="the dead letter")
+    finally:
+        await runtime.stop()
+
+    error = dict(records[0].headers)["x-error-type"]  # type: ignore[attr-defined]
+    assert error == (b"DBAPIError" if postgres else b"OverflowError")
+    assert consumer.dead_lettered == 1 and consumer.applied == 0

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from hub_shared.storage.conflicts import is_conflict, redo_on_conflict
+from hub_shared.storage.conflicts import is_bad_data, is_conflict, redo_on_conflict
 
 
 class _DriverError(Exception):
@@ -75,3 +75,12 @@ def test_also_names_more_failures_worth_a_redo() -> None:
     assert _run(3, [Abandon()], also=lambda exc: isinstance(exc, Abandon)) == [1, 2]
     with pytest.raises(Abandon):
         _run(3, [Abandon()])
+
+
+def test_bad_data_is_what_no_retry_can_store() -> None:
+    assert is_bad_data(_wrapped(_DriverError(sqlstate="22021")))  # a NUL byte in text
+    assert is_bad_data(_wrapped(_DriverError(sqlstate="22003")))  # a number out of range
+    assert is_bad_data(OverflowError("Python int too large to convert to SQLite INTEGER"))
+    assert not is_bad_data(_wrapped(_DriverError(sqlstate="40001")))
+    assert not is_bad_data(IntegrityError("INSERT", {}, Exception("unique")))
+    assert not is_bad_data(OperationalError("SELECT", {}, _DriverError(sqlstate="57P01")))

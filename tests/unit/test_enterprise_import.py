@@ -17,6 +17,7 @@ from enrollment.registry.schemas import EnrollmentIn
 from hub_shared.domain.identifiers import uscc_check_char
 from hub_shared.web.auth import Principal
 from hub_shared.web.errors import BadRequest, Unprocessable
+from hub_shared.web.http import NUL_MESSAGE
 
 CITY = Principal("agency", "client", frozenset({"enterprises:write"}), ("370800",))
 RENCHENG = Principal("rencheng", "client", frozenset({"enterprises:write"}), ("370811",))
@@ -213,3 +214,12 @@ def test_a_headcount_past_ten_million_is_a_row_error_not_a_database_overflow() -
             enrollment_id="E-1", kind="employer", employer_uscc=uscc(1), employer_name="甲公司",
             division_code="370811", insured_headcount=10**12, valid_from=date(2025, 1, 1),
         )  # fmt: skip
+
+
+def test_a_nul_in_a_cell_is_a_row_error_naming_its_column() -> None:
+    body = csv_lines(
+        HEADER, f"{uscc(1)},甲\u0000公司,370811,47,10", f"{uscc(2)},乙公司,370811,47,5"
+    )
+    parsed = parse(body.encode())
+    assert [r.row for r in parsed.valid] == [3]
+    assert [(i.row, i.column, i.msg) for i in parsed.issues] == [(2, "name", NUL_MESSAGE)]

@@ -14,6 +14,12 @@ def cell_text(value: object) -> str:
     return str(value).strip()
 
 
+def nul_columns(values: dict[str, str]) -> list[str]:
+    """Columns whose text holds NUL (U+0000), which no database text can store: each a row
+    error of the import, like any other bad cell."""
+    return [column for column, text in values.items() if "\x00" in text]
+
+
 def header_key(cell: object) -> str:
     """A header cell compared after NFKC, case folding and dropping spaces and a `*`."""
     return "".join(unicodedata.normalize("NFKC", cell_text(cell)).split()).lower().strip("*")

@@ -28,7 +28,7 @@ from hub_shared.messaging.envelope import Envelope, MalformedEvent, decode
 from hub_shared.messaging.kafka import Producer
 from hub_shared.messaging.processed_events import BatchHandler, apply_batch
 from hub_shared.messaging.topics import DEADLETTER
-from hub_shared.storage.conflicts import is_conflict, redo_on_conflict
+from hub_shared.storage.conflicts import is_bad_data, is_conflict, redo_on_conflict
 from hub_shared.storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
@@ -356,6 +356,9 @@ class EventConsumer:
         except _PERMANENT as exc:
             await self._dead_letter(record, exc)
         except Exception as exc:
+            if is_bad_data(exc):  # it can never be stored: holding the partition helps no one
+                await self._dead_letter(record, exc)
+                return
             if not is_conflict(exc):
                 raise _Transient from exc
             await self._dead_letter(record, exc)  # still conflicting after every redo

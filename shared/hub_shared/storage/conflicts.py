@@ -19,20 +19,34 @@ from tenacity.wait import WaitBaseT
 _CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})
 
 
+def sqlstates(exc: BaseException) -> set[str]:
+    """The SQLSTATE codes a database error carries (PostgreSQL's; none from SQLite)."""
+    if not isinstance(exc, DBAPIError):
+        return set()
+    orig = exc.orig
+    # asyncpg's code is on the adapted error or its cause; psycopg names it sqlstate/pgcode.
+    found = (
+        getattr(orig, "sqlstate", None),
+        getattr(orig, "pgcode", None),
+        getattr(getattr(orig, "__cause__", None), "sqlstate", None),
+    )
+    return {state for state in found if isinstance(state, str)}
+
+
 def is_conflict(exc: BaseException) -> bool:
     """A concurrent transaction got there first: the same work redone should succeed."""
     if isinstance(exc, IntegrityError):
         return True
-    if not isinstance(exc, DBAPIError):
-        return False
-    orig = exc.orig
-    # asyncpg's code is on the adapted error or its cause; psycopg names it sqlstate/pgcode.
-    states = {
-        getattr(orig, "sqlstate", None),
-        getattr(orig, "pgcode", None),
-        getattr(getattr(orig, "__cause__", None), "sqlstate", None),
-    }
-    return not _CONFLICT_SQLSTATES.isdisjoint(states)
+    return not _CONFLICT_SQLSTATES.isdisjoint(sqlstates(exc))
+
+
+def is_bad_data(exc: BaseException) -> bool:
+    """Data no database will store however often it is retried: PostgreSQL's class 22
+    (a NUL in text, a number out of range, an impossible date), or an integer too large
+    for SQLite."""
+    if isinstance(exc, OverflowError):
+        return True
+    return any(state.startswith("22") for state in sqlstates(exc))
 
 
 def backoff(state: RetryCallState) -> float:

@@ -11,7 +11,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub_shared.web.errors import (
     BadRequest,
+    FieldError,
     PayloadTooLarge,
+    Unprocessable,
     UnsupportedMediaType,
     from_validation,
     problem,
@@ -34,7 +36,8 @@ def _limit_for(method: str, path: str) -> int:
 class BodyLimit:
     """Refuse bodies over 1 MiB (64 MiB on the bulk routes) with 413: before reading them when
     Content-Length says so, else (a chunked upload) as soon as the bytes read pass the limit.
-    Bodies are read by routes after authentication, so the 413 comes after it too."""
+    Bodies are read by routes after authentication, so the 413 comes after it too. A URL
+    holding NUL (U+0000), which no database text can store, is refused here with 400."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -42,6 +45,10 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            detail = "the URL must not contain the NUL character (U+0000)"
+            await problem(400, BadRequest.title, detail, slug="malformed")(scope, receive, send)
             return
         limit = _limit_for(scope["method"], scope["path"])
         headers = dict(scope.get("headers") or [])
@@ -103,12 +110,40 @@ def parse_json(body: bytes) -> Any:
         raise BadRequest(f"body is not valid JSON: {exc}") from exc
 
 
+NUL_MESSAGE = "must not contain the NUL character (U+0000)"
+
+
+def nul_paths(data: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Where a JSON value holds U+0000 in a string (a key or a value). PostgreSQL cannot
+    store it in text, so it is refused at the edge, before anything is written or sent."""
+    if isinstance(data, str):
+        return [path] if "\x00" in data else []
+    if isinstance(data, dict):
+        found = [(*path, key) for key in data if isinstance(key, str) and "\x00" in key]
+        for key, value in data.items():
+            found += nul_paths(value, (*path, str(key)))
+        return found
+    if isinstance(data, list):
+        return [p for index, item in enumerate(data) for p in nul_paths(item, (*path, str(index)))]
+    return []
+
+
 def parse_model(model: type[M], data: Any, prefix: tuple[str, ...] = ("body",)) -> M:
     """Validate data into a model; 422 listing every failing field otherwise."""
+    nul: list[FieldError] = [
+        {"loc": [*prefix, *path], "msg": NUL_MESSAGE} for path in nul_paths(data)
+    ]
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
-        raise from_validation(exc, prefix) from exc
+        refused = from_validation(exc, prefix)
+        if not nul:
+            raise refused from exc
+        errors = [*refused.errors, *nul]
+        raise Unprocessable(f"{len(errors)} invalid field(s)", errors) from exc
+    if nul:
+        raise Unprocessable(f"{len(nul)} invalid field(s)", nul)
+    return parsed
 
 
 async def json_model(request: Request, model: type[M]) -> M:

@@ -30,13 +30,14 @@ from enrollment.registry.schemas import EnterpriseIn
 from enrollment.tables import Enterprise
 from hub_shared import clock
 from hub_shared.domain.identifiers import validate_uscc
-from hub_shared.import_jobs.cells import cell_text
+from hub_shared.import_jobs.cells import cell_text, nul_columns
 from hub_shared.import_jobs.cells import header_key as common_header_key
 from hub_shared.messaging.events import EnterpriseData
 from hub_shared.messaging.outbox import insert_staged, outbox_row
 from hub_shared.storage.db import table_of
 from hub_shared.web.auth import Principal
 from hub_shared.web.errors import BadRequest, Unprocessable, field_errors
+from hub_shared.web.http import NUL_MESSAGE
 
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -257,7 +258,9 @@ def validate_row(
     row_no: int, values: dict[str, str], principal: Principal
 ) -> ValidRow | list[Issue]:
     """One row checked like `PUT /v1/enterprises/{uscc}`: every failing column reported."""
-    issues: list[Issue] = []
+    issues = [Issue(row_no, column, NUL_MESSAGE) for column in nul_columns(values)]
+    if issues:
+        return issues
     uscc = ""
     if not values["uscc"]:
         issues.append(Issue(row_no, "uscc", "Field required"))

@@ -15,8 +15,9 @@ from typing import Any, Final
 from openpyxl import load_workbook
 from pydantic import ValidationError
 
-from hub_shared.import_jobs.cells import cell_text, header_key
+from hub_shared.import_jobs.cells import cell_text, header_key, nul_columns
 from hub_shared.web.errors import BadRequest, Unprocessable
+from hub_shared.web.http import NUL_MESSAGE
 from incidents.training.roles import ROLES_ZH
 from incidents.training.schemas import KeyPersonIn
 
@@ -131,6 +132,9 @@ def parse(rows: list[list[Any]]) -> Parsed:
         if not any(values.values()):
             continue
         parsed.rows_total += 1
+        if refused := nul_columns(values):
+            parsed.issues += [Issue(index + 1, column, NUL_MESSAGE) for column in refused]
+            continue
         body: dict[str, Any] = {
             "enterprise": {"uscc": values["uscc"], "name": values["name"]},
             "division_code": values["division_code"],
