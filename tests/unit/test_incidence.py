@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from incidents.incidence.figures import DiagnosisFact, first_diagnoses, incidence_table
 from incidents.incidence.trend import direction, increased, years_needed
-from incidents.reports import EnrollmentFact, EnterpriseState, key_industry_report
+from incidents.reports.key_industries import EnrollmentFact, EnterpriseState, key_industry_report
 
 AT = datetime(2019, 1, 1, tzinfo=UTC)
 COAL, CHEMICAL = "91370832COAL00001", "91370832CHEM00001"

@@ -9,14 +9,14 @@ from datetime import date
 
 import pytest
 
-from incidents.advice import (
+from incidents.reports.advice import (
     Employer,
     EmployerAccident,
     floating_rate_report,
     suggest_tier,
     to_csv,
 )
-from incidents.reports import EnrollmentFact
+from incidents.reports.key_industries import EnrollmentFact
 
 
 def _tier(

@@ -17,8 +17,8 @@ from openpyxl import load_workbook
 
 from hub_shared.domain.divisions import CITY, county_codes
 from hub_shared.domain.identifiers import USCC_ALPHABET, uscc_check_char
-from incidents import exports
-from incidents.reports import (
+from incidents.reports import exports
+from incidents.reports.key_industries import (
     AccidentFact,
     EnrollmentFact,
     EnterpriseState,

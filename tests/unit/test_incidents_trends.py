@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from hub_shared.domain.divisions import county_codes
-from incidents.reports import AccidentFact, EnrollmentFact, EnterpriseState
-from incidents.trends import compute, on_track, target_rate
+from incidents.reports.key_industries import AccidentFact, EnrollmentFact, EnterpriseState
+from incidents.reports.trends import compute, on_track, target_rate
 
 TODAY = date(2026, 3, 1)
 NOW = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)

@@ -12,10 +12,11 @@ from hub_shared.web.dependencies import RuntimeDep
 from hub_shared.web.errors import NotFound
 from hub_shared.web.http import json_model, require_media_type
 from hub_shared.web.openapi_docs import answered_as, json_body
-from incidents import exports, report_data, service
+from incidents import service
 from incidents.incidence import data as incidence_data
 from incidents.incidence import exports as incidence_exports
 from incidents.pii import PiiKey
+from incidents.reports import exports, key_industry_data
 from incidents.schemas import AccidentIn, AccidentOut, DiseaseIn, DiseaseOut, ReportQuery
 
 router = APIRouter(prefix="/v1")
@@ -181,7 +182,7 @@ async def get_key_industries(
 ) -> Response:
     """The plan's attached table for a division and year, as JSON, CSV or XLSX."""
     principal.require_division(query.division_code)
-    report = await report_data.key_industry_report(
+    report = await key_industry_data.key_industry_report(
         sessions=runtime.sessions, division_code=query.division_code, year=query.year
     )
     incidence = await incidence_data.incidence_table_of(

@@ -9,11 +9,12 @@ from hub_shared.messaging.topics import ENROLLMENTS, ENTERPRISES
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.service_app import build_app
 from hub_shared.web.web_sessions import expired_rule
-from incidents import api, consumers, insights
+from incidents import api, consumers
 from incidents.evaluation import routes as evaluation
 from incidents.inspections import overdue
 from incidents.inspections import routes as inspections
 from incidents.pii import PiiKey
+from incidents.reports import routes as reports
 from incidents.tables import SCHEMA
 from incidents.training import gaps, roster_import
 from incidents.training import routes as training
@@ -65,7 +66,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         runtime=runtime,
         routers=[
             api.router,
-            insights.router,
+            reports.router,
             inspections.router,
             training.router,
             roster_import.router,

@@ -40,7 +40,8 @@ from hub_shared.storage.migrations import migrate
 _JUDGED_AT_ONCE = 2000  # subjects judged in one transaction once the log is in
 
 
-# A plain counter record, alike in shape to other reports' counters (incidents.reports).
+# A plain counter record, alike in shape to other reports' counters
+# (incidents.reports.key_industries).
 @dataclass
 class RebuildReport:
     alerts_loaded: int = 0

@@ -7,12 +7,12 @@ from typing import Any
 
 from hub_shared.domain.divisions import CITY
 from hub_shared.storage.db import SessionFactory
-from incidents import report_data, trend_data, trends
 from incidents.evaluation.goals import GoalRow, coverage_target
 from incidents.incidence import data as incidence_data
 from incidents.inspections import data as inspection_data
 from incidents.inspections.report import InspectionReport
-from incidents.reports import KeyIndustryReport
+from incidents.reports import key_industry_data, trend_data, trends
+from incidents.reports.key_industries import KeyIndustryReport
 from incidents.training import data as training_data
 
 
@@ -83,7 +83,7 @@ class Evaluation:
 async def evaluation_of(*, sessions: SessionFactory, division_code: str, year: int) -> Evaluation:
     goals = await goals_of(sessions=sessions, division_code=division_code, year=year)
     tables = [
-        await report_data.key_industry_report(
+        await key_industry_data.key_industry_report(
             sessions=sessions, division_code=division_code, year=y
         )
         for y in (trends.BASELINE_YEAR, year)

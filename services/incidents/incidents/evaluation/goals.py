@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from hub_shared.domain import divisions
-from incidents.trends import BASELINE_YEAR, TARGET_YEAR
+from incidents.reports.trends import BASELINE_YEAR, TARGET_YEAR
 
 Period = Literal["midterm", "final"]
 PERIOD_YEARS: Final = {"midterm": 2023, "final": 2025}

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Query, Request, Response
 from hub_shared.domain import divisions
 from hub_shared.web.dependencies import RuntimeDep
 from hub_shared.web.openapi_docs import answered_as
-from incidents import exports, pages
 from incidents.evaluation import workbook
 from incidents.evaluation.data import evaluation_of
 from incidents.evaluation.goals import DEFINITIONS, PERIOD_ZH
 from incidents.evaluation.schemas import EvaluationQuery
-from incidents.page_links import PageCredentialsDep
+from incidents.reports import exports, pages
+from incidents.reports.page_links import PageCredentialsDep
 
 router = APIRouter(tags=["reports"])
 

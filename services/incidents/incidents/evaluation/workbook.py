@@ -10,14 +10,14 @@ from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
 from hub_shared.domain import divisions
-from incidents import exports, trends
 from incidents.evaluation.data import Evaluation, Goals
 from incidents.evaluation.goals import DEFINITIONS, PERIOD_ZH
 from incidents.incidence.figures import NOTES as INCIDENCE_NOTES
 from incidents.inspections.report import NOTES as INSPECTION_NOTES
 from incidents.inspections.report import InspectionReport
-from incidents.reports import NOTES as TABLE_NOTES
-from incidents.reports import KeyIndustryReport
+from incidents.reports import exports, trends
+from incidents.reports.key_industries import NOTES as TABLE_NOTES
+from incidents.reports.key_industries import KeyIndustryReport
 from incidents.training.coverage import NOTES as TRAINING_NOTES
 
 GOALS_SHEET: Final = "三项目标"

@@ -10,7 +10,6 @@ from sqlmodel import col, select
 
 from hub_shared import clock
 from hub_shared.storage.db import SessionFactory
-from incidents import reports, trends
 from incidents.incidence.figures import (
     PNEUMOCONIOSIS,
     DiagnosisFact,
@@ -19,25 +18,26 @@ from incidents.incidence.figures import (
     incidence_table,
 )
 from incidents.incidence.trend import IncidenceTrend, years_needed
-from incidents.report_queries import TrendQuery
+from incidents.reports import key_industries, trends
+from incidents.reports.queries import TrendQuery
+from incidents.reports.trend_data import load_facts, trend_report
 from incidents.tables import IncidentsDisease
-from incidents.trend_data import load_facts, trend_report
 
 
 @dataclass(frozen=True)
 class IncidenceFacts:
     """Enterprise states and employer enrollments (trend_data); each person's first diagnoses."""
 
-    states: Sequence[reports.EnterpriseState]
-    enrollments: Sequence[reports.EnrollmentFact]
+    states: Sequence[key_industries.EnterpriseState]
+    enrollments: Sequence[key_industries.EnrollmentFact]
     new_cases: Sequence[DiagnosisFact]
     new_pneumoconiosis: Sequence[DiagnosisFact]
 
     def table(self, *, division_code: str, year: int, today: date, now: datetime) -> IncidenceTable:
-        as_of = reports.stock_date(year, today)
+        as_of = key_industries.stock_date(year, today)
         moment = now if as_of == today else clock.end_of_day(as_of)
-        states = reports.enterprises_as_of(self.states, moment)
-        denominators = reports.key_industry_report(
+        states = key_industries.enterprises_as_of(self.states, moment)
+        denominators = key_industries.key_industry_report(
             division_code=division_code,
             year=year,
             as_of=as_of,
@@ -88,7 +88,7 @@ async def incidence_table_of(
 ) -> IncidenceTable:
     """The incidence of one division and year (the key-industry export's extra columns)."""
     today = clock.today()
-    loaded = await load(sessions=sessions, last=reports.stock_date(year, today))
+    loaded = await load(sessions=sessions, last=key_industries.stock_date(year, today))
     return loaded.table(division_code=division_code, year=year, today=today, now=clock.now())
 
 
@@ -97,7 +97,7 @@ async def incidence_trend(
 ) -> IncidenceTrend:
     """The incidence of a division over the years, and its counties' in the last year."""
     today, now = clock.today(), clock.now()
-    loaded = await load(sessions=sessions, last=reports.stock_date(to_year, today))
+    loaded = await load(sessions=sessions, last=key_industries.stock_date(to_year, today))
     years = list(range(from_year, to_year + 1))
     tables = {
         year: loaded.table(division_code=division_code, year=year, today=today, now=now)

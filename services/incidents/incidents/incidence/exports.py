@@ -12,10 +12,10 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
 
-from incidents import exports
 from incidents.incidence.figures import NOTES, IncidenceTable
 from incidents.incidence.trend import IncidenceTrend
-from incidents.reports import NOTES as REPORT_NOTES
+from incidents.reports import exports
+from incidents.reports.key_industries import NOTES as REPORT_NOTES
 
 # (CSV field, XLSX header, number format) of each extra column.
 COLUMNS: Final = (

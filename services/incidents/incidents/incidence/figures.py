@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any, Final
 
 from hub_shared.domain import divisions
-from incidents.reports import (
+from incidents.reports.key_industries import (
     TOTAL_KEY,
     TOTAL_ZH,
     EnterpriseState,

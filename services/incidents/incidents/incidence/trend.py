@@ -15,7 +15,7 @@ from typing import Any, Final, Literal
 
 from hub_shared.domain import divisions
 from incidents.incidence.figures import NOTES, IncidenceRow, IncidenceTable
-from incidents.trends import BASELINE_YEAR
+from incidents.reports.trends import BASELINE_YEAR
 
 Direction = Literal["falling", "rising", "flat"]
 MEASURES: Final = ("incidence_per_100k", "pneumoconiosis_per_100k")

@@ -17,7 +17,7 @@ from incidents.inspections.report import (
     inspection_report,
 )
 from incidents.inspections.tables import IncidentsInspection, IncidentsInspectionFinding
-from incidents.trends import counties_in
+from incidents.reports.trends import counties_in
 
 
 async def report_of(*, sessions: SessionFactory, division_code: str, year: int) -> InspectionReport:

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from hub_shared.domain import divisions
 from hub_shared.domain.industries import KEY_INDUSTRIES
-from incidents.reports import key_industries, named_rows
+from incidents.reports.key_industries import key_industries, named_rows
 
 NOTES: Final[tuple[str, ...]] = (
     "检查按检查日期计入年度, 按被检查企业的行政区划计入县(市、区), 按检查时登记的行业代码"

@@ -16,7 +16,6 @@ from hub_shared.web.dependencies import RuntimeDep
 from hub_shared.web.errors import NotFound
 from hub_shared.web.http import json_model
 from hub_shared.web.openapi_docs import answered_as
-from incidents import pages
 from incidents.api import can_read_reports
 from incidents.inspections import data, intake
 from incidents.inspections.kinds import DEPARTMENTS_ZH, FINDING_KINDS_ZH
@@ -28,7 +27,8 @@ from incidents.inspections.schemas import (
     RectificationIn,
 )
 from incidents.inspections.tables import IncidentsInspection, IncidentsInspectionFinding
-from incidents.page_links import PageCredentialsDep
+from incidents.reports import pages
+from incidents.reports.page_links import PageCredentialsDep
 
 router = APIRouter(tags=["inspections"])
 # Alike in shape to training.routes' list: each router lists the statuses its own

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from hub_shared.domain.identifiers import DivisionCode, PermitNo
 from incidents.inspections.kinds import Department, FindingKind
-from incidents.report_queries import YearQuery
+from incidents.reports.queries import YearQuery
 from incidents.schemas import (
     IndustryCodeIn,
     Name,

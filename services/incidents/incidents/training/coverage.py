@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from hub_shared.domain import divisions
 from hub_shared.domain.industries import KEY_INDUSTRIES
-from incidents.reports import key_industries, named_rows
+from incidents.reports.key_industries import key_industries, named_rows
 from incidents.training.roles import PLAN_START, ROLES, ROLES_ZH, TARGET_DAY
 
 NOTES: Final[tuple[str, ...]] = (

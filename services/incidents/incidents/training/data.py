@@ -11,7 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub_shared import clock
 from hub_shared.storage.db import SessionFactory
-from incidents import reports
+from incidents.reports import key_industries
+from incidents.reports.trends import counties_in
 from incidents.training.coverage import (
     CoverageReport,
     RosterFact,
@@ -19,7 +20,6 @@ from incidents.training.coverage import (
     trained_digests,
 )
 from incidents.training.tables import IncidentsKeyPerson, IncidentsTrainingCompletion
-from incidents.trends import counties_in
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,9 @@ async def coverage_of(
     from 2021 on (the trend)."""
     today = clock.today()
     facts = await load(sessions)
-    report = facts.report(division_code, reports.stock_date(year, today))
+    report = facts.report(division_code, key_industries.stock_date(year, today))
     trend = []
     for each in range(2021, year + 1):
-        total = facts.report(division_code, reports.stock_date(each, today)).total
+        total = facts.report(division_code, key_industries.stock_date(each, today)).total
         trend.append({"year": each} | {k: v for k, v in total.as_dict().items() if k != "roles"})
     return report, trend

@@ -13,10 +13,10 @@ from hub_shared.web.auth import CurrentPrincipal
 from hub_shared.web.dependencies import RuntimeDep
 from hub_shared.web.http import json_model, parse_json, parse_model, require_media_type
 from hub_shared.web.openapi_docs import answered_as
-from incidents import pages
 from incidents.api import PiiDep, can_read_reports
-from incidents.exports import XLSX_MEDIA_TYPE
-from incidents.page_links import PageCredentialsDep
+from incidents.reports import pages
+from incidents.reports.exports import XLSX_MEDIA_TYPE
+from incidents.reports.page_links import PageCredentialsDep
 from incidents.training import data, exports, intake
 from incidents.training.roles import ROLES_ZH
 from incidents.training.schemas import (

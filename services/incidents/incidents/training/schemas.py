@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from hub_shared import clock
 from hub_shared.domain.identifiers import DivisionCode, ResidentIdNumber
-from incidents.report_queries import YearQuery
+from incidents.reports.queries import YearQuery
 from incidents.schemas import IndustryCodeIn, Name, PartyIn, PastDate, RecordId, _Request
 from incidents.training.roles import Role
 

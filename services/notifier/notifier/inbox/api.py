@@ -45,7 +45,8 @@ async def list_alerts(
 ) -> dict[str, Any]:
     """The caller's alerts, newest first; `next_cursor` fetches the next page."""
     principal.require("alerts:read")
-    # Keyword arguments passed through, alike in shape to other call sites (incidents.trends).
+    # Keyword arguments passed through, alike in shape to other call sites
+    # (incidents.reports.trends).
     return await inbox.list_alerts(
         session,
         principal=principal,

@@ -13,10 +13,10 @@ from fastapi.responses import JSONResponse
 from hub_shared.web.auth import CurrentPrincipal
 from hub_shared.web.dependencies import RuntimeDep
 from hub_shared.web.openapi_docs import answered_as
-from incidents import advice, page_links, pages, trend_data
 from incidents.api import can_read_reports
 from incidents.incidence import data as incidence_data
-from incidents.report_queries import FloatingRateQuery, TrendQuery
+from incidents.reports import advice, page_links, pages, trend_data
+from incidents.reports.queries import FloatingRateQuery, TrendQuery
 
 router = APIRouter()
 api = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -77,4 +77,4 @@ async def get_floating_rates(
 router.include_router(api)
 router.include_router(pages.router)
 router.include_router(page_links.router)
-from incidents import submission  # noqa: E402, F401  (adds its routes to router)
+from incidents.reports import submission  # noqa: E402, F401  (adds its routes to router)

@@ -24,19 +24,19 @@ from hub_shared.domain import divisions
 from hub_shared.spreadsheets import neutralise_workbook
 from hub_shared.web.dependencies import RuntimeDep
 from hub_shared.web.openapi_docs import answered_as
-from incidents import exports, pages, report_data, trend_data, trends
 from incidents.evaluation import workbook as goal_workbook
 from incidents.evaluation.data import Goals, goals_of
 from incidents.evaluation.goals import DEFINITIONS
 from incidents.incidence import data as incidence_data
 from incidents.incidence import exports as incidence_exports
 from incidents.incidence.trend import IncidenceTrend
-from incidents.insights import router
 from incidents.inspections import data as inspection_data
 from incidents.inspections.report import InspectionReport
-from incidents.page_links import page_principal
-from incidents.report_queries import YearQuery
-from incidents.reports import NOTES, KeyIndustryReport
+from incidents.reports import exports, key_industry_data, pages, trend_data, trends
+from incidents.reports.key_industries import NOTES, KeyIndustryReport
+from incidents.reports.page_links import page_principal
+from incidents.reports.queries import YearQuery
+from incidents.reports.routes import router
 
 TITLE: Final = "工伤预防年度报送材料"
 TREND_SHEET: Final = "趋势"
@@ -94,7 +94,7 @@ class Submission:
 
 
 async def load(runtime: RuntimeDep, division_code: str, year: int) -> Submission:
-    table = await report_data.key_industry_report(
+    table = await key_industry_data.key_industry_report(
         sessions=runtime.sessions, division_code=division_code, year=year
     )
     trend = await trend_data.trend_report(

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from hub_shared import clock
 from hub_shared.domain.divisions import CITY
 from hub_shared.storage.db import SessionFactory
-from incidents import advice, reports, trends
+from incidents.reports import advice, key_industries, trends
 from incidents.tables import IncidentsAccident, IncidentsEnrollment, IncidentsEnterpriseVersion
 
 
@@ -21,9 +21,9 @@ class Facts:
     enrollments: Sequence[IncidentsEnrollment]
     accidents: Sequence[IncidentsAccident]
 
-    def states(self) -> list[reports.EnterpriseState]:
+    def states(self) -> list[key_industries.EnterpriseState]:
         return [
-            reports.EnterpriseState(
+            key_industries.EnterpriseState(
                 uscc=v.uscc,
                 division_code=v.division_code,
                 industry_code=v.industry_code,
@@ -36,9 +36,9 @@ class Facts:
 
     # Row-to-fact copies, alike in shape on purpose (here and in service.py): the rules
     # take plain values, not tables.
-    def enrollment_facts(self) -> list[reports.EnrollmentFact]:
+    def enrollment_facts(self) -> list[key_industries.EnrollmentFact]:
         return [
-            reports.EnrollmentFact(
+            key_industries.EnrollmentFact(
                 employer_uscc=e.employer_uscc,
                 kind=e.kind,
                 insured_headcount=e.insured_headcount,
@@ -49,9 +49,9 @@ class Facts:
             for e in self.enrollments
         ]
 
-    def accident_facts(self) -> list[reports.AccidentFact]:
+    def accident_facts(self) -> list[key_industries.AccidentFact]:
         return [
-            reports.AccidentFact(
+            key_industries.AccidentFact(
                 report_id=a.report_id,
                 division_code=a.division_code,
                 industry_code=a.industry_class or a.industry_code,
@@ -92,7 +92,7 @@ async def trend_report(
     today = clock.today()
     years = list(range(from_year, to_year + 1))
     first = date(min(from_year, trends.BASELINE_YEAR), 1, 1)
-    last = reports.stock_date(to_year, today)
+    last = key_industries.stock_date(to_year, today)
     facts = await load_facts(sessions=sessions, division_code=division_code, first=first, last=last)
     return trends.compute(
         division_code=division_code,
@@ -111,7 +111,7 @@ async def year_facts(
     """A year's facts up to its stock date (its last day, or today in the current year), that
     date, and the moment the enterprises' states are taken at."""
     today = clock.today()
-    as_of = reports.stock_date(year, today)
+    as_of = key_industries.stock_date(year, today)
     moment = clock.now() if as_of == today else clock.end_of_day(as_of)
     facts = await load_facts(
         sessions=sessions, division_code=division_code, first=date(year, 1, 1), last=as_of
@@ -126,7 +126,7 @@ async def floating_rates(
     # An employer's accidents count wherever they happened: load every division's.
     as_of, moment, facts = await year_facts(sessions=sessions, division_code=CITY, year=year)
     names = {v.uscc: v.name for v in facts.versions}
-    states = reports.enterprises_as_of(facts.states(), moment)
+    states = key_industries.enterprises_as_of(facts.states(), moment)
     return advice.floating_rate_report(
         division_code=division_code,
         year=year,

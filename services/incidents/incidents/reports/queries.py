@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from hub_shared import clock
 from hub_shared.domain.identifiers import DivisionCode
-from incidents import trends
+from incidents.reports import trends
 
 
 def _default_to_year() -> int:

@@ -26,7 +26,7 @@ from typing import Any, Final
 from hub_shared.domain import divisions
 from hub_shared.domain.industries import BASE_RATE_PERCENT, normalize_industry_code, risk_class_of
 from hub_shared.spreadsheets import neutral_fields
-from incidents.reports import EnrollmentFact
+from incidents.reports.key_industries import EnrollmentFact
 
 TIERS_CLASS_1: Final = (100, 120, 150)
 TIERS: Final = (50, 80, 100, 120, 150)

@@ -20,8 +20,8 @@ from hub_shared.web.dependencies import RuntimeDep
 from hub_shared.web.errors import NotFound
 from incidents.evaluation.context import goals_context
 from incidents.incidence import data as incidence_data
-from incidents.page_links import PageCredentialsDep, PageReader, start_session
-from incidents.report_queries import TrendQuery
+from incidents.reports.page_links import PageCredentialsDep, PageReader, start_session
+from incidents.reports.queries import TrendQuery
 
 HERE: Final = Path(__file__).parent
 STATIC: Final = HERE / "static"

@@ -12,7 +12,7 @@ from openpyxl.utils import get_column_letter
 
 from hub_shared.domain import divisions
 from hub_shared.spreadsheets import neutral_fields, neutralise_workbook
-from incidents.reports import LIST_NAMES_ZH, NOTES, KeyIndustryReport, Row
+from incidents.reports.key_industries import LIST_NAMES_ZH, NOTES, KeyIndustryReport, Row
 
 CSV_FIELDS: Final = (
     "division_code",

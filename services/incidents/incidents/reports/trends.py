@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from hub_shared import clock
 from hub_shared.domain import divisions
-from incidents.reports import (
+from incidents.reports.key_industries import (
     AccidentFact,
     EnrollmentFact,
     EnterpriseState,
