@@ -2,10 +2,11 @@
 
 Offsets are committed only after the handler's transaction; redelivery after a crash is
 absorbed by the inbox. Events that can never be applied go to `deadletter.v1` with the
-reason in `x-error-*` headers, and the loop moves on. Only malformed or invalid events are
-permanent; anything else (a database or broker fault, a bug) is retried with back-off, the
-partition paused at that record and nothing committed, so nothing is skipped. A conflict
-that never clears after a few re-applications is dead-lettered, at ERROR.
+reason in `x-error-*` headers, and the loop moves on. Only malformed or invalid events, and
+data the database refuses as such (storage.conflicts.is_bad_data), are permanent; anything
+else (a database or broker fault, a bug) is retried with back-off, the partition paused at
+that record and nothing committed, so nothing is skipped. A conflict that never clears
+after a few re-applications is dead-lettered, at ERROR.
 """
 
 from __future__ import annotations
@@ -61,9 +62,10 @@ class EventConsumer:
         conflict_tries: int = 5,
         stuck_after: float = 30.0,
     ) -> None:
-        """`handler` applies a batch of new events in one transaction (`inbox.one_by_one`
-        makes one of a per-event handler). `whole_poll`: apply all the partitions of a poll
-        in one transaction (the handler takes events of several topics and keys at once).
+        """`handler` applies a batch of new events in one transaction
+        (`processed_events.one_by_one` makes one of a per-event handler). `whole_poll`: apply
+        all the partitions of a poll in one transaction (the handler takes events of several
+        topics and keys at once).
         A conflict is re-applied up to `conflict_tries` times; a record retried for more than
         `stuck_after` seconds makes the consumer `stuck`."""
         self._offset_reset = offset_reset
