@@ -22,15 +22,10 @@ from incidents.schemas import AccidentIn, AccidentOut, DiseaseIn, DiseaseOut, Re
 router = APIRouter(prefix="/v1")
 Out = TypeVar("Out", AccidentOut, DiseaseOut)
 
-_PROBLEM: dict[str, Any] = {
-    "description": "problem+json (RFC 9457)",
-    "content": {"application/problem+json": {}},
-}
+# Besides 201; every /v1 route's problem statuses are added by hub_shared's openapi_docs.
 _WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "the same id with the same content: the first answer"},
-    **{status: _PROBLEM for status in (400, 401, 403, 409, 413, 415, 422)},
 }
-_READ_RESPONSES: dict[int | str, dict[str, Any]] = {status: _PROBLEM for status in (401, 403, 404)}
 
 
 def _pii(request: Request) -> PiiKey:
@@ -102,7 +97,6 @@ async def post_accident(
 @router.get(
     "/accidents/{report_id}",
     response_model=AccidentOut,
-    responses=_READ_RESPONSES,
     dependencies=[Depends(can_read_accidents)],
     tags=["accidents"],
 )
@@ -148,7 +142,6 @@ async def post_disease(
 @router.get(
     "/diseases/{diagnosis_id}",
     response_model=DiseaseOut,
-    responses=_READ_RESPONSES,
     dependencies=[Depends(can_write_diseases)],
     tags=["diseases"],
 )
@@ -172,7 +165,6 @@ async def get_disease(
             "text/csv",
             exports.XLSX_MEDIA_TYPE,
         ),
-        **{status: _PROBLEM for status in (401, 403, 422)},
     },
     dependencies=[Depends(can_read_reports)],
     tags=["reports"],

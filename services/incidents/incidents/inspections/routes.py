@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -15,7 +15,7 @@ from hub_shared.web.auth import CurrentPrincipal
 from hub_shared.web.dependencies import RuntimeDep
 from hub_shared.web.errors import NotFound
 from hub_shared.web.http import json_model
-from hub_shared.web.openapi_docs import answered_as
+from hub_shared.web.openapi_docs import answered_as, json_body
 from incidents.api import can_read_reports
 from incidents.inspections import data, intake
 from incidents.inspections.kinds import DEPARTMENTS_ZH, FINDING_KINDS_ZH
@@ -31,12 +31,6 @@ from incidents.reports import pages
 from incidents.reports.page_links import PageCredentialsDep
 
 router = APIRouter(tags=["inspections"])
-# Alike in shape to training.routes' list: each router lists the statuses its own
-# routes answer with.
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"description": "problem+json (RFC 9457)", "content": {"application/problem+json": {}}}
-    for status in (400, 401, 403, 404, 409, 415, 422)
-}
 
 
 def can_write_inspections(principal: CurrentPrincipal) -> None:
@@ -79,8 +73,8 @@ def inspection_out(
 
 
 @router.post(
-    "/v1/inspections", status_code=201, responses=_PROBLEMS,
-    dependencies=[Depends(can_write_inspections)],
+    "/v1/inspections", status_code=201,
+    dependencies=[Depends(can_write_inspections)], openapi_extra=json_body(InspectionIn),
 )  # fmt: skip
 async def post_inspection(
     request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, response: Response
@@ -98,7 +92,7 @@ async def post_inspection(
     return inspection_out(row, list(findings))
 
 
-@router.get("/v1/inspections/{inspection_id}", responses=_PROBLEMS)
+@router.get("/v1/inspections/{inspection_id}")
 async def get_inspection(
     inspection_id: str, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> InspectionOut:
@@ -115,8 +109,8 @@ async def get_inspection(
 # Alike in shape to post_inspection: each route reads its own body and calls its own
 # intake function (a rectification is checked against the finding's division).
 @router.post(
-    "/v1/inspection-findings/{finding_id}/rectification", responses=_PROBLEMS,
-    dependencies=[Depends(can_write_inspections)],
+    "/v1/inspection-findings/{finding_id}/rectification",
+    dependencies=[Depends(can_write_inspections)], openapi_extra=json_body(RectificationIn),
 )  # fmt: skip
 async def post_rectification(
     finding_id: str, request: Request, principal: CurrentPrincipal, runtime: RuntimeDep
@@ -143,7 +137,7 @@ CSV_FIELDS = ("division_code", "year", "industry", "industry_zh", "inspections",
 
 @router.get(
     "/v1/reports/inspections", response_model=None,
-    responses=_PROBLEMS | answered_as("the inspection report", "application/json", "text/csv"),
+    responses=answered_as("the inspection report", "application/json", "text/csv"),
     dependencies=[Depends(can_read_reports)], tags=["reports"],
 )  # fmt: skip
 async def get_inspection_report(

@@ -21,17 +21,11 @@ from incidents.reports.queries import FloatingRateQuery, TrendQuery
 router = APIRouter()
 api = APIRouter(prefix="/v1/reports", tags=["reports"])
 
-_PROBLEMS: dict[int | str, dict[str, object]] = {
-    status: {"description": "problem+json (RFC 9457)", "content": {"application/problem+json": {}}}
-    for status in (401, 403, 422)
-}
-
 
 # The same report as the HTML page (pages.trends_page), as JSON: each route checks its own
 # credentials (bearer here, token or cookie there) before the one call they share.
 @api.get(
     "/trends",
-    responses=_PROBLEMS,
     dependencies=[Depends(can_read_reports)],
 )
 async def get_trends(
@@ -52,7 +46,6 @@ async def get_trends(
     response_model=None,
     responses={
         **answered_as("floating-rate suggestions per employer", "application/json", "text/csv"),
-        **_PROBLEMS,
     },
     dependencies=[Depends(can_read_reports)],
 )

@@ -3,7 +3,7 @@ the coverage report (JSON, CSV, XLSX) and its page."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -12,7 +12,7 @@ from hub_shared.web import webhooks
 from hub_shared.web.auth import CurrentPrincipal
 from hub_shared.web.dependencies import RuntimeDep
 from hub_shared.web.http import json_model, parse_json, parse_model, require_media_type
-from hub_shared.web.openapi_docs import answered_as
+from hub_shared.web.openapi_docs import answered_as, json_body
 from incidents.api import PiiDep, can_read_reports
 from incidents.reports import pages
 from incidents.reports.exports import XLSX_MEDIA_TYPE
@@ -29,10 +29,6 @@ from incidents.training.schemas import (
 from incidents.training.tables import IncidentsKeyPerson, IncidentsTrainingCompletion
 
 router = APIRouter(tags=["training"])
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"description": "problem+json (RFC 9457)", "content": {"application/problem+json": {}}}
-    for status in (400, 401, 403, 409, 415, 422)
-}
 
 
 def can_write_training(principal: CurrentPrincipal) -> None:
@@ -58,8 +54,8 @@ def completion_out(row: IncidentsTrainingCompletion) -> CompletionOut:
 
 
 @router.post(
-    "/v1/key-personnel", status_code=201, responses=_PROBLEMS,
-    dependencies=[Depends(can_write_training)],
+    "/v1/key-personnel", status_code=201,
+    dependencies=[Depends(can_write_training)], openapi_extra=json_body(KeyPersonIn),
 )  # fmt: skip
 async def post_key_person(
     request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, pii: PiiDep,
@@ -80,8 +76,8 @@ async def post_key_person(
 # Alike in shape to post_key_person: each route translates its own body model and
 # division rule (a completion names no division) to its own intake function.
 @router.post(
-    "/v1/training-completions", status_code=201, responses=_PROBLEMS,
-    dependencies=[Depends(can_write_training)],
+    "/v1/training-completions", status_code=201,
+    dependencies=[Depends(can_write_training)], openapi_extra=json_body(CompletionIn),
 )  # fmt: skip
 async def post_completion(
     request: Request, principal: CurrentPrincipal, runtime: RuntimeDep, pii: PiiDep,
@@ -99,8 +95,9 @@ async def post_completion(
 
 
 @router.post(
-    "/v1/webhooks/training-completions", status_code=201, responses=_PROBLEMS,
+    "/v1/webhooks/training-completions", status_code=201,
     summary="Receive a training platform's completion (Standard Webhooks)",
+    openapi_extra=json_body(CompletionIn),
 )  # fmt: skip
 async def post_completion_webhook(
     request: Request, runtime: RuntimeDep, pii: PiiDep, response: Response
@@ -120,7 +117,7 @@ async def post_completion_webhook(
 
 @router.get(
     "/v1/reports/training-coverage", response_model=None,
-    responses=_PROBLEMS | answered_as(
+    responses=answered_as(
         "training coverage", "application/json", "text/csv", XLSX_MEDIA_TYPE
     ),
     dependencies=[Depends(can_read_reports)], tags=["reports"],
