@@ -33,6 +33,7 @@ from hub_shared.messaging.topics import topic_of
 from hub_shared.storage.db import create_tables, make_engine, make_sessions, table_of
 from hubtools.kafka import LocalKafka
 from tests.support.hub import (
+    consuming,
     new_permit_no,
     payload,
     running,
@@ -144,11 +145,7 @@ async def test_three_instances_on_postgres_end_with_one_instances_alerts(
     async with running(apps[0]), running(apps[1]), running(apps[2]):
         runtimes = [app.state.runtime for app in apps]
         consumers = [c for r in runtimes for c in r.consumers]
-
-        async def all_assigned() -> bool:
-            return all(c.assigned_partitions > 0 for c in consumers)
-
-        await wait_for(all_assigned, timeout=60, what="the group to balance over three")
+        await consuming(*apps, timeout=60)  # the group balanced over all three
         producer = Producer(kafka.bootstrap, client_id="test-three")
         await producer.start()
         try:

@@ -20,6 +20,7 @@ from hub_shared.runtime import ServiceRuntime
 from hubtools.kafka import LocalKafka
 from tests.support.events import permit_issued, project_enrolled
 from tests.support.hub import (
+    consuming,
     new_permit_no,
     payload,
     running,
@@ -57,11 +58,7 @@ async def test_two_instances_end_in_the_rules_alerts_none_lost_or_doubled(
     async with running(first), running(second):
         runtime: ServiceRuntime = first.state.runtime
         consumers = [c for app in (first, second) for c in app.state.runtime.consumers]
-
-        async def both_assigned() -> bool:
-            return all(c.assigned_partitions > 0 for c in consumers)
-
-        await wait_for(both_assigned, what="the group to balance over both instances")
+        await consuming(first, second)  # the group balanced over both instances
         producer = Producer(kafka.bootstrap, client_id="test-log")
         await producer.start()
         try:

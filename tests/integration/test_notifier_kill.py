@@ -66,6 +66,9 @@ async def test_a_killed_notifier_resumes_its_retries_and_loses_nothing(
         "HUB_KAFKA_BOOTSTRAP": kafka.bootstrap,
         "HUB_NOTIFIER_PORT": str(port),
         "HUB_NOTIFIER_DATABASE_URL": sqlite_url,
+        # A group of its own from the end of the log: this test's alerts, no one else's.
+        "HUB_CONSUMER_GROUP_PREFIX": f"kill-test-{uuid.uuid4().hex[:8]}",
+        "HUB_CONSUMER_OFFSET_RESET": "latest",
     }
     env.pop("HUB_DATABASE_URL", None)
     notifier = Services(env=env, ports={"notifier": port}, data_dir=tmp_path)
@@ -76,6 +79,17 @@ async def test_a_killed_notifier_resumes_its_retries_and_loses_nothing(
         if response.status_code != 200:
             return {}
         return {d["office_id"]: d for d in response.json()["items"]}
+
+    async def consuming() -> bool:
+        """The alerts consumer holds every partition with a position (its lag is exported)."""
+        metrics = (await api.get("/metrics")).text
+        return (
+            sum(
+                line.startswith("hub_consumer_lag{") and 'topic="alerts.v1"' in line
+                for line in metrics.splitlines()
+            )
+            == kafka.partitions
+        )
 
     async def delivered(alert_id: str) -> dict[str, dict[str, Any]] | None:
         found = await log(alert_id)
@@ -88,6 +102,7 @@ async def test_a_killed_notifier_resumes_its_retries_and_loses_nothing(
     try:
         notifier.start("notifier")
         await notifier.until_ready()
+        await until(consuming, what="the alerts consumer's partitions")
         retrying = new_alert("370812")
         receiver.plan("/yanzhou", retrying["alert_id"], (503, {"Retry-After": "3"}))
         await publish(producer, retrying)

@@ -26,6 +26,7 @@ from hubtools.cli import app
 from hubtools.kafka import LocalKafka
 from tests.support.events import permit_issued, project_enrolled
 from tests.support.hub import (
+    consuming,
     new_permit_no,
     payload,
     running,
@@ -79,10 +80,7 @@ async def test_replay_rebuilds_the_same_alerts_and_sends_nothing_twice(
         async with running(app):
             runtime: ServiceRuntime = app.state.runtime
 
-            async def assigned() -> bool:
-                return all(c.assigned_partitions > 0 for c in runtime.consumers)
-
-            await wait_for(assigned, what="the live consumer's partitions")
+            await consuming(app)
             # Enrollments and permits travel on different topics, in no order between them:
             # the early enrollments are applied first, so that their permits never alert.
             enrollments = [project_enrolled(p) for p in enrolled_early]

@@ -28,6 +28,7 @@ from hubtools.kafka import LocalKafka
 from notifier.app import create_app as create_notifier
 from permit_ingest.app import create_app as create_ingest
 from tests.support.hub import (
+    consuming,
     encode,
     new_permit_no,
     permit,
@@ -90,13 +91,7 @@ async def test_a_permits_trace_reaches_its_alerts_webhook(
             running(apps["enrollment"]),
             running(apps["notifier"]),
         ):
-            for name in ("enrollment", "notifier"):
-                consumers = apps[name].state.runtime.consumers
-
-                async def assigned(consumers: Any = consumers) -> bool:
-                    return all(c.assigned_partitions for c in consumers)
-
-                await wait_for(assigned, what=f"{name}'s partitions")
+            await consuming(apps["enrollment"], apps["notifier"])
             trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
             permit_no = new_permit_no()
             body = encode(permit(permit_no))

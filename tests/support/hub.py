@@ -231,6 +231,18 @@ async def wait_for(
         await asyncio.sleep(0.05)
 
 
+async def consuming(*apps: FastAPI, timeout: float = 30) -> None:
+    """Wait until every consumer of `apps` holds partitions, each with a known position. A
+    group that starts at `latest` then reads whatever is published from here on, and no
+    other test's history."""
+    consumers = [c for app in apps for c in app.state.runtime.consumers]
+
+    async def assigned() -> bool:
+        return all(c.assigned_partitions > 0 for c in consumers)
+
+    await wait_for(assigned, timeout=timeout, what="the consumers' partitions")
+
+
 def new_permit_no(division: str = "370811") -> str:
     """A valid permit number no other test uses: division + a 2021 date + 8 random digits
     (the longer form built on the 18-digit one). With 4 digits, some 3.4 million numbers,

@@ -25,7 +25,7 @@ from hub_shared.messaging.kafka import Producer
 from hub_shared.messaging.topics import event_type
 from hubtools.kafka import LocalKafka
 from notifier.app import create_app
-from tests.support.hub import bearer, running, wait_for
+from tests.support.hub import bearer, consuming, running, wait_for
 from tests.support.notifier_receiver import Receiver
 from tests.support.processes import free_port
 from tests.support.servers import uvicorn_server
@@ -116,16 +116,19 @@ class Hub:
         self.app = app = create_app(self.settings)
         if not self.http:
             self.client = await self.stack.enter_async_context(running(app))
-            return
-        self.base_url = await self.stack.enter_async_context(serving(app))
-        self.client = await self.stack.enter_async_context(
-            httpx.AsyncClient(base_url=self.base_url, timeout=30)
-        )
+        else:
+            self.base_url = await self.stack.enter_async_context(serving(app))
+            self.client = await self.stack.enter_async_context(
+                httpx.AsyncClient(base_url=self.base_url, timeout=30)
+            )
+        await consuming(app)
 
     async def add_replica(self) -> FastAPI:
         """A second notifier on the same database and consumer group, stopped with this."""
         app = create_app(self.settings)
         await self.stack.enter_async_context(running(app))
+        assert self.app is not None
+        await consuming(self.app, app)  # the group rebalanced over both
         return app
 
     async def restart(self) -> None:
@@ -222,6 +225,10 @@ async def running_hub(
         data_dir=tmp_path,
         kafka_bootstrap=kafka.bootstrap,
         notifier_database_url=database_url,
+        # A group of its own from the end of the log: this test's alerts only, not every
+        # alert the session's other tests published on the shared broker.
+        consumer_group_prefix=f"notifier-test-{uuid.uuid4().hex[:8]}",
+        consumer_offset_reset="latest",
     )
     producer = Producer(kafka.bootstrap, client_id="notifier-test")
     await producer.start()
