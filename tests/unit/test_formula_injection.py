@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from enrollment.imports.api import _issue_csv
+from enrollment.imports.api import JOBS
 from enrollment.tables import ImportIssue
+from hub_shared.import_jobs.issues_csv import issue_lines
 from hub_shared.spreadsheets import FORMULA_STARTS, neutral, neutralise_workbook
 from hub_shared.storage.db import create_tables, make_engine, make_sessions, table_of
 from incidents.reports.advice import Employer, floating_rate_report, to_csv
@@ -81,7 +82,7 @@ async def test_the_import_errors_csv_neutralises_what_the_file_said(tmp_path: Pa
     async with sessions() as session, session.begin():
         session.add(ImportIssue(import_id="i1", row_no=2, column_name="+name", level="error",
                                 msg="-unknown value"))  # fmt: skip
-    text = "".join([chunk async for chunk in _issue_csv(sessions, "i1")])
+    text = "".join([chunk async for chunk in issue_lines(JOBS, sessions, "i1")])
     await engine.dispose()
 
     assert list(csv.reader(io.StringIO(text)))[1] == ["2", "'+name", "error", "'-unknown value"]

@@ -5,6 +5,7 @@ key-personnel roster import).
 `tables` holds the columns every job table has, `cells` the reading of a spreadsheet's
 cells and headers, and `jobs` the machinery: creating a job under the caps, running its
 steps with a heartbeat and writing whatever ends it, finding jobs whose process died
-(stale, or cut off by a restart), and the job's report. Each service keeps its own tables
-and its own rows' rules; nothing here knows what a row means.
+(stale, or cut off by a restart), and the job's report. `issues_csv` streams every issue
+of a job. Each service keeps its own tables and its own rows' rules; nothing here knows
+what a row means.
 """

@@ -12,28 +12,24 @@ idempotent: unchanged rows are no-ops.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy import and_, or_
-from sqlmodel import col, select
 
 from enrollment.imports import importer
 from enrollment.imports.importer import CSV, XLSX, Issue, ParsedFile, Upload, ValidRow
 from enrollment.tables import ImportIssue, ImportJob
+from hub_shared.import_jobs.issues_csv import issues_csv
 from hub_shared.import_jobs.jobs import WAIT_SECONDS, ImportJobs, JobTasks, job_lifespan
 from hub_shared.runtime import ServiceRuntime
-from hub_shared.spreadsheets import neutral_row
-from hub_shared.storage.db import SessionFactory
 from hub_shared.storage.uow import UnitOfWork
 from hub_shared.web.auth import BREAK_GLASS, Principal, scoped
 from hub_shared.web.dependencies import runtime_of
 from hub_shared.web.http import require_media_type
+from hub_shared.web.openapi_docs import answered_as
 
 log = logging.getLogger(__name__)
 
@@ -174,43 +170,13 @@ async def import_status(import_id: str, request: Request, who: Enterprises) -> d
     return await import_report(runtime_of(request), import_id, who)
 
 
-async def _issue_csv(sessions: SessionFactory, import_id: str) -> AsyncIterator[str]:
-    yield "\ufeffrow,column,level,message\r\n"  # the BOM makes Excel read UTF-8
-    last_row, last_id = 0, 0
-    while True:
-        after = or_(
-            col(ImportIssue.row_no) > last_row,
-            and_(col(ImportIssue.row_no) == last_row, col(ImportIssue.id) > last_id),
-        )
-        query = (
-            select(ImportIssue)
-            .where(col(ImportIssue.import_id) == import_id, after)
-            .order_by(col(ImportIssue.row_no), col(ImportIssue.id))
-            .limit(5000)
-        )
-        async with sessions() as session:
-            page = (await session.exec(query)).all()
-        if not page:
-            return
-        out = io.StringIO()
-        csv.writer(out).writerows(
-            neutral_row((i.row_no, i.column_name, i.level, i.msg)) for i in page
-        )
-        yield out.getvalue()
-        last_row, last_id = page[-1].row_no, page[-1].id or 0
-
-
 @import_router.get(
-    "/enterprises/imports/{import_id}/errors.csv", summary="Every row error and warning, as CSV"
+    "/enterprises/imports/{import_id}/errors.csv",
+    summary="Every row error and warning, as CSV",
+    response_class=StreamingResponse,
+    responses=answered_as("every issue of the import", "text/csv"),
 )
 async def import_errors_csv(
     import_id: str, request: Request, who: Enterprises
 ) -> StreamingResponse:
-    runtime = runtime_of(request)
-    await JOBS.visible(runtime.sessions, import_id, who)
-    filename = f"enterprise-import-{import_id}-errors.csv"
-    return StreamingResponse(
-        _issue_csv(runtime.sessions, import_id),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return await issues_csv(JOBS, runtime_of(request).sessions, import_id, who)

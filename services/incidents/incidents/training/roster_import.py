@@ -12,21 +12,21 @@ process died (a restart, or no heartbeat for two minutes) is marked failed.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import logging
 from collections.abc import Sequence
 from typing import Any, Final
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlmodel import col, select
 
+from hub_shared.import_jobs.issues_csv import issues_csv
 from hub_shared.import_jobs.jobs import ImportJobs, JobTasks, job_lifespan
 from hub_shared.runtime import ServiceRuntime
 from hub_shared.web.auth import CurrentPrincipal, Principal
 from hub_shared.web.dependencies import RuntimeDep
 from hub_shared.web.http import require_media_type
+from hub_shared.web.openapi_docs import answered_as
 from incidents.api import PiiDep
 from incidents.training import roster_file
 from incidents.training.import_tables import IncidentsRosterImport, IncidentsRosterImportIssue
@@ -154,19 +154,13 @@ async def import_status(
 
 
 @router.get(
-    "/v1/key-personnel/imports/{import_id}/errors.csv", dependencies=[Depends(can_write_training)]
+    "/v1/key-personnel/imports/{import_id}/errors.csv",
+    dependencies=[Depends(can_write_training)],
+    response_class=StreamingResponse,
+    responses=answered_as("every issue of the import", "text/csv"),
 )
-async def import_errors(import_id: str, who: CurrentPrincipal, runtime: RuntimeDep) -> Response:
+async def import_errors(
+    import_id: str, who: CurrentPrincipal, runtime: RuntimeDep
+) -> StreamingResponse:
     """Every row issue of an import, as CSV (row, column, message)."""
-    found = await report(runtime, import_id, who)
-    out = io.StringIO()
-    out.write("\ufeff")  # the BOM makes Excel read UTF-8
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(("row", "column", "message"))
-    writer.writerows((e["row"], e["column"], e["msg"]) for e in found["errors"])
-    name = f"key-personnel-import-{import_id}-errors.csv"
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return await issues_csv(JOBS, runtime.sessions, import_id, who)
