@@ -7,8 +7,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from hub_shared import clock
 from hub_shared.messaging.events import PermitData
 from hub_shared.storage.uow import Lookup, UnitOfWork
@@ -18,9 +16,8 @@ from hub_shared.web.errors import (
     HubError,
     NotFound,
     Unprocessable,
-    from_validation,
 )
-from hub_shared.web.http import parse_json
+from hub_shared.web.http import parse_json, parse_model
 from permit_ingest.schemas import PermitIn, apply_source_aliases
 from permit_ingest.tables import PermitRecord, WebhookReceipt
 
@@ -89,10 +86,7 @@ def remember(uow: UnitOfWork, delivery: Delivery, answer: Answer) -> None:
 
 
 def validate_permit(raw: Any, delivery: Delivery, prefix: tuple[str, ...] = ("body",)) -> PermitIn:
-    try:
-        permit = PermitIn.model_validate(apply_source_aliases(raw, delivery.aliases))
-    except ValidationError as exc:
-        raise from_validation(exc, prefix) from exc
+    permit = parse_model(PermitIn, apply_source_aliases(raw, delivery.aliases), prefix)
     if permit.planned_end < permit.planned_start:
         loc = [*prefix, "planned_end"]
         raise Unprocessable(
