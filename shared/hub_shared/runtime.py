@@ -65,6 +65,7 @@ class ServiceRuntime:
         ]
         self.schema = schema
         self._tasks: list[asyncio.Task[None]] = []
+        self.abandoned: list[str] = []  # background tasks that did not stop when told to
         self.metrics.collectors.append(self._collect)
         if self.tracer is not None:
             self.pruner.add(trace_link_rule(settings.hub.matching.grace_seconds))
@@ -132,13 +133,15 @@ class ServiceRuntime:
         """Stop background work, then the producer and the engine; each step is bounded so a
         stuck connection cannot hang shutdown (what was not committed is redone on restart)."""
         try:
-            await asyncio.wait_for(self.writes.stop(), timeout)
+            async with asyncio.timeout(timeout):
+                await self.writes.stop()
         except TimeoutError:
             log.warning("writes in flight did not finish within %.0f s", timeout)
         for task in self._tasks:
             task.cancel()
         if self._tasks:
             _done, stuck = await asyncio.wait(self._tasks, timeout=timeout)
+            self.abandoned = sorted(task.get_name() for task in stuck)
             for task in stuck:
                 log.warning(
                     "background task %s did not stop within %.0f s", task.get_name(), timeout
@@ -148,7 +151,8 @@ class ServiceRuntime:
             self._trace_provider.shutdown()  # exports what is still batched
         for step, name in ((self.producer.stop, "producer"), (self.engine.dispose, "database")):
             try:
-                await asyncio.wait_for(step(), timeout)
+                async with asyncio.timeout(timeout):
+                    await step()
             except TimeoutError:
                 log.warning("stopping the %s took over %.0f s; abandoned", name, timeout)
 
@@ -165,10 +169,12 @@ class ServiceRuntime:
     async def _close_audit(self, timeout: float) -> None:
         """What is queued reaches the chain, and its head the topic, before shutdown."""
         try:
-            await asyncio.wait_for(self.audit.flush(), timeout)
-            await asyncio.wait_for(self.audit.publish_head(), timeout)
+            async with asyncio.timeout(timeout):
+                await self.audit.flush()
+            async with asyncio.timeout(timeout):
+                await self.audit.publish_head()
         except Exception as exc:  # the entries stay queued; only a crash loses them
-            log.warning("audit trail: final flush or head failed: %s", exc)
+            log.warning("audit trail: final flush or head failed: %r", exc)
 
     async def _supervise(self, name: str, worker: Worker) -> None:
         """Keep a background loop alive: a crash is logged and the loop restarted."""
@@ -185,7 +191,8 @@ class ServiceRuntime:
     async def readiness(self) -> dict[str, bool]:
         checks: dict[str, bool] = {}
         try:
-            await asyncio.wait_for(db_ping(self.engine), 3)
+            async with asyncio.timeout(3):
+                await db_ping(self.engine)
             checks["database"] = True
         except Exception:
             checks["database"] = False

@@ -75,7 +75,8 @@ async def _held(writes: GroupCommitter) -> tuple[asyncio.Event, asyncio.Task[Non
         await release.wait()
 
     task = asyncio.create_task(writes.run(hold))
-    await asyncio.wait_for(entered.wait(), 10)
+    async with asyncio.timeout(10):
+        await entered.wait()
     return release, task
 
 

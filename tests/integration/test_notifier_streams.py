@@ -42,7 +42,8 @@ class Stream:
 
     async def __aenter__(self) -> Stream:
         self._task = asyncio.create_task(self._read())
-        await asyncio.wait_for(self.opened.wait(), 10)
+        async with asyncio.timeout(10):
+            await self.opened.wait()
         return self
 
     async def __aexit__(self, *_exc: object) -> None:

@@ -122,11 +122,15 @@ def settings_for(
 
 @asynccontextmanager
 async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan (consumers, relay, workers) and a client bound to it."""
+    """The app with its lifespan (consumers, relay, workers) and a client bound to it. Its
+    shutdown must stop every background task it started."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
             yield client
+    assert not app.state.runtime.abandoned, (
+        f"still running after shutdown: {app.state.runtime.abandoned}"
+    )
 
 
 def signed(

@@ -117,7 +117,8 @@ class Receiver:
             answer = self._answer(request)
             if answer == "hang":
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._closing.wait(), HANG_SECONDS)
+                    async with asyncio.timeout(HANG_SECONDS):
+                        await self._closing.wait()
                 return
             status, extra = answer if isinstance(answer, tuple) else (int(answer), {})
             request.status = status

@@ -62,7 +62,8 @@ async def port_open(bootstrap: str, timeout_s: float = 0.5) -> bool:
     """True when something accepts TCP connections on the first bootstrap server."""
     host, port = split_bootstrap(bootstrap)
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            _, writer = await asyncio.open_connection(host, port)
     except (OSError, TimeoutError):
         return False
     writer.close()

@@ -138,7 +138,8 @@ class AuditTrail:
             except Exception as exc:
                 log.warning("audit trail: append failed, retrying: %s", exc)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._config.flush_interval_seconds)
+                async with asyncio.timeout(self._config.flush_interval_seconds):
+                    await self._wake.wait()
 
     async def publish_head(self) -> Head:
         """Publish the chain head on audit.v1 unless it is the one published last."""

@@ -120,7 +120,8 @@ class EventConsumer:
             if high is None:
                 continue
             try:
-                position = await asyncio.wait_for(consumer.position(tp), _POSITION_WAIT)
+                async with asyncio.timeout(_POSITION_WAIT):
+                    position = await consumer.position(tp)
             except (IllegalStateError, TimeoutError):
                 continue  # revoked meanwhile: its new owner reports it
             found[tp] = max(0, high - position)
@@ -214,7 +215,8 @@ class EventConsumer:
             try:
                 starts: dict[TopicPartition, int] = {}
                 for tp in new:
-                    position = await asyncio.wait_for(consumer.position(tp), _POSITION_WAIT)
+                    async with asyncio.timeout(_POSITION_WAIT):
+                        position = await consumer.position(tp)
                     records = batches.get(tp)
                     starts[tp] = int(records[0].offset) if records else position
                 if self._offset_reset == "latest":

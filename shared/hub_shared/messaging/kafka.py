@@ -110,14 +110,16 @@ async def ping(producer: Producer, timeout: float = 2.0) -> bool:
     inner = producer._producer
     if inner is None:
         try:
-            await asyncio.wait_for(producer.start(), timeout)
+            async with asyncio.timeout(timeout):
+                await producer.start()
         except TimeoutError:
             return False
         inner = producer._producer
         if inner is None:
             return False
     try:
-        await asyncio.wait_for(inner.client.fetch_all_metadata(), timeout)
+        async with asyncio.timeout(timeout):
+            await inner.client.fetch_all_metadata()
     except Exception:  # any failure to answer means "not reachable now"
         return False
     return True

@@ -190,7 +190,8 @@ class OutboxRelay:
                 # transactions take the (on SQLite, only) connection less often.
                 await asyncio.sleep(self._linger)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll)
+                async with asyncio.timeout(self._poll):
+                    await self._wake.wait()
 
     async def publish_batch(self) -> int:
         rows = await self._claim()

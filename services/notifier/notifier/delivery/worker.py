@@ -269,7 +269,8 @@ class DeliveryWorker:
             if wake_in is not None:
                 wait = min(wait, wake_in)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), wait)
+            async with asyncio.timeout(wait):
+                await self._wake.wait()
 
     async def _flush(self) -> None:
         """Record finished attempts, all in one transaction."""
@@ -321,10 +322,13 @@ class DeliveryWorker:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         try:
-            await asyncio.wait_for(self._flush(), 5)
+            async with asyncio.timeout(5):
+                await self._flush()
             async with self._sessions() as session, session.begin():
-                await asyncio.wait_for(release(session, self._owner), 5)
-                await asyncio.wait_for(leave(session, self._owner), 5)
+                async with asyncio.timeout(5):
+                    await release(session, self._owner)
+                async with asyncio.timeout(5):
+                    await leave(session, self._owner)
         except Exception as exc:  # the leases run out on their own; only a delay is lost
             log.warning("delivery worker: could not release leases on stop: %s", exc)
         self._in_flight.clear()

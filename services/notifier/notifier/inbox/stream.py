@@ -45,7 +45,8 @@ class AlertFeed:
 
     async def wait(self, event: asyncio.Event) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), self.poll_seconds)
+            async with asyncio.timeout(self.poll_seconds):
+                await event.wait()
 
     @property
     def current(self) -> asyncio.Event:
