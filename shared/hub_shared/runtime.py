@@ -63,6 +63,9 @@ class ServiceRuntime:
             ("audit-pruner", self.audit.run_pruner),
             ("retention", self.pruner.run),
         ]
+        # Workers asked to stop rather than cancelled: each says whether it may be
+        # cancelled now, or returns by itself once the transaction in hand is committed.
+        self._stoppers: dict[str, Callable[[], bool]] = {"audit-appender": self.audit.stop_appender}
         self.schema = schema
         self._tasks: list[asyncio.Task[None]] = []
         self.abandoned: list[str] = []  # background tasks that did not stop when told to
@@ -115,6 +118,7 @@ class ServiceRuntime:
         )
         self.consumers.append(consumer)
         self._workers.append((f"consumer-{name}", consumer.run))
+        self._stoppers[f"consumer-{name}"] = consumer.stop
         return consumer
 
     def add_worker(self, name: str, worker: Worker) -> None:
@@ -138,7 +142,9 @@ class ServiceRuntime:
         except TimeoutError:
             log.warning("writes in flight did not finish within %.0f s", timeout)
         for task in self._tasks:
-            task.cancel()
+            stop = self._stoppers.get(task.get_name())
+            if stop is None or stop():
+                task.cancel()
         if self._tasks:
             _done, stuck = await asyncio.wait(self._tasks, timeout=timeout)
             self.abandoned = sorted(task.get_name() for task in stuck)
@@ -146,6 +152,7 @@ class ServiceRuntime:
                 log.warning(
                     "background task %s did not stop within %.0f s", task.get_name(), timeout
                 )
+                task.cancel()
         await self._close_audit(timeout)
         if self._trace_provider is not None:
             self._trace_provider.shutdown()  # exports what is still batched

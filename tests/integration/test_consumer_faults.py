@@ -194,3 +194,39 @@ async def test_a_record_the_database_refuses_as_data_is_dead_lettered_not_retrie
     error = dict(records[0].headers)["x-error-type"]  # type: ignore[attr-defined]
     assert error == (b"DBAPIError" if postgres else b"OverflowError")
     assert consumer.dead_lettered == 1 and consumer.applied == 0
+
+
+async def test_shutdown_lets_the_poll_in_hand_commit_and_then_stops_the_loop(
+    runtime: ServiceRuntime, kafka: LocalKafka, topic: str
+) -> None:
+    inside, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(session: AsyncSession, events: Sequence[Envelope]) -> None:
+        inside.set()
+        await release.wait()  # the transaction is open here when shutdown begins
+
+    consumer = runtime.add_consumer(name="slow", topics=[topic], handler=slow, batched=True)
+    await runtime.start()
+    event = await _publish(kafka, topic)
+    async with asyncio.timeout(30):
+        await inside.wait()
+
+    stopping = asyncio.create_task(runtime.stop())
+    await asyncio.sleep(0.2)  # shutdown has begun and must not cut the transaction
+    assert not stopping.done()
+    release.set()
+    async with asyncio.timeout(5):  # well under the 10 s after which a task is cancelled
+        await stopping
+
+    assert runtime.abandoned == []
+    assert consumer.applied == 1 and consumer.running is False
+    async with runtime.sessions() as session:
+        kept = (await session.execute(text("SELECT event_id FROM inbox"))).scalars().all()
+    assert kept == [event.id]
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(consumer.group_id)
+    finally:
+        await admin.close()
+    assert {tp.topic: meta.offset for tp, meta in committed.items()} == {topic: 1}

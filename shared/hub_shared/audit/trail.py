@@ -82,6 +82,8 @@ class AuditTrail:
         self._wake = asyncio.Event()
         self._published: Head | None = None
         self.appended = 0
+        self._stopping = False
+        self._appending = False
 
     def record(
         self,
@@ -130,13 +132,24 @@ class AuditTrail:
                 prev = digest
             await conn.execute(insert(AuditEntry), rows)
 
+    def stop_appender(self) -> bool:
+        """Shutdown. True when the appender may be cancelled now; False while it appends:
+        it then returns after that batch, since an append cut by a cancellation can leave
+        its connection, and with it the chain's lock, held."""
+        self._stopping = True
+        self._wake.set()
+        return not self._appending
+
     async def run_appender(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
+            self._appending = True
             try:
                 await self.flush()
             except Exception as exc:
                 log.warning("audit trail: append failed, retrying: %s", exc)
+            finally:
+                self._appending = False
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._config.flush_interval_seconds):
                     await self._wake.wait()

@@ -89,6 +89,8 @@ class EventConsumer:
         self._conflict_tries = conflict_tries
         self._stuck_after = stuck_after
         self.retries = 0  # transient failures retried since start
+        self._stopping = False
+        self._applying = False  # inside a poll's transactions and commit
         # A partition held at a failing record: (offset, first failure, tries, resume at).
         self._held: dict[TopicPartition, tuple[int, float, int, float]] = {}
 
@@ -127,9 +129,16 @@ class EventConsumer:
             found[tp] = max(0, high - position)
         return found
 
+    def stop(self) -> bool:
+        """Shutdown. True when the loop may be cancelled now; False while it applies a poll:
+        it then returns once that poll is committed, since a transaction cut by a
+        cancellation can leave its connection checked out and its locks held."""
+        self._stopping = True
+        return not self._applying
+
     async def run(self) -> None:
         backoff = 0.5
-        while True:
+        while not self._stopping:
             consumer = self._make_consumer()
             try:
                 await consumer.start()
@@ -146,8 +155,9 @@ class EventConsumer:
                 self._known = set()
                 self._held = {}
                 await consumer.stop()
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 10.0)
+            if not self._stopping:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
 
     async def catch_up(self, ends: Mapping[TopicPartition, int]) -> None:
         """Apply every record before `ends` (from the group's committed offsets: offset 0
@@ -183,22 +193,32 @@ class EventConsumer:
         )
 
     async def _loop(self, consumer: AIOKafkaConsumer) -> None:
-        while True:
+        while not self._stopping:
             self._resume_due(consumer)
             batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
-            await self._note_assignment(consumer, batches)
-            if not batches:
-                continue
-            offsets = await self._apply_poll(consumer, batches)
-            if not offsets:
-                continue
+            self._applying = True
             try:
-                # One commit for every partition of the poll, after their transactions.
-                await consumer.commit(offsets)
-            except CommitFailedError as exc:
-                # A rebalance moved a partition; its new owner re-reads from the last
-                # commit and the inbox absorbs what we already applied.
-                log.info("consumer %s: commit skipped after rebalance: %s", self.name, exc)
+                await self._note_assignment(consumer, batches)
+                if batches:
+                    await self._apply_and_commit(consumer, batches)
+            finally:
+                self._applying = False
+
+    async def _apply_and_commit(
+        self,
+        consumer: AIOKafkaConsumer,
+        batches: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]],
+    ) -> None:
+        offsets = await self._apply_poll(consumer, batches)
+        if not offsets:
+            return
+        try:
+            # One commit for every partition of the poll, after their transactions.
+            await consumer.commit(offsets)
+        except CommitFailedError as exc:
+            # A rebalance moved a partition; its new owner re-reads from the last commit and
+            # the inbox absorbs what we already applied.
+            log.info("consumer %s: commit skipped after rebalance: %s", self.name, exc)
 
     async def _note_assignment(
         self,
