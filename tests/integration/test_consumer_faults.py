@@ -212,8 +212,13 @@ async def test_shutdown_lets_the_poll_in_hand_commit_and_then_stops_the_loop(
         await inside.wait()
 
     stopping = asyncio.create_task(runtime.stop())
-    await asyncio.sleep(0.2)  # shutdown has begun and must not cut the transaction
-    assert not stopping.done()
+
+    async def asked_to_stop() -> bool:
+        return consumer.stopping
+
+    await wait_for(asked_to_stop, what="shutdown to reach the consumer")
+    await asyncio.sleep(0)  # one more turn of the loop: a cancellation would land now
+    assert not stopping.done()  # it waits for the transaction instead of cutting it
     release.set()
     async with asyncio.timeout(5):  # well under the 10 s after which a task is cancelled
         await stopping

@@ -129,6 +129,10 @@ class EventConsumer:
             found[tp] = max(0, high - position)
         return found
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
     def stop(self) -> bool:
         """Shutdown. True when the loop may be cancelled now; False while it applies a poll:
         it then returns once that poll is committed, since a transaction cut by a
