@@ -6,7 +6,8 @@ reason in `x-error-*` headers, and the loop moves on. Only malformed or invalid 
 data the database refuses as such (storage.conflicts.is_bad_data), are permanent; anything
 else (a database or broker fault, a bug) is retried with back-off, the partition paused at
 that record and nothing committed, so nothing is skipped. A conflict that never clears
-after a few re-applications is dead-lettered, at ERROR.
+after a few re-applications is dead-lettered, at ERROR. At shutdown (`stop`) the loop
+commits the poll it is applying, then leaves the group.
 """
 
 from __future__ import annotations
