@@ -29,8 +29,9 @@ async def issue_lines(
 ) -> AsyncIterator[str]:
     """The header, then every issue in row order, a page (keyset-paged) per chunk."""
     i = table_of(jobs.issue).c
-    columns = [i.row_no, i.column_name, *([i.level] if "level" in i else []), i.msg]
-    header = ["row", "column", *(["level"] if "level" in i else []), "message"]
+    level = [i.level] if "level" in i else []
+    columns = [i.row_no, i.column_name, *level, i.msg]
+    header = ["row", "column", *(["level"] if level else []), "message"]
     yield "\ufeff" + ",".join(header) + "\r\n"
     last_row, last_id = 0, 0
     while True:
